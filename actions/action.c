@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Helpers every action kind shares. */
+#include <string.h>
+
+#include "action.h"
+
+void ctx_fail(struct ctx *ctx, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+        free(ctx->errmsg);
+        ctx->errmsg = s;
+}
+
+void ctx_clear(struct ctx *ctx) {
+        free(ctx->errmsg);
+        ctx->errmsg = NULL;
+}
+
+void plan_list_add(struct plan_list *l, char *object, void *want, char *skip) {
+        l->items = xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+        l->items[l->n++] = (struct plan_item) { .object = object, .want = want, .skip = skip };
+}

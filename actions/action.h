@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The action interface. Every action kind implements one struct action_ops, in one file
+ * under actions/ that ends with it, and is listed once in actions/registry.c.
+ *
+ * The central decision: a kind's desired state and its observed state are the same type
+ * (a "state"), and every state names its object (the sysctl key, the process, the
+ * interface). Then diff is a pure comparison, the journal's before/after are states as
+ * JSON, and rollback is "apply the saved state".
+ *
+ * Conventions: 0 or a negative errno; actions never print. Where an errno alone would not
+ * tell an operator what happened, the action sets ctx_fail(ctx, ...) and the engine
+ * reports that text with the object. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../agent/util.h"
+
+struct json_object;
+struct ynode;
+struct perr;
+struct policy;
+
+/* What the engine lends an action for one run. */
+struct ctx {
+        char *errmsg;      /* set by ctx_fail(): the operator-facing reason of the last error */
+        const char *root;  /* test hook: prefix for configuration files read for notes ("") */
+};
+
+void ctx_fail(struct ctx *ctx, const char *fmt, ...) _printf_(2, 3);
+void ctx_clear(struct ctx *ctx);
+
+/* One object an action wants in one state, as the plan found it. */
+struct plan_item {
+        char *object; /* as the operator reads it: "net.ipv4.tcp_keepalive_time" */
+        void *want;   /* NULL when skipped */
+        char *skip;   /* why nothing can be done for this item, or NULL */
+};
+
+struct plan_list {
+        struct plan_item *items;
+        size_t n;
+};
+
+void plan_list_add(struct plan_list *l, char *object, void *want, char *skip);
+
+/* Called once per object an action sets, so that the loader can refuse two actions that
+ * set the same object to different values (also across merged files). */
+typedef void (*claim_fn)(void *userdata, const char *object, const char *value,
+                         const struct ynode *at);
+
+struct action_ops {
+        const char *kind; /* the policy's key: "sysctl", "io-priority", ... */
+
+        /* Parse the kind's YAML value into a spec; errors go to err with their position. */
+        int (*parse)(const struct ynode *node, const struct policy *pol, void **ret_spec,
+                     struct perr *err);
+        void (*claims)(const void *spec, claim_fn fn, void *userdata);
+        int (*spec_to_json)(const void *spec, struct json_object **ret);
+        void (*spec_free)(void *spec);
+
+        /* Expand a spec into objects and their wanted states (targets resolved here). */
+        int (*plan)(struct ctx *ctx, const void *spec, struct plan_list *out);
+        /* Capabilities (CAP_TO_MASK bits) that changing this object to this state needs. */
+        uint64_t (*caps)(const void *state);
+        /* Read the object a state names, without side effects. */
+        int (*read)(struct ctx *ctx, const void *state, void **ret_have);
+        /* Pure comparison: does have satisfy want? */
+        bool (*same)(const void *want, const void *have);
+        int (*apply)(struct ctx *ctx, const void *want, const void *have);
+        /* Bring the object back to before; NULL means apply(before) does it. */
+        int (*restore)(struct ctx *ctx, const void *before, const void *have);
+        /* Operator-facing notes for audit (runtime-only fix, limits of the fix), or NULL. */
+        void (*notes)(struct ctx *ctx, const void *want, const void *have, char ***notes);
+
+        char *(*describe)(const void *state); /* short human text: "600", "best-effort/0" */
+        int (*to_json)(const void *state, struct json_object **ret);
+        int (*from_json)(struct json_object *j, void **ret_state);
+        void (*free)(void *state);
+};
+
+extern const struct action_ops sysctl_ops;
+
+/* actions/registry.c: the one table of kinds. */
+extern const struct action_ops *const action_registry[];
+const struct action_ops *action_ops_find(const char *kind);

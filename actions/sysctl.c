@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* sysctl: kernel parameters through /proc/sys. net.* keys are per network namespace: medic
+ * acts on the namespace it runs in. */
+#include <ctype.h>
+#include <dirent.h>
+#include <fnmatch.h>
+#include <json-c/json.h>
+#include <linux/capability.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../agent/policy.h"
+#include "action.h"
+
+struct sysctl_state {
+        char *key;   /* dotted: net.ipv4.tcp_keepalive_time */
+        char *value; /* blanks normalised: the kernel prints some values with tabs */
+};
+
+struct sysctl_spec {
+        struct sysctl_state *entries;
+        const struct ynode **at;
+        size_t n;
+};
+
+static struct sysctl_state *state_new(const char *key, const char *value) {
+        struct sysctl_state *s = xcalloc(1, sizeof(*s));
+        s->key = xstrdup(key);
+        s->value = normalize_blanks(value);
+        return s;
+}
+
+static void sysctl_free(void *p) {
+        struct sysctl_state *s = p;
+        if (!s)
+                return;
+        free(s->key);
+        free(s->value);
+        free(s);
+}
+
+static void sysctl_spec_free(void *p) {
+        struct sysctl_spec *s = p;
+        for (size_t i = 0; i < s->n; i++) {
+                free(s->entries[i].key);
+                free(s->entries[i].value);
+        }
+        free(s->entries);
+        free(s->at);
+        free(s);
+}
+
+/* [a-z0-9_-] segments joined by dots: never a path (no '/', no '..'), so a key cannot
+ * name a file outside /proc/sys. */
+static bool valid_key(const char *k) {
+        size_t seg = 0, n = strlen(k);
+
+        if (n == 0 || n > 255)
+                return false;
+        for (const char *c = k; *c; c++) {
+                if (*c == '.') {
+                        if (seg == 0)
+                                return false;
+                        seg = 0;
+                        continue;
+                }
+                if (!islower((unsigned char) *c) && !isdigit((unsigned char) *c) && *c != '_' && *c != '-')
+                        return false;
+                seg++;
+        }
+        return seg > 0;
+}
+
+static int sysctl_parse(const struct ynode *node, const struct policy *pol _unused_, void **ret_spec,
+                        struct perr *err) {
+        struct sysctl_spec *s;
+        int r = 0;
+
+        if (ynode_expect(node, YNODE_MAP, "sysctl", err) < 0)
+                return -EINVAL;
+        if (node->n == 0) {
+                perr_add(err, node, "sysctl: needs at least one key");
+                return -EINVAL;
+        }
+        s = xcalloc(1, sizeof(*s));
+        s->entries = xcalloc(node->n, sizeof(*s->entries));
+        s->at = xcalloc(node->n, sizeof(*s->at));
+        for (size_t i = 0; i < node->n; i++) {
+                const struct ynode *k = node->keys[i], *v = node->vals[i];
+                _cleanup_free_ char *norm = NULL;
+
+                if (!valid_key(k->value)) {
+                        perr_add(err, k, "sysctl: '%s' is not a sysctl key (dot-separated [a-z0-9_-] segments, like net.ipv4.tcp_keepalive_time)",
+                                 k->value);
+                        r = -EINVAL;
+                        continue;
+                }
+                if (v->type != YNODE_SCALAR) {
+                        perr_add(err, v, "sysctl.%s: expected a value, got %s", k->value,
+                                 ynode_type_name(v->type));
+                        r = -EINVAL;
+                        continue;
+                }
+                norm = normalize_blanks(v->value);
+                if (!norm[0] || strlen(v->value) > 4096) {
+                        perr_add(err, v, "sysctl.%s: value must be 1-4096 bytes and not blank", k->value);
+                        r = -EINVAL;
+                        continue;
+                }
+                s->entries[s->n] = (struct sysctl_state) { .key = xstrdup(k->value), .value = TAKE_PTR(norm) };
+                s->at[s->n++] = k;
+        }
+        if (r < 0) {
+                sysctl_spec_free(s);
+                return r;
+        }
+        *ret_spec = s;
+        return 0;
+}
+
+static void sysctl_claims(const void *spec, claim_fn fn, void *userdata) {
+        const struct sysctl_spec *s = spec;
+        for (size_t i = 0; i < s->n; i++)
+                fn(userdata, s->entries[i].key, s->entries[i].value, s->at[i]);
+}
+
+static int sysctl_spec_to_json(const void *spec, struct json_object **ret) {
+        const struct sysctl_spec *s = spec;
+        struct json_object *j = json_object_new_object();
+        for (size_t i = 0; i < s->n; i++)
+                json_object_object_add(j, s->entries[i].key, json_object_new_string(s->entries[i].value));
+        *ret = j;
+        return 0;
+}
+
+static int sysctl_plan(struct ctx *ctx _unused_, const void *spec, struct plan_list *out) {
+        const struct sysctl_spec *s = spec;
+        for (size_t i = 0; i < s->n; i++)
+                plan_list_add(out, xstrdup(s->entries[i].key),
+                              state_new(s->entries[i].key, s->entries[i].value), NULL);
+        return 0;
+}
+
+static uint64_t sysctl_caps(const void *state) {
+        const struct sysctl_state *s = state;
+        /* The net.* tables let CAP_NET_ADMIN write as root would (net_ctl_permissions);
+         * elsewhere handlers that guard a value check CAP_SYS_ADMIN. */
+        if (startswith(s->key, "net."))
+                return CAP_TO_MASK(CAP_NET_ADMIN);
+        return CAP_TO_MASK(CAP_SYS_ADMIN);
+}
+
+static char *key_path(const char *key) {
+        char *p = xasprintf("/proc/sys/%s", key);
+        for (char *c = p + strlen("/proc/sys/"); *c; c++)
+                if (*c == '.')
+                        *c = '/';
+        return p;
+}
+
+static int sysctl_read(struct ctx *ctx, const void *state, void **ret_have) {
+        const struct sysctl_state *want = state;
+        _cleanup_free_ char *path = key_path(want->key), *text = NULL;
+        int r;
+
+        r = read_file(path, &text, NULL);
+        if (r == -ENOENT) {
+                ctx_fail(ctx, "no such sysctl on this kernel (%s)", path);
+                return r;
+        }
+        if (r == -EACCES || r == -EPERM) {
+                ctx_fail(ctx, "cannot read %s (permission denied)", path);
+                return r;
+        }
+        if (r < 0) {
+                ctx_fail(ctx, "cannot read %s: %s", path, strerror(-r));
+                return r;
+        }
+        *ret_have = state_new(want->key, text);
+        return 0;
+}
+
+static bool sysctl_same(const void *a, const void *b) {
+        const struct sysctl_state *x = a, *y = b;
+        return streq(x->key, y->key) && streq(x->value, y->value);
+}
+
+static int sysctl_apply(struct ctx *ctx, const void *want, const void *have _unused_) {
+        const struct sysctl_state *w = want;
+        _cleanup_free_ char *path = key_path(w->key);
+        int r = write_string_file(path, w->value);
+
+        if (r == -EINVAL)
+                ctx_fail(ctx, "the kernel refused '%s' (EINVAL: out of range or malformed)", w->value);
+        else if (r == -EACCES || r == -EPERM)
+                ctx_fail(ctx, "cannot write %s (%s)", path, strerror(-r));
+        else if (r < 0)
+                ctx_fail(ctx, "writing %s: %s", path, strerror(-r));
+        return r;
+}
+
+/* Boot-time value: what systemd-sysctl would set. Files from /etc, /run, /usr/local/lib,
+ * /usr/lib and /lib sysctl.d, where a file name in an earlier directory masks the same
+ * name in a later one; all files sorted by name, later assignments win; /etc/sysctl.conf
+ * (read by procps' sysctl --system) last. */
+struct boot_value {
+        char *value;
+        char *where; /* file:line */
+};
+
+static void parse_conf(const char *path, const char *display, const char *key, struct boot_value *bv) {
+        _cleanup_free_ char *text = NULL;
+        unsigned line = 0;
+
+        if (read_file(path, &text, NULL) < 0)
+                return;
+        for (char *l = text, *next; l; l = next) {
+                next = strchr(l, '\n');
+                if (next)
+                        *next++ = 0;
+                line++;
+                while (isspace((unsigned char) *l))
+                        l++;
+                if (!*l || *l == '#' || *l == ';')
+                        continue;
+                char *eq = strchr(l, '=');
+                if (!eq)
+                        continue;
+                *eq = 0;
+                _cleanup_free_ char *k = normalize_blanks(l[0] == '-' ? l + 1 : l);
+                /* "net/ipv4/x" is the same key as "net.ipv4.x" when '/' comes first. */
+                size_t first = strcspn(k, "./");
+                if (k[first] == '/')
+                        for (char *c = k; *c; c++)
+                                *c = *c == '/' ? '.' : *c == '.' ? '/' : *c;
+                if (!streq(k, key) && fnmatch(k, key, 0) != 0)
+                        continue;
+                free(bv->value);
+                free(bv->where);
+                bv->value = normalize_blanks(eq + 1);
+                bv->where = xasprintf("%s:%u", display, line);
+        }
+}
+
+struct conf_file {
+        char *name;
+        const char *dir;
+};
+
+static int cmp_conf(const void *a, const void *b) {
+        return strcmp(((const struct conf_file *) a)->name, ((const struct conf_file *) b)->name);
+}
+
+static void boot_value_of(const char *root, const char *key, struct boot_value *bv) {
+        static const char *const dirs[] = { "/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d",
+                                            "/usr/lib/sysctl.d", "/lib/sysctl.d", NULL };
+        _cleanup_strv_ char **real = NULL;
+        struct conf_file *files = NULL;
+        size_t n = 0;
+
+        /* Directories in precedence order: the first one to have a file name owns it. */
+        for (const char *const *d = dirs; *d; d++) {
+                _cleanup_free_ char *dir = xasprintf("%s%s", root, *d);
+                DIR *dh = opendir(dir);
+                struct dirent *de;
+                if (!dh)
+                        continue;
+                while ((de = readdir(dh))) {
+                        size_t len = strlen(de->d_name);
+                        bool seen = false;
+                        if (len <= 5 || !streq(de->d_name + len - 5, ".conf"))
+                                continue;
+                        for (size_t i = 0; i < n; i++)
+                                seen = seen || streq(files[i].name, de->d_name);
+                        if (seen)
+                                continue;
+                        files = xrealloc(files, (n + 1) * sizeof(*files));
+                        files[n++] = (struct conf_file) { .name = xstrdup(de->d_name), .dir = *d };
+                }
+                closedir(dh);
+        }
+        if (n > 1)
+                qsort(files, n, sizeof(*files), cmp_conf);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *display = xasprintf("%s/%s", files[i].dir, files[i].name);
+                _cleanup_free_ char *path = xasprintf("%s%s", root, display);
+                char *rp = realpath(path, NULL);
+                if (rp)
+                        strv_push(&real, rp);
+                parse_conf(path, display, key, bv);
+                free(files[i].name);
+        }
+        free(files);
+        /* Debian links /etc/sysctl.d/99-sysctl.conf to it: read it once. */
+        _cleanup_free_ char *conf = xasprintf("%s/etc/sysctl.conf", root);
+        _cleanup_free_ char *rp = realpath(conf, NULL);
+        if (rp && !strv_contains(real, rp))
+                parse_conf(conf, "/etc/sysctl.conf", key, bv);
+}
+
+static void sysctl_notes(struct ctx *ctx, const void *want, const void *have _unused_, char ***notes) {
+        const struct sysctl_state *w = want;
+        struct boot_value bv = { 0 };
+
+        boot_value_of(ctx->root ? ctx->root : "", w->key, &bv);
+        if (bv.value && !streq(bv.value, w->value))
+                strv_push(notes, xasprintf("runtime-only fix: %s sets %s at boot; write %s = %s there to keep it",
+                                           bv.where, bv.value, w->key, w->value));
+        else if (!bv.value)
+                strv_push(notes, xasprintf("runtime-only fix: no sysctl.d file sets it; add '%s = %s' to /etc/sysctl.d/ to keep it after reboot",
+                                           w->key, w->value));
+        free(bv.value);
+        free(bv.where);
+
+        if (startswith(w->key, "net.ipv4.tcp_keepalive_"))
+                strv_push(notes, xstrdup("etcd (a Go program) sets TCP_KEEPIDLE/TCP_KEEPINTVL (15 s) on its own sockets; this value reaches only sockets that do not"));
+}
+
+static char *sysctl_describe(const void *state) {
+        const struct sysctl_state *s = state;
+        return xstrdup(s->value);
+}
+
+static int sysctl_to_json(const void *state, struct json_object **ret) {
+        const struct sysctl_state *s = state;
+        struct json_object *j = json_object_new_object();
+        json_object_object_add(j, "key", json_object_new_string(s->key));
+        json_object_object_add(j, "value", json_object_new_string(s->value));
+        *ret = j;
+        return 0;
+}
+
+static int sysctl_from_json(struct json_object *j, void **ret_state) {
+        struct json_object *k, *v;
+
+        if (!json_object_object_get_ex(j, "key", &k) || !json_object_is_type(k, json_type_string) ||
+            !json_object_object_get_ex(j, "value", &v) || !json_object_is_type(v, json_type_string))
+                return -EBADMSG;
+        if (!valid_key(json_object_get_string(k)))
+                return -EBADMSG;
+        *ret_state = state_new(json_object_get_string(k), json_object_get_string(v));
+        return 0;
+}
+
+const struct action_ops sysctl_ops = {
+        .kind = "sysctl",
+        .parse = sysctl_parse,
+        .claims = sysctl_claims,
+        .spec_to_json = sysctl_spec_to_json,
+        .spec_free = sysctl_spec_free,
+        .plan = sysctl_plan,
+        .caps = sysctl_caps,
+        .read = sysctl_read,
+        .same = sysctl_same,
+        .apply = sysctl_apply,
+        .notes = sysctl_notes,
+        .describe = sysctl_describe,
+        .to_json = sysctl_to_json,
+        .from_json = sysctl_from_json,
+        .free = sysctl_free,
+};

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* The audit log: one JSON object per line, appended with O_APPEND and fsync'd, and the same
+ * event sent to journald. The file is the record that must not be lost: a change whose
+ * record cannot be written does not happen (or is undone). journald is a convenience —
+ * sd_journal_send() even returns 0 when no journald listens. */
+
+enum audit_event {
+        EV_AUDIT,
+        EV_DRIFT,
+        EV_CHANGE,
+        EV_FAILURE,
+        EV_ROLLBACK,
+        EV_CONFIRM,
+        EV_CONFLICT,
+        EV_INTERRUPTED,
+        EV_REPAIR,
+        _EV_MAX,
+};
+
+struct auditlog {
+        int fd;
+        char *path;
+        char *host;
+        char boot_id[37];
+        uid_t uid;
+        char *sudo_user;
+        char *policy_name;
+        char *policy_sha256;
+};
+
+const char *audit_event_name(enum audit_event e);
+
+/* Opens the log for appending; creates its directory (0750) when create_dir is set. */
+int auditlog_open(struct auditlog *l, const char *path, bool create_dir);
+void auditlog_set_policy(struct auditlog *l, const char *name, const char *sha256);
+void auditlog_close(struct auditlog *l);
+
+struct audit_record {
+        enum audit_event event;
+        unsigned change;          /* 0 = none */
+        const char *action;
+        const char *kind;
+        const char *object;
+        struct json_object *before; /* borrowed */
+        struct json_object *after;  /* borrowed */
+        const char *result;
+        const char *message;
+};
+
+/* Appends and fsyncs one record; -errno when the record is not durable. */
+int auditlog_write(struct auditlog *l, const struct audit_record *rec);

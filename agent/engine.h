@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "../actions/action.h"
+#include "auditlog.h"
+#include "journal.h"
+#include "output.h"
+#include "policy.h"
+
+struct options {
+        const char *policy_path;
+        bool policy_given;
+        const char *state_dir;
+        const char *audit_log;
+        bool json;
+        int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
+        long wait_ms;
+        bool dry_run;
+        bool keep_going;
+        bool force;
+        char **only;
+        long confirm_within; /* seconds, 0 = none */
+        char *command_line;
+};
+
+/* Everything one command run holds; freed by run_done(). */
+struct run {
+        const struct options *opt;
+        struct policy *policy;
+        struct ctx ctx;
+        struct auditlog log;
+        bool log_open;
+        int lock_fd;
+        char boot_id[37];
+        struct report rep;
+};
+
+void run_init(struct run *run, const struct options *opt, const char *command);
+void run_done(struct run *run);
+
+/* Loads the policy into run->policy; errors go to the report. changing: the command will
+ * change the host, so a policy writable by others is refused (as root). */
+int run_load_policy(struct run *run, bool changing);
+/* Takes STATE/lock; reports the holder on failure. */
+int run_lock(struct run *run);
+/* Opens the audit log for a command that changes something. */
+int run_open_audit_log(struct run *run);
+
+/* Compare the host with the policy; with apply set, change what drifted. Fills run->rep
+ * and returns the exit code. */
+int engine_audit(struct run *run);
+int engine_apply(struct run *run);
+/* Undo change set id (0 = the latest applied one). */
+int engine_rollback(struct run *run, unsigned id);
+int engine_confirm(struct run *run, unsigned id);
+int engine_history(struct run *run);
+int engine_show(struct run *run, unsigned id);
+
+/* Under the lock: restore sets left in state "applying" by a medic that died, and roll back
+ * awaiting-confirm sets whose deadline passed. Returns <0 on a damaged journal. */
+int engine_recover(struct run *run);

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* medic: the command table. Each command is short; the engine does the work. */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "caps.h"
+#include "engine.h"
+
+#define MEDIC_VERSION "0.1.0"
+
+enum {
+        OPT_STATE_DIR = 0x100,
+        OPT_AUDIT_LOG,
+        OPT_JSON,
+        OPT_WAIT,
+        OPT_DRY_RUN,
+        OPT_ONLY,
+        OPT_KEEP_GOING,
+        OPT_CONFIRM_WITHIN,
+        OPT_FORCE,
+        OPT_VERSION,
+};
+
+/* Which command takes which command-specific option. */
+#define F_DRY_RUN (1u << 0)
+#define F_ONLY (1u << 1)
+#define F_KEEP_GOING (1u << 2)
+#define F_CONFIRM (1u << 3)
+#define F_FORCE (1u << 4)
+
+struct command {
+        const char *name;
+        int (*fn)(struct run *run, unsigned id);
+        unsigned flags;   /* options it takes */
+        int id_arg;       /* 0 none, 1 optional, 2 required */
+        const char *args;
+        const char *help;
+};
+
+static int cmd_validate(struct run *run, unsigned id _unused_) {
+        struct json_object *j = NULL;
+
+        caps_drop_all();
+        if (run_load_policy(run, false) < 0)
+                return EXIT_CANNOT;
+        policy_to_json(run->policy, &j);
+        run->rep.extra = json_object_new_object();
+        json_object_object_add(run->rep.extra, "normalised", j);
+        if (!run->opt->json) {
+                json_print_yaml(stdout, j, 0);
+                report_message(&run->rep, "# %s: valid (%zu actions, %zu targets, sha256 %s)", run->policy->path,
+                               run->policy->n_actions, run->policy->n_targets, run->policy->sha256);
+        }
+        return EXIT_NOTHING;
+}
+
+static int cmd_audit(struct run *run, unsigned id _unused_) {
+        /* Read-only: no capabilities at all, before the policy is even read. */
+        caps_drop_all();
+        if (run_load_policy(run, false) < 0)
+                return EXIT_CANNOT;
+        return engine_audit(run);
+}
+
+static int cmd_apply(struct run *run, unsigned id _unused_) {
+        int r;
+
+        if (run->opt->dry_run) {
+                caps_drop_all();
+                if (run_load_policy(run, false) < 0)
+                        return EXIT_CANNOT;
+                return engine_audit(run);
+        }
+        if (run_load_policy(run, true) < 0 || run_lock(run) < 0 || run_open_audit_log(run) < 0)
+                return EXIT_CANNOT;
+        r = engine_recover(run);
+        if (r < 0)
+                return EXIT_CANNOT;
+        return engine_apply(run);
+}
+
+/* rollback and confirm work from the journal; a policy that exists is still held to the
+ * same ownership rule as for apply. */
+static int check_policy_if_present(struct run *run) {
+        _cleanup_free_ char *why = NULL;
+        struct stat st;
+
+        if (stat(run->opt->policy_path, &st) < 0)
+                return 0;
+        if (geteuid() == 0 && policy_check_perms(run->opt->policy_path, &why) == -EPERM) {
+                report_error(&run->rep, "refusing policy: %s; a policy is root for whoever can write it (chown root, chmod go-w)", why);
+                return -EPERM;
+        }
+        return 0;
+}
+
+static int cmd_rollback(struct run *run, unsigned id) {
+        if (run->opt->dry_run) {
+                caps_drop_all();
+                return engine_rollback(run, id);
+        }
+        if (check_policy_if_present(run) < 0 || run_lock(run) < 0 || run_open_audit_log(run) < 0)
+                return EXIT_CANNOT;
+        if (engine_recover(run) < 0)
+                return EXIT_CANNOT;
+        return engine_rollback(run, id);
+}
+
+static int cmd_confirm(struct run *run, unsigned id) {
+        if (check_policy_if_present(run) < 0 || run_lock(run) < 0 || run_open_audit_log(run) < 0)
+                return EXIT_CANNOT;
+        if (engine_recover(run) < 0)
+                return EXIT_CANNOT;
+        return engine_confirm(run, id);
+}
+
+static int cmd_history(struct run *run, unsigned id _unused_) {
+        caps_drop_all();
+        return engine_history(run);
+}
+
+static int cmd_show(struct run *run, unsigned id) {
+        caps_drop_all();
+        return engine_show(run, id);
+}
+
+static const struct command commands[] = {
+        { "validate", cmd_validate, 0, 0, "", "parse and check the policy; print it normalised" },
+        { "audit", cmd_audit, F_ONLY, 0, "", "compare host and policy; change nothing" },
+        { "apply", cmd_apply, F_DRY_RUN | F_ONLY | F_KEEP_GOING | F_CONFIRM, 0,
+          "[--dry-run] [--only NAME]... [--keep-going] [--confirm-within SECONDS]", "bring the host in line with the policy" },
+        { "confirm", cmd_confirm, 0, 1, "[ID]", "keep a change set applied with --confirm-within" },
+        { "rollback", cmd_rollback, F_DRY_RUN | F_FORCE, 1, "[ID] [--dry-run] [--force]",
+          "undo change set ID (default: the latest applied)" },
+        { "history", cmd_history, 0, 0, "", "list change sets" },
+        { "show", cmd_show, 0, 2, "ID", "one change set: every item with before/after" },
+};
+
+static void usage(FILE *f) {
+        fprintf(f, "usage: medic [-p|--policy PATH] [--state-dir DIR] [--audit-log FILE] [--json] [-v|-q]\n"
+                   "             [--wait SECONDS] COMMAND [ARGS]\n\ncommands:\n");
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+                _cleanup_free_ char *c = xasprintf("%s %s", commands[i].name, commands[i].args);
+                fprintf(f, "  %-44s %s\n", c, commands[i].help);
+        }
+        fprintf(f, "\nexit codes: 0 nothing to do, 2 drift found / changes made, 4 failures,\n"
+                   "            6 changes and failures, 1 could not run (nothing changed), 64 usage\n");
+}
+
+static char *join_argv(int argc, char **argv) {
+        char *s = xstrdup("medic");
+        for (int i = 1; i < argc; i++) {
+                char *n = xasprintf("%s %s", s, argv[i]);
+                free(s);
+                s = n;
+        }
+        return s;
+}
+
+static int parse_seconds(const char *s, long max, long *ret) {
+        unsigned long long v;
+        if (parse_uint(s, (unsigned long long) max, &v) < 0)
+                return -EINVAL;
+        *ret = (long) v;
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        static const struct option longopts[] = {
+                { "policy", required_argument, NULL, 'p' },
+                { "state-dir", required_argument, NULL, OPT_STATE_DIR },
+                { "audit-log", required_argument, NULL, OPT_AUDIT_LOG },
+                { "json", no_argument, NULL, OPT_JSON },
+                { "verbose", no_argument, NULL, 'v' },
+                { "quiet", no_argument, NULL, 'q' },
+                { "wait", required_argument, NULL, OPT_WAIT },
+                { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+                { "only", required_argument, NULL, OPT_ONLY },
+                { "keep-going", no_argument, NULL, OPT_KEEP_GOING },
+                { "confirm-within", required_argument, NULL, OPT_CONFIRM_WITHIN },
+                { "force", no_argument, NULL, OPT_FORCE },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, OPT_VERSION },
+                {},
+        };
+        struct options opt = {
+                .state_dir = "/var/lib/medic",
+                .audit_log = "/var/log/medic/audit.jsonl",
+        };
+        const struct command *cmd = NULL;
+        unsigned used = 0, id = 0;
+        struct run run;
+        long wait_s = 0;
+        int c, code;
+
+        opt.policy_path = policy_default_path();
+        while ((c = getopt_long(argc, argv, "p:vqh", longopts, NULL)) >= 0) {
+                switch (c) {
+                case 'p':
+                        opt.policy_path = optarg;
+                        opt.policy_given = true;
+                        break;
+                case OPT_STATE_DIR:
+                        opt.state_dir = optarg;
+                        break;
+                case OPT_AUDIT_LOG:
+                        opt.audit_log = optarg;
+                        break;
+                case OPT_JSON:
+                        opt.json = true;
+                        break;
+                case 'v':
+                        opt.verbosity++;
+                        break;
+                case 'q':
+                        opt.verbosity = -1;
+                        break;
+                case OPT_WAIT:
+                        if (parse_seconds(optarg, 86400, &wait_s) < 0) {
+                                fprintf(stderr, "medic: --wait: '%s' is not a number of seconds (0-86400)\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        opt.wait_ms = wait_s * 1000;
+                        break;
+                case OPT_DRY_RUN:
+                        opt.dry_run = true;
+                        used |= F_DRY_RUN;
+                        break;
+                case OPT_ONLY:
+                        strv_push(&opt.only, xstrdup(optarg));
+                        used |= F_ONLY;
+                        break;
+                case OPT_KEEP_GOING:
+                        opt.keep_going = true;
+                        used |= F_KEEP_GOING;
+                        break;
+                case OPT_CONFIRM_WITHIN:
+                        if (parse_seconds(optarg, 86400, &opt.confirm_within) < 0 || opt.confirm_within == 0) {
+                                fprintf(stderr, "medic: --confirm-within: '%s' is not a number of seconds (1-86400)\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        used |= F_CONFIRM;
+                        break;
+                case OPT_FORCE:
+                        opt.force = true;
+                        used |= F_FORCE;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                case OPT_VERSION:
+                        printf("medic %s\n", MEDIC_VERSION);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind >= argc) {
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (streq(argv[optind], commands[i].name))
+                        cmd = &commands[i];
+        if (!cmd) {
+                fprintf(stderr, "medic: unknown command '%s'\n", argv[optind]);
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+        if (used & ~cmd->flags) {
+                fprintf(stderr, "medic: %s does not take %s\n", cmd->name,
+                        used & F_DRY_RUN && !(cmd->flags & F_DRY_RUN) ? "--dry-run"
+                        : used & F_ONLY && !(cmd->flags & F_ONLY) ? "--only"
+                        : used & F_KEEP_GOING && !(cmd->flags & F_KEEP_GOING) ? "--keep-going"
+                        : used & F_CONFIRM && !(cmd->flags & F_CONFIRM) ? "--confirm-within"
+                                                                          : "--force");
+                return EXIT_USAGE;
+        }
+        if (opt.dry_run && opt.confirm_within) {
+                fprintf(stderr, "medic: --dry-run and --confirm-within do not go together\n");
+                return EXIT_USAGE;
+        }
+        int nargs = argc - optind - 1;
+        if (nargs > (cmd->id_arg ? 1 : 0) || (cmd->id_arg == 2 && nargs < 1)) {
+                fprintf(stderr, "medic: usage: medic %s %s\n", cmd->name, cmd->args);
+                return EXIT_USAGE;
+        }
+        if (nargs == 1) {
+                unsigned long long v;
+                if (parse_uint(argv[optind + 1], UINT_MAX, &v) < 0 || v == 0) {
+                        fprintf(stderr, "medic: %s: '%s' is not a change set id\n", cmd->name, argv[optind + 1]);
+                        return EXIT_USAGE;
+                }
+                id = (unsigned) v;
+        }
+
+        opt.command_line = join_argv(argc, argv);
+        run_init(&run, &opt, cmd->name);
+        code = cmd->fn(&run, id);
+        run.rep.exit = code;
+        report_print(&run.rep, opt.json, opt.verbosity);
+        run_done(&run);
+        free(opt.command_line);
+        strv_free(opt.only);
+        return code;
+}

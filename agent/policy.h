@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "../actions/action.h"
+#include "ynode.h"
+
+enum target_kind {
+        TARGET_PROCESS,
+        TARGET_INTERFACE,
+        _TARGET_KIND_MAX,
+};
+
+enum process_rule_kind {
+        RULE_UNIT,
+        RULE_COMM,
+        RULE_EXE,
+        RULE_PIDFILE,
+        _RULE_KIND_MAX,
+};
+
+struct process_rule {
+        enum process_rule_kind kind;
+        char *value;
+};
+
+struct target {
+        char *name;
+        enum target_kind kind;
+        struct process_rule *rules; /* TARGET_PROCESS, in the order written: first match wins */
+        size_t n_rules;
+        char *ifname; /* TARGET_INTERFACE: a name, or "auto" (the default route's interface) */
+        const struct ynode *at;
+};
+
+enum action_mode {
+        MODE_ENFORCE,
+        MODE_AUDIT,
+        _MODE_MAX,
+};
+
+struct action {
+        char *name;
+        enum action_mode mode;
+        const struct action_ops *ops;
+        void *spec;
+        const struct ynode *at;
+};
+
+struct policy {
+        char *path;        /* as given */
+        char *name;
+        char *description;
+        char sha256[65];   /* of the files' contents, in merge order */
+        char **files;
+        struct target *targets;
+        size_t n_targets;
+        struct action *actions;
+        size_t n_actions;
+        struct ydoc **docs; /* kept: specs and errors point into them */
+        size_t n_docs;
+};
+
+/* A file, or a directory whose *.yaml files are merged in name order. All errors are
+ * collected in err; returns -EINVAL when there are any. */
+int policy_load(const char *path, struct policy **ret, struct perr *err);
+void policy_free(struct policy *p);
+static inline void policy_freep(struct policy **p) {
+        if (*p)
+                policy_free(*p);
+}
+
+const struct target *policy_target(const struct policy *p, const char *name);
+const char *process_rule_name(enum process_rule_kind k);
+const char *action_mode_name(enum action_mode m);
+int policy_to_json(const struct policy *p, struct json_object **ret);
+
+/* A policy that sets sysctls is root for whoever can write it. Returns 0 when the file (and
+ * its directory, for a directory policy) is owned by root and not writable by group or
+ * others, else -EPERM with the reason in ret_why. */
+int policy_check_perms(const char *path, char **ret_why);
+
+/* Default policy path: /etc/medic/policy.d, else the shipped policy. */
+const char *policy_default_path(void);

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <ctype.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util.h"
+
+void json_object_putp(struct json_object **j) {
+        if (*j)
+                json_object_put(*j);
+}
+
+void *xmalloc(size_t n) {
+        void *p = malloc(n ? n : 1);
+        if (!p)
+                abort();
+        return p;
+}
+
+void *xcalloc(size_t n, size_t m) {
+        void *p = calloc(n ? n : 1, m ? m : 1);
+        if (!p)
+                abort();
+        return p;
+}
+
+void *xrealloc(void *p, size_t n) {
+        p = realloc(p, n ? n : 1);
+        if (!p)
+                abort();
+        return p;
+}
+
+char *xstrdup(const char *s) {
+        char *r = strdup(s ? s : "");
+        if (!r)
+                abort();
+        return r;
+}
+
+char *xstrndup(const char *s, size_t n) {
+        char *r = strndup(s, n);
+        if (!r)
+                abort();
+        return r;
+}
+
+char *xasprintf(const char *fmt, ...) {
+        va_list ap;
+        char *r;
+
+        va_start(ap, fmt);
+        if (vasprintf(&r, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+        return r;
+}
+
+void strv_free(char **v) {
+        if (!v)
+                return;
+        for (char **i = v; *i; i++)
+                free(*i);
+        free(v);
+}
+
+size_t strv_length(char *const *v) {
+        size_t n = 0;
+        while (v && v[n])
+                n++;
+        return n;
+}
+
+int strv_push(char ***v, char *s) {
+        size_t n = strv_length(*v);
+        *v = xrealloc(*v, (n + 2) * sizeof(char *));
+        (*v)[n] = s;
+        (*v)[n + 1] = NULL;
+        return 0;
+}
+
+bool strv_contains(char *const *v, const char *s) {
+        for (size_t i = 0; v && v[i]; i++)
+                if (streq(v[i], s))
+                        return true;
+        return false;
+}
+
+bool startswith(const char *s, const char *prefix) {
+        return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int read_file(const char *path, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        if (fd < 0)
+                return -errno;
+        for (;;) {
+                if (cap - len < 4096) {
+                        cap = cap ? cap * 2 : 4096;
+                        buf = xrealloc(buf, cap + 1);
+                }
+                ssize_t n = read(fd, buf + len, cap - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        if (!buf)
+                buf = xmalloc(1);
+        buf[len] = 0;
+        *ret = TAKE_PTR(buf);
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+int read_line_file(const char *path, char **ret) {
+        _cleanup_free_ char *s = NULL;
+        int r = read_file(path, &s, NULL);
+        if (r < 0)
+                return r;
+        s[strcspn(s, "\n")] = 0;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int write_string_file(const char *path, const char *s) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        size_t len = strlen(s);
+
+        if (fd < 0)
+                return -errno;
+        /* /proc/sys parses each write(2) as a whole value: one call, no stdio buffering. */
+        ssize_t n = write(fd, s, len);
+        if (n < 0)
+                return -errno;
+        if ((size_t) n != len)
+                return -EIO;
+        return 0;
+}
+
+int fsync_dir_of(const char *path) {
+        _cleanup_free_ char *copy = xstrdup(path);
+        _cleanup_close_ int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fsync(fd) < 0)
+                return -errno;
+        return 0;
+}
+
+int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode) {
+        _cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int) getpid());
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        int r;
+
+        if (fd < 0)
+                return -errno;
+        while (len > 0) {
+                ssize_t n = write(fd, data, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        goto fail;
+                }
+                data += n;
+                len -= (size_t) n;
+        }
+        if (fsync(fd) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (rename(tmp, path) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        /* The rename is durable only once the directory entry is. */
+        return fsync_dir_of(path);
+fail:
+        unlink(tmp);
+        return r;
+}
+
+int mkdir_p(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = xstrdup(path);
+
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+char *normalize_blanks(const char *s) {
+        char *r = xmalloc(strlen(s) + 1), *o = r;
+        bool blank = false;
+
+        while (*s && isspace((unsigned char) *s))
+                s++;
+        for (; *s; s++) {
+                if (isspace((unsigned char) *s)) {
+                        blank = true;
+                        continue;
+                }
+                if (blank && o != r)
+                        *o++ = ' ';
+                blank = false;
+                *o++ = *s;
+        }
+        *o = 0;
+        return r;
+}
+
+int boot_id(char ret[static 37]) {
+        _cleanup_free_ char *s = NULL;
+        int r = read_line_file("/proc/sys/kernel/random/boot_id", &s);
+        if (r < 0)
+                return r;
+        snprintf(ret, 37, "%s", s);
+        return 0;
+}
+
+void rfc3339_from(int64_t unix_sec, char ret[static 40]) {
+        time_t t = (time_t) unix_sec;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(ret, 40, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void rfc3339_now(char ret[static 40]) {
+        struct timespec ts;
+        struct tm tm;
+        char base[32];
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(ret, 40, "%.30s.%03dZ", base, (int) (ts.tv_nsec / 1000000) % 1000);
+}
+
+int64_t now_realtime_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t now_monotonic_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
+}
+
+int parse_uint(const char *s, unsigned long long max, unsigned long long *ret) {
+        char *end;
+        unsigned long long v;
+
+        if (!s || !*s || !isdigit((unsigned char) *s))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno == ERANGE || v > max)
+                return -ERANGE;
+        if (*end)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+void test_fault_point(unsigned items_done) {
+        const char *e = getenv("MEDIC_TEST_CRASH_AFTER");
+        unsigned long long n;
+
+        /* Lets the tests prove that an interrupted apply is restored by the next run. */
+        if (e && parse_uint(e, UINT_MAX, &n) >= 0 && items_done == n)
+                raise(SIGKILL);
+}
+
+/* SHA-256 (FIPS 180-4), used only to fingerprint policies in the journal and audit log. */
+static const uint32_t K[64] = {
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256_block(uint32_t h[8], const uint8_t *p) {
+        uint32_t w[64], a, b, c, d, e, f, g, k;
+
+        for (int i = 0; i < 16; i++)
+                w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 |
+                       (uint32_t) p[4 * i + 2] << 8 | p[4 * i + 3];
+        for (int i = 16; i < 64; i++) {
+                uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+                uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+                w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+        }
+        a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+        for (int i = 0; i < 64; i++) {
+                uint32_t t1 = k + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+                uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+                k = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+        }
+        h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
+}
+
+void sha256_hex(const void *data, size_t len, char ret[static 65]) {
+        uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                          0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+        const uint8_t *p = data;
+        uint8_t tail[128] = { 0 };
+        size_t rest = len % 64, tail_len;
+        uint64_t bits = (uint64_t) len * 8;
+
+        for (size_t i = 0; i + 64 <= len; i += 64)
+                sha256_block(h, p + i);
+        memcpy(tail, p + len - rest, rest);
+        tail[rest] = 0x80;
+        tail_len = rest < 56 ? 64 : 128;
+        for (int i = 0; i < 8; i++)
+                tail[tail_len - 1 - i] = (uint8_t) (bits >> (8 * i));
+        sha256_block(h, tail);
+        if (tail_len == 128)
+                sha256_block(h, tail + 64);
+        for (int i = 0; i < 8; i++)
+                snprintf(ret + 8 * i, 9, "%08x", h[i]);
+}

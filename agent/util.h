@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+struct json_object;
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _unused_ __attribute__((unused))
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+/* Hand ownership on: the cleanup attribute of the old owner sees NULL. */
+#define TAKE_PTR(p)                                                                                \
+        ({                                                                                         \
+                typeof(p) _p_ = (p);                                                               \
+                (p) = NULL;                                                                        \
+                _p_;                                                                               \
+        })
+#define TAKE_FD(fd)                                                                                \
+        ({                                                                                         \
+                int _fd_ = (fd);                                                                   \
+                (fd) = -1;                                                                         \
+                _fd_;                                                                              \
+        })
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+#define _cleanup_free_ _cleanup_(freep)
+
+static inline void closep(int *fd) {
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+#define _cleanup_close_ _cleanup_(closep)
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+void json_object_putp(struct json_object **j);
+#define _cleanup_json_ _cleanup_(json_object_putp)
+
+void strv_free(char **v);
+static inline void strv_freep(char ***v) {
+        strv_free(*v);
+}
+#define _cleanup_strv_ _cleanup_(strv_freep)
+size_t strv_length(char *const *v);
+int strv_push(char ***v, char *s); /* takes s on success */
+bool strv_contains(char *const *v, const char *s);
+
+/* Never NULL: medic stops on allocation failure, there is no sane way on. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+
+static inline bool streq(const char *a, const char *b) {
+        return a && b && __builtin_strcmp(a, b) == 0;
+}
+static inline bool streq_ptr(const char *a, const char *b) {
+        if (!a || !b)
+                return a == b;
+        return __builtin_strcmp(a, b) == 0;
+}
+bool startswith(const char *s, const char *prefix);
+
+/* Whole file into a NUL-terminated buffer; -errno on failure. */
+int read_file(const char *path, char **ret, size_t *ret_len);
+/* First line, without the newline. */
+int read_line_file(const char *path, char **ret);
+/* Write to path (no O_CREAT): for /proc and /sys, one write(2) as the kernel wants it. */
+int write_string_file(const char *path, const char *s);
+/* temp file + fsync + rename + fsync(dir): the file is either the old or the new one. */
+int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);
+int fsync_dir_of(const char *path);
+int mkdir_p(const char *path, mode_t mode);
+
+/* Collapse runs of blanks to one space and trim: the kernel prints some values with tabs. */
+char *normalize_blanks(const char *s);
+
+int boot_id(char ret[static 37]);
+void rfc3339_now(char ret[static 40]);
+void rfc3339_from(int64_t unix_sec, char ret[static 40]);
+int64_t now_realtime_ms(void);
+uint64_t now_monotonic_ns(void);
+int parse_uint(const char *s, unsigned long long max, unsigned long long *ret);
+
+/* SHA-256 of a byte string as 64 hex characters. */
+void sha256_hex(const void *data, size_t len, char ret[static 65]);
+
+/* Test-only fault hook: MEDIC_TEST_CRASH_AFTER=N kills medic after N applied items. */
+void test_fault_point(unsigned items_done);
