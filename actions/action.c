@@ -25,3 +25,8 @@ void plan_list_add(struct plan_list *l, char *object, void *want, char *skip) {
         l->items = xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
         l->items[l->n++] = (struct plan_item) { .object = object, .want = want, .skip = skip };
 }
+
+void plan_list_finding(struct plan_list *l, char *object, char *why) {
+        plan_list_add(l, object, NULL, why);
+        l->items[l->n - 1].finding = true;
+}

@@ -37,6 +37,7 @@ struct plan_item {
         char *object; /* as the operator reads it: "net.ipv4.tcp_keepalive_time" */
         void *want;   /* NULL when skipped */
         char *skip;   /* why nothing can be done for this item, or NULL */
+        bool finding; /* skip is something an audit must report as off (no etcd found) */
 };
 
 struct plan_list {
@@ -45,6 +46,8 @@ struct plan_list {
 };
 
 void plan_list_add(struct plan_list *l, char *object, void *want, char *skip);
+/* An item audit reports as drift and apply skips: "etcd: no process found by ...". */
+void plan_list_finding(struct plan_list *l, char *object, char *why);
 
 /* Called once per object an action sets, so that the loader can refuse two actions that
  * set the same object to different values (also across merged files). */
@@ -65,7 +68,8 @@ struct action_ops {
         int (*plan)(struct ctx *ctx, const void *spec, struct plan_list *out);
         /* Capabilities (CAP_TO_MASK bits) that changing this object to this state needs. */
         uint64_t (*caps)(const void *state);
-        /* Read the object a state names, without side effects. */
+        /* Read the object a state names, without side effects. -ESRCH: the object is gone
+         * for good (a restarted process), so a change recorded for it is void. */
         int (*read)(struct ctx *ctx, const void *state, void **ret_have);
         /* Pure comparison: does have satisfy want? */
         bool (*same)(const void *want, const void *have);
@@ -82,6 +86,7 @@ struct action_ops {
 };
 
 extern const struct action_ops sysctl_ops;
+extern const struct action_ops io_priority_ops;
 
 /* actions/registry.c: the one table of kinds. */
 extern const struct action_ops *const action_registry[];

@@ -6,6 +6,7 @@
 /* Every action kind medic knows, in one place. Adding a kind = one file + one line here. */
 const struct action_ops *const action_registry[] = {
         &sysctl_ops,
+        &io_priority_ops,
         NULL,
 };
 

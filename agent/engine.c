@@ -183,7 +183,9 @@ static int plan_build(struct run *run, struct plan *pl, bool notes) {
                         row->object = xstrdup(pi->object);
                         row->audit_only = a->mode == MODE_AUDIT;
                         if (pi->skip) {
-                                row->status = ROW_SKIPPED;
+                                /* A finding (no etcd found) is off for an audit; apply
+                                 * has nothing to act on and skips it. */
+                                row->status = pi->finding && streq(run->rep.command, "audit") ? ROW_DRIFT : ROW_SKIPPED;
                                 row->reason = pi->skip;
                                 free(pi->object);
                                 if (pi->want)
@@ -482,6 +484,17 @@ static int rollback_set(struct run *run, struct change_set *orig, bool force, bo
                 r = ops->read(&run->ctx, t.before, &t.have);
                 row->wanted = ops->describe(t.before);
                 row->wanted_json = state_json(ops, t.before);
+                if (r == -ESRCH) {
+                        /* The object is gone for good (a restarted process): nothing of
+                         * this change is left to undo. */
+                        row->status = ROW_SKIPPED;
+                        row->reason = xstrdup(ctx_reason(run, r));
+                        if (!dry_run)
+                                oi->state = ITEM_SKIPPED;
+                        ops->free(t.before);
+                        ops->free(t.after);
+                        continue;
+                }
                 if (r < 0) {
                         row->status = ROW_FAILED;
                         row->reason = xstrdup(ctx_reason(run, r));

@@ -1,0 +1,523 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* io-priority: ionice for every thread of the target's processes.
+ *
+ * I/O priority is per thread: `ionice -p PID` changes one thread of a Go program that has
+ * dozens. medic sets every thread with ioprio_set(IOPRIO_WHO_PROCESS, tid) and walks
+ * /proc/PID/task again until no new thread appears. A process is named by pid *and* start
+ * time, so a restarted etcd is never mistaken for the one that was changed. */
+#include <json-c/json.h>
+#include <linux/capability.h>
+#include <linux/ioprio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "../agent/blockdev.h"
+#include "../agent/policy.h"
+#include "../agent/proc.h"
+#include "action.h"
+
+#define DEFAULT_DATA_DIR "/var/lib/etcd"
+/* Enough passes for a Go runtime that starts threads while we walk; each pass that finds
+ * no new thread ends the walk. */
+#define MAX_PASSES 64
+
+static const char *const class_names[] = {
+        [IOPRIO_CLASS_NONE] = "none",
+        [IOPRIO_CLASS_RT] = "realtime",
+        [IOPRIO_CLASS_BE] = "best-effort",
+        [IOPRIO_CLASS_IDLE] = "idle",
+};
+
+struct iop_thread {
+        pid_t tid;
+        int class;
+        int level;
+};
+
+struct iop_state {
+        pid_t pid;
+        uint64_t starttime;
+        char comm[16];
+        int class; /* wanted; in a snapshot, the main thread's (new threads inherit it) */
+        int level;
+        struct iop_thread *threads; /* snapshot only: every thread as read */
+        size_t n;
+        char *found_by;  /* wanted state only: "unit etcd.service" */
+        char *data_dir;  /* wanted state only */
+};
+
+struct iop_spec {
+        const struct target *target;
+        int class;
+        int level;
+        char *data_dir;
+        const struct ynode *at;
+};
+
+static int class_from_name(const char *s) {
+        for (int c = 0; c < (int) ELEMENTSOF(class_names); c++)
+                if (streq(class_names[c], s))
+                        return c;
+        return -1;
+}
+
+static const char *class_name(int c) {
+        return c >= 0 && c < (int) ELEMENTSOF(class_names) ? class_names[c] : "?";
+}
+
+static bool has_levels(int class) {
+        return class == IOPRIO_CLASS_RT || class == IOPRIO_CLASS_BE;
+}
+
+static bool prio_eq(int c1, int l1, int c2, int l2) {
+        return c1 == c2 && (!has_levels(c1) || l1 == l2);
+}
+
+static void iop_free(void *p) {
+        struct iop_state *s = p;
+        if (!s)
+                return;
+        free(s->threads);
+        free(s->found_by);
+        free(s->data_dir);
+        free(s);
+}
+
+static void iop_spec_free(void *p) {
+        struct iop_spec *s = p;
+        free(s->data_dir);
+        free(s);
+}
+
+static int iop_parse(const struct ynode *node, const struct policy *pol, void **ret_spec, struct perr *err) {
+        static const char *const keys[] = { "target", "class", "level", "data-dir", NULL };
+        const struct ynode *v;
+        struct iop_spec *s;
+        const char *str;
+        int r = 0;
+
+        if (ynode_expect(node, YNODE_MAP, "io-priority", err) < 0)
+                return -EINVAL;
+        if (ynode_check_keys(node, "io-priority", keys, err) < 0)
+                r = -EINVAL;
+        s = xcalloc(1, sizeof(*s));
+        s->at = node;
+        s->class = -1;
+        s->level = 4; /* the kernel's default best-effort level */
+
+        if (!(v = ynode_get(node, "target"))) {
+                perr_add(err, node, "io-priority: missing 'target' (a process target)");
+                r = -EINVAL;
+        } else if (ynode_string(v, "io-priority.target", &str, err) < 0)
+                r = -EINVAL;
+        else if (!(s->target = policy_target(pol, str))) {
+                perr_add(err, v, "io-priority.target: no target named '%s'", str);
+                r = -EINVAL;
+        } else if (s->target->kind != TARGET_PROCESS) {
+                perr_add(err, v, "io-priority.target: '%s' is not a process target", str);
+                r = -EINVAL;
+        }
+        if (!(v = ynode_get(node, "class"))) {
+                perr_add(err, node, "io-priority: missing 'class' (realtime, best-effort, idle or none)");
+                r = -EINVAL;
+        } else if (ynode_string(v, "io-priority.class", &str, err) < 0)
+                r = -EINVAL;
+        else if ((s->class = class_from_name(str)) < 0) {
+                perr_add(err, v, "io-priority.class: '%s' is not realtime, best-effort, idle or none", str);
+                r = -EINVAL;
+        }
+        if ((v = ynode_get(node, "level"))) {
+                unsigned long long lv;
+                if (ynode_uint(v, "io-priority.level", 0, 7, &lv, err) < 0)
+                        r = -EINVAL;
+                else if (s->class >= 0 && !has_levels(s->class)) {
+                        perr_add(err, v, "io-priority.level: class %s has no levels (only realtime and best-effort do)",
+                                 class_name(s->class));
+                        r = -EINVAL;
+                } else
+                        s->level = (int) lv;
+        }
+        if (s->class >= 0 && !has_levels(s->class))
+                s->level = 0;
+        if ((v = ynode_get(node, "data-dir"))) {
+                if (ynode_string(v, "io-priority.data-dir", &str, err) < 0)
+                        r = -EINVAL;
+                else if (str[0] != '/') {
+                        perr_add(err, v, "io-priority.data-dir: '%s' must be an absolute path", str);
+                        r = -EINVAL;
+                } else
+                        s->data_dir = xstrdup(str);
+        }
+        if (r < 0) {
+                iop_spec_free(s);
+                return r;
+        }
+        *ret_spec = s;
+        return 0;
+}
+
+static void iop_claims(const void *spec, claim_fn fn, void *userdata) {
+        const struct iop_spec *s = spec;
+        _cleanup_free_ char *obj = xasprintf("target %s", s->target->name);
+        _cleanup_free_ char *val = xasprintf("%s/%d", class_name(s->class), s->level);
+        fn(userdata, obj, val, s->at);
+}
+
+static int iop_spec_to_json(const void *spec, struct json_object **ret) {
+        const struct iop_spec *s = spec;
+        struct json_object *j = json_object_new_object();
+        json_object_object_add(j, "target", json_object_new_string(s->target->name));
+        json_object_object_add(j, "class", json_object_new_string(class_name(s->class)));
+        if (has_levels(s->class))
+                json_object_object_add(j, "level", json_object_new_int(s->level));
+        json_object_object_add(j, "data-dir", json_object_new_string(s->data_dir ? s->data_dir : DEFAULT_DATA_DIR));
+        *ret = j;
+        return 0;
+}
+
+static int iop_plan(struct ctx *ctx _unused_, const void *spec, struct plan_list *out) {
+        const struct iop_spec *s = spec;
+        struct proc_found f = { 0 };
+        int r;
+
+        r = target_find_processes(s->target, &f);
+        if (r < 0)
+                return r;
+        if (f.n == 0) {
+                _cleanup_free_ char *rules = target_rules_describe(s->target);
+                plan_list_finding(out, xasprintf("target %s", s->target->name),
+                                  xasprintf("%s: no process found by %s%s%s", s->target->name, rules,
+                                            f.problems ? "; " : "", f.problems ? f.problems : ""));
+        }
+        for (size_t i = 0; i < f.n; i++) {
+                struct iop_state *w = xcalloc(1, sizeof(*w));
+                _cleanup_free_ pid_t *tids = NULL;
+                size_t nt = 0;
+
+                w->pid = f.procs[i].pid;
+                w->starttime = f.procs[i].starttime;
+                memcpy(w->comm, f.procs[i].comm, sizeof w->comm);
+                w->class = s->class;
+                w->level = s->level;
+                w->found_by = xstrdup(f.rule);
+                w->data_dir = xstrdup(s->data_dir ? s->data_dir : DEFAULT_DATA_DIR);
+                (void) proc_tasks(w->pid, &tids, &nt);
+                plan_list_add(out, xasprintf("pid %d (%s), %zu threads", (int) w->pid, w->comm, nt), w, NULL);
+        }
+        proc_found_done(&f);
+        return 0;
+}
+
+static uint64_t iop_caps(const void *state _unused_) {
+        /* Other users' processes (etcd runs as etcd) and the realtime class. */
+        return CAP_TO_MASK(CAP_SYS_NICE);
+}
+
+static int ioprio_get_tid(pid_t tid, int *class, int *level) {
+        long v = syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, tid);
+        if (v < 0)
+                return -errno;
+        *class = (int) IOPRIO_PRIO_CLASS(v);
+        *level = (int) IOPRIO_PRIO_DATA(v);
+        return 0;
+}
+
+static int ioprio_set_tid(pid_t tid, int class, int level) {
+        if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, tid, IOPRIO_PRIO_VALUE(class, has_levels(class) ? level : 0)) < 0)
+                return -errno;
+        return 0;
+}
+
+static int check_same_process(struct ctx *ctx, const struct iop_state *s) {
+        uint64_t st;
+        int r = proc_starttime(s->pid, &st);
+        if (r == -ESRCH || (r >= 0 && st != s->starttime)) {
+                ctx_fail(ctx, "pid %d (%s) is gone (the process restarted since): this change is void", (int) s->pid, s->comm);
+                return -ESRCH;
+        }
+        if (r < 0)
+                ctx_fail(ctx, "reading /proc/%d/stat: %s", (int) s->pid, strerror(-r));
+        return r;
+}
+
+static int iop_read(struct ctx *ctx, const void *state, void **ret_have) {
+        const struct iop_state *s = state;
+        _cleanup_free_ pid_t *tids = NULL;
+        struct iop_state *h;
+        size_t nt = 0;
+        int r;
+
+        r = check_same_process(ctx, s);
+        if (r < 0)
+                return r;
+        r = proc_tasks(s->pid, &tids, &nt);
+        if (r < 0) {
+                ctx_fail(ctx, "listing /proc/%d/task: %s", (int) s->pid, strerror(-r));
+                return r;
+        }
+        h = xcalloc(1, sizeof(*h));
+        h->pid = s->pid;
+        h->starttime = s->starttime;
+        memcpy(h->comm, s->comm, sizeof h->comm);
+        h->threads = xcalloc(nt, sizeof(*h->threads));
+        h->class = IOPRIO_CLASS_NONE;
+        for (size_t i = 0; i < nt; i++) {
+                struct iop_thread t = { .tid = tids[i] };
+                r = ioprio_get_tid(tids[i], &t.class, &t.level);
+                if (r == -ESRCH)
+                        continue; /* the thread ended while we looked */
+                if (r < 0) {
+                        ctx_fail(ctx, "ioprio_get(%d): %s", (int) tids[i], strerror(-r));
+                        iop_free(h);
+                        return r;
+                }
+                if (t.tid == s->pid)
+                        h->class = t.class, h->level = t.level;
+                h->threads[h->n++] = t;
+        }
+        if (h->n == 0) {
+                iop_free(h);
+                ctx_fail(ctx, "pid %d (%s) is gone: this change is void", (int) s->pid, s->comm);
+                return -ESRCH;
+        }
+        *ret_have = h;
+        return 0;
+}
+
+/* What `s` wants for thread tid: its own recorded value in a snapshot, else the process's. */
+static void expected_for(const struct iop_state *s, pid_t tid, int *class, int *level) {
+        for (size_t i = 0; i < s->n; i++)
+                if (s->threads[i].tid == tid) {
+                        *class = s->threads[i].class;
+                        *level = s->threads[i].level;
+                        return;
+                }
+        *class = s->class;
+        *level = s->level;
+}
+
+static bool iop_same(const void *want, const void *have) {
+        const struct iop_state *w = want, *h = have;
+
+        if (w->pid != h->pid || w->starttime != h->starttime || h->n == 0)
+                return false;
+        /* Every thread must hold its value: some threads set and others not is drift. */
+        for (size_t i = 0; i < h->n; i++) {
+                int c, l;
+                expected_for(w, h->threads[i].tid, &c, &l);
+                if (!prio_eq(c, l, h->threads[i].class, h->threads[i].level))
+                        return false;
+        }
+        return true;
+}
+
+static bool seen(const pid_t *done, size_t n, pid_t tid) {
+        for (size_t i = 0; i < n; i++)
+                if (done[i] == tid)
+                        return true;
+        return false;
+}
+
+/* Sets every thread to what target wants, walking /proc/PID/task until a pass finds no
+ * thread it has not set: Go starts threads while we work. */
+static int set_all_threads(struct ctx *ctx, const struct iop_state *target) {
+        _cleanup_free_ pid_t *done = NULL;
+        size_t n_done = 0;
+        int r;
+
+        r = check_same_process(ctx, target);
+        if (r < 0)
+                return r;
+        for (int pass = 0; pass < MAX_PASSES; pass++) {
+                _cleanup_free_ pid_t *tids = NULL;
+                size_t nt = 0, fresh = 0;
+
+                r = proc_tasks(target->pid, &tids, &nt);
+                if (r < 0) {
+                        ctx_fail(ctx, "listing /proc/%d/task: %s", (int) target->pid, strerror(-r));
+                        return r;
+                }
+                for (size_t i = 0; i < nt; i++) {
+                        int c, l;
+                        if (seen(done, n_done, tids[i]))
+                                continue;
+                        expected_for(target, tids[i], &c, &l);
+                        r = ioprio_set_tid(tids[i], c, l);
+                        if (r == -ESRCH)
+                                continue;
+                        if (r == -EPERM) {
+                                ctx_fail(ctx, "ioprio_set(%d): not permitted (needs CAP_SYS_NICE for other users' processes and the realtime class)",
+                                         (int) tids[i]);
+                                return r;
+                        }
+                        if (r < 0) {
+                                ctx_fail(ctx, "ioprio_set(%d, %s/%d): %s", (int) tids[i], class_name(c), l, strerror(-r));
+                                return r;
+                        }
+                        done = xrealloc(done, (n_done + 1) * sizeof(*done));
+                        done[n_done++] = tids[i];
+                        fresh++;
+                }
+                if (fresh == 0)
+                        return 0;
+        }
+        ctx_fail(ctx, "pid %d keeps starting threads: gave up after %d passes", (int) target->pid, MAX_PASSES);
+        return -EAGAIN;
+}
+
+static int iop_apply(struct ctx *ctx, const void *want, const void *have _unused_) {
+        return set_all_threads(ctx, want);
+}
+
+static int iop_restore(struct ctx *ctx, const void *before, const void *have _unused_) {
+        /* Each recorded thread gets its own value back; threads born since get the value
+         * the process had (its main thread's). */
+        return set_all_threads(ctx, before);
+}
+
+static void iop_notes(struct ctx *ctx, const void *want, const void *have _unused_, char ***notes) {
+        const struct iop_state *w = want;
+        const char *sysfs = ctx->root && *ctx->root ? ctx->root : "";
+        _cleanup_free_ char *sys = xasprintf("%s/sys", sysfs);
+        struct disk_sched *ds = NULL;
+        size_t n = 0;
+        struct stat st;
+        int r;
+
+        if (w->found_by)
+                strv_push(notes, xasprintf("found by %s", w->found_by));
+        if (!w->data_dir)
+                return;
+        if (stat(w->data_dir, &st) < 0) {
+                strv_push(notes, xasprintf("data dir %s: %s; cannot check its disk's I/O scheduler", w->data_dir, strerror(errno)));
+                return;
+        }
+        r = block_schedulers(sys, st.st_dev, &ds, &n);
+        if (r == -ENODEV) {
+                strv_push(notes, xasprintf("data dir %s is not on a block device: I/O priority has nothing to order", w->data_dir));
+                return;
+        }
+        if (r < 0) {
+                strv_push(notes, xasprintf("data dir %s: cannot find its disk's I/O scheduler: %s", w->data_dir, strerror(-r)));
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (sched_ignores_ioprio(ds[i].sched))
+                        strv_push(notes, xasprintf("ionice has no effect on %s (scheduler %s); bfq or mq-deadline honour it",
+                                                   ds[i].disk, ds[i].sched));
+                else
+                        strv_push(notes, xasprintf("data dir %s is on %s (scheduler %s, which honours I/O priorities)",
+                                                   w->data_dir, ds[i].disk, ds[i].sched));
+        }
+        disk_sched_free(ds, n);
+}
+
+static char *iop_describe(const void *state) {
+        const struct iop_state *s = state;
+        size_t same = 0;
+
+        if (s->n == 0)
+                return has_levels(s->class) ? xasprintf("%s/%d", class_name(s->class), s->level) : xstrdup(class_name(s->class));
+        for (size_t i = 0; i < s->n; i++)
+                same += prio_eq(s->threads[i].class, s->threads[i].level, s->class, s->level);
+        _cleanup_free_ char *main = has_levels(s->class) ? xasprintf("%s/%d", class_name(s->class), s->level)
+                                                         : xstrdup(class_name(s->class));
+        if (same == s->n)
+                return TAKE_PTR(main);
+        return xasprintf("%s on %zu of %zu threads", main, same, s->n);
+}
+
+static int iop_to_json(const void *state, struct json_object **ret) {
+        const struct iop_state *s = state;
+        struct json_object *j = json_object_new_object(), *th = json_object_new_array();
+
+        json_object_object_add(j, "pid", json_object_new_int(s->pid));
+        json_object_object_add(j, "starttime", json_object_new_int64((int64_t) s->starttime));
+        json_object_object_add(j, "comm", json_object_new_string(s->comm));
+        json_object_object_add(j, "class", json_object_new_string(class_name(s->class)));
+        json_object_object_add(j, "level", json_object_new_int(s->level));
+        for (size_t i = 0; i < s->n; i++) {
+                struct json_object *t = json_object_new_object();
+                json_object_object_add(t, "tid", json_object_new_int(s->threads[i].tid));
+                json_object_object_add(t, "class", json_object_new_string(class_name(s->threads[i].class)));
+                json_object_object_add(t, "level", json_object_new_int(s->threads[i].level));
+                json_object_array_add(th, t);
+        }
+        json_object_object_add(j, "threads", th);
+        *ret = j;
+        return 0;
+}
+
+static bool get_int(struct json_object *j, const char *k, int64_t *ret) {
+        struct json_object *v;
+        if (!json_object_object_get_ex(j, k, &v) || !json_object_is_type(v, json_type_int))
+                return false;
+        *ret = json_object_get_int64(v);
+        return true;
+}
+
+static bool get_class(struct json_object *j, int *ret) {
+        struct json_object *v;
+        if (!json_object_object_get_ex(j, "class", &v) || !json_object_is_type(v, json_type_string))
+                return false;
+        *ret = class_from_name(json_object_get_string(v));
+        return *ret >= 0;
+}
+
+static int iop_from_json(struct json_object *j, void **ret_state) {
+        struct iop_state *s = xcalloc(1, sizeof(*s));
+        struct json_object *th, *comm;
+        int64_t v;
+
+        if (!get_int(j, "pid", &v) || v <= 0 || v > INT32_MAX)
+                goto bad;
+        s->pid = (pid_t) v;
+        if (!get_int(j, "starttime", &v) || v < 0)
+                goto bad;
+        s->starttime = (uint64_t) v;
+        if (json_object_object_get_ex(j, "comm", &comm) && json_object_is_type(comm, json_type_string))
+                snprintf(s->comm, sizeof s->comm, "%s", json_object_get_string(comm));
+        if (!get_class(j, &s->class) || !get_int(j, "level", &v) || v < 0 || v > 7)
+                goto bad;
+        s->level = (int) v;
+        if (json_object_object_get_ex(j, "threads", &th) && json_object_is_type(th, json_type_array)) {
+                size_t n = json_object_array_length(th);
+                s->threads = xcalloc(n, sizeof(*s->threads));
+                for (size_t i = 0; i < n; i++) {
+                        struct json_object *t = json_object_array_get_idx(th, i);
+                        struct iop_thread *x = &s->threads[s->n];
+                        if (!get_int(t, "tid", &v) || v <= 0 || v > INT32_MAX)
+                                goto bad;
+                        x->tid = (pid_t) v;
+                        if (!get_class(t, &x->class) || !get_int(t, "level", &v) || v < 0 || v > 7)
+                                goto bad;
+                        x->level = (int) v;
+                        s->n++;
+                }
+        }
+        *ret_state = s;
+        return 0;
+bad:
+        iop_free(s);
+        return -EBADMSG;
+}
+
+const struct action_ops io_priority_ops = {
+        .kind = "io-priority",
+        .parse = iop_parse,
+        .claims = iop_claims,
+        .spec_to_json = iop_spec_to_json,
+        .spec_free = iop_spec_free,
+        .plan = iop_plan,
+        .caps = iop_caps,
+        .read = iop_read,
+        .same = iop_same,
+        .apply = iop_apply,
+        .restore = iop_restore,
+        .notes = iop_notes,
+        .describe = iop_describe,
+        .to_json = iop_to_json,
+        .from_json = iop_from_json,
+        .free = iop_free,
+};

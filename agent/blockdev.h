@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <sys/types.h>
+
+/* The disks under a block device and their I/O schedulers, from sysfs: partitions lead to
+ * their disk, dm and md devices to their members (slaves/). */
+
+struct disk_sched {
+        char *disk;  /* "vda" */
+        char *sched; /* the active one: "mq-deadline", "none", ... */
+};
+
+/* sysfs_root is "/sys" except in tests. */
+int block_schedulers(const char *sysfs_root, dev_t dev, struct disk_sched **ret, size_t *ret_n);
+void disk_sched_free(struct disk_sched *d, size_t n);
+/* True for schedulers that ignore I/O priorities. */
+int sched_ignores_ioprio(const char *sched);

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <systemd/sd-login.h>
+
+#include "proc.h"
+
+void proc_found_done(struct proc_found *f) {
+        free(f->procs);
+        free(f->rule);
+        free(f->problems);
+        *f = (struct proc_found) { 0 };
+}
+
+char *target_rules_describe(const struct target *t) {
+        char *s = xstrdup("");
+        for (size_t i = 0; i < t->n_rules; i++) {
+                char *n = xasprintf("%s%s%s %s", s, i == 0 ? "" : " or ", process_rule_name(t->rules[i].kind),
+                                    t->rules[i].value);
+                free(s);
+                s = n;
+        }
+        return s;
+}
+
+int proc_starttime(pid_t pid, uint64_t *ret) {
+        _cleanup_free_ char *path = xasprintf("/proc/%d/stat", (int) pid), *s = NULL;
+        unsigned long long v;
+        char *p;
+        int r;
+
+        r = read_file(path, &s, NULL);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        /* comm may hold spaces and ')': fields start after the last ')'. */
+        p = strrchr(s, ')');
+        if (!p)
+                return -EIO;
+        p++;
+        for (int field = 3; field < 22; field++) {
+                p = strchr(p + 1, ' ');
+                if (!p)
+                        return -EIO;
+        }
+        if (sscanf(p, " %llu", &v) != 1)
+                return -EIO;
+        *ret = v;
+        return 0;
+}
+
+int proc_comm(pid_t pid, char ret[static 16]) {
+        _cleanup_free_ char *path = xasprintf("/proc/%d/comm", (int) pid), *s = NULL;
+        int r = read_line_file(path, &s);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        snprintf(ret, 16, "%s", s);
+        return 0;
+}
+
+int proc_tasks(pid_t pid, pid_t **ret, size_t *ret_n) {
+        _cleanup_free_ char *path = xasprintf("/proc/%d/task", (int) pid);
+        _cleanup_free_ pid_t *tids = NULL;
+        DIR *d = opendir(path);
+        struct dirent *de;
+        size_t n = 0;
+
+        if (!d)
+                return errno == ENOENT ? -ESRCH : -errno;
+        while ((de = readdir(d))) {
+                unsigned long long v;
+                if (parse_uint(de->d_name, INT_MAX, &v) < 0)
+                        continue;
+                tids = xrealloc(tids, (n + 1) * sizeof(*tids));
+                tids[n++] = (pid_t) v;
+        }
+        closedir(d);
+        *ret = TAKE_PTR(tids);
+        *ret_n = n;
+        return 0;
+}
+
+static void add_match(struct proc_found *f, pid_t pid) {
+        struct proc_match m = { .pid = pid };
+
+        for (size_t i = 0; i < f->n; i++)
+                if (f->procs[i].pid == pid)
+                        return;
+        if (proc_starttime(pid, &m.starttime) < 0 || proc_comm(pid, m.comm) < 0)
+                return; /* gone meanwhile */
+        f->procs = xrealloc(f->procs, (f->n + 1) * sizeof(*f->procs));
+        f->procs[f->n++] = m;
+}
+
+/* The hierarchy systemd tracks units in: cgroup2 at /sys/fs/cgroup, else (legacy and
+ * hybrid) the v1 name=systemd hierarchy — the one sd_pid_get_unit() reads, too. */
+static const char *unit_hierarchy(void) {
+        struct statfs fs;
+        struct stat st;
+
+        if (statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+                return "/sys/fs/cgroup";
+        if (stat("/sys/fs/cgroup/systemd/cgroup.procs", &st) == 0)
+                return "/sys/fs/cgroup/systemd";
+        if (stat("/sys/fs/cgroup/unified/cgroup.procs", &st) == 0)
+                return "/sys/fs/cgroup/unified";
+        return NULL;
+}
+
+/* A unit's cgroup sits in its slice's directory, and slices nest (a-b.slice lives in
+ * a.slice/). Without asking systemd over D-Bus we look in the root and in every *.slice
+ * directory: a few readdir calls, not a walk of the whole tree. */
+static char *find_unit_dir(const char *dir, const char *unit, unsigned depth) {
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, unit);
+        struct stat st;
+        DIR *d;
+        struct dirent *de;
+        char *found = NULL;
+
+        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                return TAKE_PTR(p);
+        if (depth >= 8 || !(d = opendir(dir)))
+                return NULL;
+        while (!found && (de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+                if (de->d_type != DT_DIR || n <= 6 || !streq(de->d_name + n - 6, ".slice"))
+                        continue;
+                _cleanup_free_ char *sub = xasprintf("%s/%s", dir, de->d_name);
+                found = find_unit_dir(sub, unit, depth + 1);
+        }
+        closedir(d);
+        return found;
+}
+
+static void read_cgroup_procs(const char *dir, const char *unit, unsigned depth, struct proc_found *f) {
+        _cleanup_free_ char *path = xasprintf("%s/cgroup.procs", dir), *s = NULL;
+        DIR *d;
+        struct dirent *de;
+
+        if (read_file(path, &s, NULL) >= 0)
+                for (char *l = strtok(s, "\n"); l; l = strtok(NULL, "\n")) {
+                        unsigned long long pid;
+                        _cleanup_free_ char *u = NULL;
+                        if (parse_uint(l, INT_MAX, &pid) < 0)
+                                continue;
+                        /* The kernel's membership is the fact; systemd's reading of it
+                         * must agree, or the directory is not that unit's cgroup. */
+                        if (sd_pid_get_unit((pid_t) pid, &u) < 0 || !streq(u, unit))
+                                continue;
+                        add_match(f, (pid_t) pid);
+                }
+        /* A unit with delegation keeps processes in sub-cgroups. */
+        if (depth >= 4 || !(d = opendir(dir)))
+                return;
+        while ((de = readdir(d))) {
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *sub = xasprintf("%s/%s", dir, de->d_name);
+                read_cgroup_procs(sub, unit, depth + 1, f);
+        }
+        closedir(d);
+}
+
+static void find_by_unit(const char *unit, struct proc_found *f) {
+        const char *root = unit_hierarchy();
+        _cleanup_free_ char *dir = NULL;
+
+        if (!root || !(dir = find_unit_dir(root, unit, 0)))
+                return;
+        read_cgroup_procs(dir, unit, 0, f);
+}
+
+static void find_by_proc_scan(enum process_rule_kind kind, const char *value, struct proc_found *f) {
+        _cleanup_free_ char *want_exe = kind == RULE_EXE ? realpath(value, NULL) : NULL;
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        char buf[PATH_MAX];
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                unsigned long long pid;
+                if (!isdigit((unsigned char) de->d_name[0]) || parse_uint(de->d_name, INT_MAX, &pid) < 0)
+                        continue;
+                if (kind == RULE_COMM) {
+                        char comm[16];
+                        if (proc_comm((pid_t) pid, comm) >= 0 && streq(comm, value))
+                                add_match(f, (pid_t) pid);
+                } else {
+                        _cleanup_free_ char *link = xasprintf("/proc/%s/exe", de->d_name);
+                        ssize_t n = readlink(link, buf, sizeof buf - 1);
+                        if (n <= 0)
+                                continue;
+                        buf[n] = 0;
+                        if (streq(buf, value) || streq_ptr(buf, want_exe))
+                                add_match(f, (pid_t) pid);
+                }
+        }
+        closedir(d);
+}
+
+/* A pidfile is a claim by whoever owns the file. A pid that is not running, or a process
+ * that belongs to another user than a non-root pidfile owner, is stale: a finding. */
+static void find_by_pidfile(const char *pidfile, struct proc_found *f, char **problem) {
+        _cleanup_free_ char *s = NULL, *statpath = NULL;
+        unsigned long long pid;
+        struct stat pst, st;
+        int r;
+
+        r = read_line_file(pidfile, &s);
+        if (r < 0) {
+                if (r != -ENOENT)
+                        *problem = xasprintf("pidfile %s: %s", pidfile, strerror(-r));
+                return;
+        }
+        if (parse_uint(s, INT_MAX, &pid) < 0 || pid == 0) {
+                *problem = xasprintf("pidfile %s holds '%s', not a pid", pidfile, s);
+                return;
+        }
+        statpath = xasprintf("/proc/%llu", pid);
+        if (stat(statpath, &st) < 0) {
+                *problem = xasprintf("pidfile %s names pid %llu, which is not running", pidfile, pid);
+                return;
+        }
+        if (stat(pidfile, &pst) == 0 && pst.st_uid != 0 && pst.st_uid != st.st_uid) {
+                *problem = xasprintf("pidfile %s (owner uid %u) names pid %llu, which runs as uid %u: stale",
+                                     pidfile, (unsigned) pst.st_uid, pid, (unsigned) st.st_uid);
+                return;
+        }
+        add_match(f, (pid_t) pid);
+}
+
+int target_find_processes(const struct target *t, struct proc_found *ret) {
+        struct proc_found f = { 0 };
+
+        for (size_t i = 0; i < t->n_rules && f.n == 0; i++) {
+                const struct process_rule *rule = &t->rules[i];
+                char *problem = NULL;
+
+                switch (rule->kind) {
+                case RULE_UNIT:
+                        find_by_unit(rule->value, &f);
+                        break;
+                case RULE_COMM:
+                case RULE_EXE:
+                        find_by_proc_scan(rule->kind, rule->value, &f);
+                        break;
+                case RULE_PIDFILE:
+                        find_by_pidfile(rule->value, &f, &problem);
+                        break;
+                case _RULE_KIND_MAX:
+                        break;
+                }
+                if (problem) {
+                        char *p = xasprintf("%s%s%s", f.problems ? f.problems : "", f.problems ? "; " : "", problem);
+                        free(f.problems);
+                        free(problem);
+                        f.problems = p;
+                }
+                if (f.n > 0)
+                        f.rule = xasprintf("%s %s", process_rule_name(rule->kind), rule->value);
+        }
+        *ret = f;
+        return 0;
+}
