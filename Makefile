@@ -81,6 +81,16 @@ deps:
 		apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# The io-priority tests run a real etcd. Use the host's if it has one; else unpack Debian's
+# etcd-server package into build/ without installing it, so no etcd service is set up.
+ETCD_BIN := $(firstword $(shell command -v etcd 2>/dev/null) $(CURDIR)/build/etcd/usr/bin/etcd)
+$(CURDIR)/build/etcd/usr/bin/etcd:
+	@mkdir -p build/etcd
+	$(call say,FETCH,etcd-server)cd build/etcd && rm -f etcd-server_*.deb && \
+		{ apt-get download etcd-server >/dev/null 2>&1 || \
+		  { apt-get update -qq >/dev/null && apt-get download etcd-server >/dev/null 2>&1; }; } && \
+		dpkg-deb -x etcd-server_*.deb . && rm -f etcd-server_*.deb
+
 # A read-only audit of this host with the shipped policy: changes nothing.
 audit: deps
 	@$(MAKE) --no-print-directory build/medic
@@ -99,8 +109,8 @@ unit-valgrind: $(UNIT_BIN)
 		MEDIC_TEST_DATA=$(CURDIR)/tests/data valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
 		--error-exitcode=99 $$t >/dev/null || exit 1; done
 
-integration: build/medic build/asan/medic
-	@MEDIC=$(CURDIR)/build/medic MEDIC_ASAN=$(CURDIR)/build/asan/medic tests/integration/run
+integration: build/medic build/asan/medic $(ETCD_BIN)
+	@MEDIC=$(CURDIR)/build/medic MEDIC_ASAN=$(CURDIR)/build/asan/medic ETCD=$(ETCD_BIN) tests/integration/run
 
 check: deps
 	@$(MAKE) --no-print-directory all build/asan/medic
@@ -120,4 +130,4 @@ clean:
 
 .PHONY: all deps audit unit unit-asan unit-valgrind integration check bench install clean
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -name '*.d' -type f 2>/dev/null)

@@ -274,6 +274,7 @@ static int parse_action(struct policy *p, const struct ynode *n, struct perr *er
         const struct ynode *kind_key = NULL, *kind_val = NULL;
         struct action a = { .at = n, .mode = MODE_ENFORCE };
         const char *name = NULL;
+        bool unknown = false;
         int r = 0;
 
         if (ynode_expect(n, YNODE_MAP, "actions[]", err) < 0)
@@ -321,6 +322,7 @@ static int parse_action(struct policy *p, const struct ynode *n, struct perr *er
                         }
                         perr_add(err, k, "action: unknown key '%s' (expected name, mode, or an action kind: %s)",
                                  k->value, kinds);
+                        unknown = true;
                         r = -EINVAL;
                 }
         }
@@ -338,6 +340,9 @@ static int parse_action(struct policy *p, const struct ynode *n, struct perr *er
                                 r = -EINVAL;
                         }
         if (!kind_key) {
+                /* An unknown key was most likely meant as the kind: one error is enough. */
+                if (unknown)
+                        return -EINVAL;
                 perr_add(err, n, "action%s%s%s: has no action kind", name ? " '" : "", name ? name : "",
                          name ? "'" : "");
                 return -EINVAL;

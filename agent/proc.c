@@ -97,18 +97,20 @@ static void add_match(struct proc_found *f, pid_t pid) {
         f->procs[f->n++] = m;
 }
 
-/* The hierarchy systemd tracks units in: cgroup2 at /sys/fs/cgroup, else (legacy and
- * hybrid) the v1 name=systemd hierarchy — the one sd_pid_get_unit() reads, too. */
+/* The hierarchy systemd tracks units in, which is also the one sd_pid_get_unit() reads:
+ * cgroup2 at /sys/fs/cgroup (unified); in hybrid mode the cgroup2 at
+ * /sys/fs/cgroup/unified (systemd ≥ 233 tracks there, name=systemd is kept only for
+ * compatibility); in legacy mode the v1 name=systemd hierarchy. */
 static const char *unit_hierarchy(void) {
         struct statfs fs;
         struct stat st;
 
         if (statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
                 return "/sys/fs/cgroup";
+        if (statfs("/sys/fs/cgroup/unified", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+                return "/sys/fs/cgroup/unified";
         if (stat("/sys/fs/cgroup/systemd/cgroup.procs", &st) == 0)
                 return "/sys/fs/cgroup/systemd";
-        if (stat("/sys/fs/cgroup/unified/cgroup.procs", &st) == 0)
-                return "/sys/fs/cgroup/unified";
         return NULL;
 }
 

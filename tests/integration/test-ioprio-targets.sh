@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Process targets: found by unit (a cgroup named like a systemd unit, in a test-only
+# slice), a pidfile naming a dead pid, and a comm that matches nothing. Only processes this
+# test started are ever matched. Exit 77 = skipped.
+set -euo pipefail
+MEDIC=${MEDIC_ASAN:-${MEDIC:-build/medic}}
+export ASAN_OPTIONS=detect_leaks=0
+[ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
+tmp=$(mktemp -d)
+slice_dir=
+sleeper=
+cleanup() {
+        set +e
+        [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null && wait "$sleeper" 2>/dev/null
+        if [ -n "$slice_dir" ]; then
+                # Move anything left back to the root before removing the test cgroups.
+                for p in $(cat "$slice_dir"/*/cgroup.procs 2>/dev/null); do echo "$p" >"$root/cgroup.procs"; done
+                rmdir "$slice_dir"/* "$slice_dir" 2>/dev/null
+        fi
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+medic() { "$MEDIC" -p "$tmp/policy.yaml" --state-dir "$tmp/state" --audit-log "$tmp/audit.jsonl" "$@"; }
+policy() {
+        printf 'medic: 1\ntargets:\n  t:\n    process: {%s}\nactions:\n  - name: prio\n    io-priority: {target: t, class: idle}\n' "$1" >"$tmp/policy.yaml"
+}
+
+# The hierarchy systemd tracks units in: cgroup2 at /sys/fs/cgroup (unified), the cgroup2
+# at /sys/fs/cgroup/unified (hybrid), else name=systemd (legacy).
+if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+        root=/sys/fs/cgroup
+elif [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+        root=/sys/fs/cgroup/unified
+elif [ -e /sys/fs/cgroup/systemd/cgroup.procs ]; then
+        root=/sys/fs/cgroup/systemd
+else
+        echo "skipped: no cgroup2 or name=systemd hierarchy"; exit 77
+fi
+unit=medic-test-$$.service
+slice_dir=$root/medic-test.slice
+mkdir -p "$slice_dir/$unit"
+sleep 300 &
+sleeper=$!
+echo "$sleeper" >"$slice_dir/$unit/cgroup.procs"
+
+# 1. unit: found through the unit's cgroup, and the output says which rule found it.
+policy "unit: $unit, comm: no-such-comm"
+rc=0; out=$(medic audit) || rc=$?
+[ $rc = 2 ] || fail "audit by unit: rc $rc: $out"
+echo "$out" | grep -q "pid $sleeper (sleep)" || fail "unit rule did not find pid $sleeper: $out"
+echo "$out" | grep -q "found by unit $unit" || fail "output does not name the unit rule: $out"
+[ "$(ionice -p "$sleeper")" = "none: prio 0" ] || fail "audit changed the process"
+rc=0; out=$(medic apply) || rc=$?
+[ $rc = 2 ] || fail "apply by unit: rc $rc: $out"
+[ "$(ionice -p "$sleeper")" = "idle" ] || fail "apply by unit did not set idle: $(ionice -p "$sleeper")"
+rc=0; out=$(medic rollback) || rc=$?
+[ $rc = 2 ] || fail "rollback by unit: rc $rc: $out"
+[ "$(ionice -p "$sleeper")" = "none: prio 0" ] || fail "rollback did not restore none"
+
+# 2. a pidfile naming a dead pid: a finding in audit, skipped in apply.
+sh -c 'exit 0' & dead=$!; wait "$dead"
+echo "$dead" >"$tmp/dead.pid"
+policy "pidfile: $tmp/dead.pid"
+rc=0; out=$(medic audit) || rc=$?
+[ $rc = 2 ] || fail "audit with a dead pidfile: rc $rc, want 2 (a finding): $out"
+echo "$out" | grep -q "pid $dead, which is not running" || fail "audit does not explain the stale pidfile: $out"
+rc=0; out=$(medic apply) || rc=$?
+[ $rc = 0 ] || fail "apply with a dead pidfile: rc $rc, want 0 (skipped): $out"
+echo "$out" | grep -q "skipped" || fail "apply does not report the item skipped: $out"
+
+# 3. comm with no match.
+policy "comm: nomatch$$"
+rc=0; out=$(medic audit) || rc=$?
+[ $rc = 2 ] || fail "audit with no match: rc $rc: $out"
+echo "$out" | grep -q "t: no process found by comm nomatch$$" || fail "no 'no process found': $out"
+rc=0; out=$(medic --json apply) || rc=$?
+[ $rc = 0 ] || fail "apply with no match: rc $rc: $out"
+echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["items"][0]["status"]=="skipped", d'
+echo "ok: unit ($root), dead pidfile, no comm match"

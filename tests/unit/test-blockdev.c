@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The data dir's disk and scheduler walk, against the fake sysfs in tests/data/sysfs:
+ * a partition leads to its disk, dm and md devices to their members. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "../../agent/blockdev.h"
+#include "../../agent/util.h"
+
+static char *sysfs(void) {
+        const char *d = getenv("MEDIC_TEST_DATA");
+        return xasprintf("%s/sysfs", d ? d : "tests/data");
+}
+
+/* "disk=sched,disk=sched" for the device, or "error N". */
+static char *walk(unsigned maj, unsigned min) {
+        _cleanup_free_ char *root = sysfs();
+        struct disk_sched *ds = NULL;
+        size_t n = 0;
+        char *s;
+        int r = block_schedulers(root, makedev(maj, min), &ds, &n);
+
+        if (r < 0)
+                return xasprintf("error %d", -r);
+        s = xstrdup("");
+        for (size_t i = 0; i < n; i++) {
+                char *t = xasprintf("%s%s%s=%s", s, i ? "," : "", ds[i].disk, ds[i].sched);
+                free(s);
+                s = t;
+        }
+        disk_sched_free(ds, n);
+        return s;
+}
+
+static void assert_walk(unsigned maj, unsigned min, const char *want) {
+        _cleanup_free_ char *got = walk(maj, min);
+        assert_string_equal(got, want);
+}
+
+static void test_partition_to_disk(void **state) {
+        (void) state;
+        assert_walk(254, 1, "vda=mq-deadline");
+        assert_walk(254, 0, "vda=mq-deadline");
+}
+
+static void test_whole_disk(void **state) {
+        (void) state;
+        assert_walk(259, 0, "nvme0n1=none");
+}
+
+static void test_dm_to_member_partition_disk(void **state) {
+        (void) state;
+        /* dm-0's own "none" is not what orders I/O: its member's disk is. */
+        assert_walk(253, 0, "vdb=kyber");
+}
+
+static void test_md_members(void **state) {
+        _cleanup_free_ char *got = walk(9, 0);
+        (void) state;
+        /* readdir order is not sorted: accept either order. */
+        assert_true(streq(got, "sda=bfq,sdb=none") || streq(got, "sdb=none,sda=bfq"));
+}
+
+static void test_no_block_device(void **state) {
+        (void) state;
+        assert_walk(0, 42, "error 19"); /* ENODEV: tmpfs and friends */
+        assert_walk(8, 99, "error 2");  /* ENOENT: no such device in sysfs */
+}
+
+static void test_ignores_ioprio(void **state) {
+        (void) state;
+        assert_true(sched_ignores_ioprio("none"));
+        assert_true(sched_ignores_ioprio("kyber"));
+        assert_false(sched_ignores_ioprio("bfq"));
+        assert_false(sched_ignores_ioprio("mq-deadline"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_partition_to_disk),
+                cmocka_unit_test(test_whole_disk),
+                cmocka_unit_test(test_dm_to_member_partition_disk),
+                cmocka_unit_test(test_md_members),
+                cmocka_unit_test(test_no_block_device),
+                cmocka_unit_test(test_ignores_ioprio),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
