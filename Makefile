@@ -19,7 +19,8 @@ WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow 
 CFLAGS ?= -O2 -g
 BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) -MMD -MP \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LDLIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# libsystemd is loaded on demand (agent/sdlib.c): its headers are used, it is not linked.
+LDLIBS = $(shell $(PKG_CONFIG) --libs $(filter-out libsystemd,$(PKGS)) 2>/dev/null) -ldl
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 ifeq ($(V),0)

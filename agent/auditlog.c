@@ -4,9 +4,10 @@
 #include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <systemd/sd-journal.h>
+#include <sys/uio.h>
 
 #include "auditlog.h"
+#include "sdlib.h"
 
 static const char *const event_names[_EV_MAX] = {
         [EV_AUDIT] = "audit",         [EV_DRIFT] = "drift",       [EV_CHANGE] = "change",
@@ -121,21 +122,27 @@ int auditlog_write(struct auditlog *l, const struct audit_record *rec) {
         before_s = rec->before ? json_object_to_json_string_ext(rec->before, JSON_C_TO_STRING_PLAIN) : "";
         after_s = rec->after ? json_object_to_json_string_ext(rec->after, JSON_C_TO_STRING_PLAIN) : "";
         /* Best effort: the file above is the record. */
-        sd_journal_send("MESSAGE=medic %s: %s%s%s", audit_event_name(rec->event),
-                        rec->object ? rec->object : "", rec->object && rec->message ? ": " : "",
-                        rec->message ? rec->message : "",
-                        "MESSAGE_ID=%s", event_ids[rec->event],
-                        "PRIORITY=%d", rec->event == EV_FAILURE || rec->event == EV_CONFLICT ? 4 : 5,
-                        "SYSLOG_IDENTIFIER=medic",
-                        "MEDIC_EVENT=%s", audit_event_name(rec->event),
-                        "MEDIC_CHANGE=%u", rec->change,
-                        "MEDIC_ACTION=%s", rec->action ? rec->action : "",
-                        "MEDIC_KIND=%s", rec->kind ? rec->kind : "",
-                        "MEDIC_OBJECT=%s", rec->object ? rec->object : "",
-                        "MEDIC_BEFORE=%s", before_s,
-                        "MEDIC_AFTER=%s", after_s,
-                        "MEDIC_RESULT=%s", rec->result ? rec->result : "",
-                        "MEDIC_POLICY=%s", l->policy_name ? l->policy_name : "",
-                        NULL);
+        char *fields[] = {
+                xasprintf("MESSAGE=medic %s: %s%s%s", audit_event_name(rec->event), rec->object ? rec->object : "",
+                          rec->object && rec->message ? ": " : "", rec->message ? rec->message : ""),
+                xasprintf("MESSAGE_ID=%s", event_ids[rec->event]),
+                xasprintf("PRIORITY=%d", rec->event == EV_FAILURE || rec->event == EV_CONFLICT ? 4 : 5),
+                xstrdup("SYSLOG_IDENTIFIER=medic"),
+                xasprintf("MEDIC_EVENT=%s", audit_event_name(rec->event)),
+                xasprintf("MEDIC_CHANGE=%u", rec->change),
+                xasprintf("MEDIC_ACTION=%s", rec->action ? rec->action : ""),
+                xasprintf("MEDIC_KIND=%s", rec->kind ? rec->kind : ""),
+                xasprintf("MEDIC_OBJECT=%s", rec->object ? rec->object : ""),
+                xasprintf("MEDIC_BEFORE=%s", before_s),
+                xasprintf("MEDIC_AFTER=%s", after_s),
+                xasprintf("MEDIC_RESULT=%s", rec->result ? rec->result : ""),
+                xasprintf("MEDIC_POLICY=%s", l->policy_name ? l->policy_name : ""),
+        };
+        struct iovec iov[ELEMENTSOF(fields)];
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                iov[i] = (struct iovec) { .iov_base = fields[i], .iov_len = strlen(fields[i]) };
+        (void) sdlib_journal_sendv(iov, (int) ELEMENTSOF(fields));
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                free(fields[i]);
         return 0;
 }

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <systemd/sd-login.h>
 
 #include "proc.h"
+#include "sdlib.h"
 
 void proc_found_done(struct proc_found *f) {
         free(f->procs);
@@ -152,7 +152,7 @@ static void read_cgroup_procs(const char *dir, const char *unit, unsigned depth,
                                 continue;
                         /* The kernel's membership is the fact; systemd's reading of it
                          * must agree, or the directory is not that unit's cgroup. */
-                        if (sd_pid_get_unit((pid_t) pid, &u) < 0 || !streq(u, unit))
+                        if (sdlib_pid_get_unit((pid_t) pid, &u) < 0 || !streq(u, unit))
                                 continue;
                         add_match(f, (pid_t) pid);
                 }
