@@ -17,7 +17,7 @@ DEB_DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 	-Wformat=2 -Wno-format-nonliteral -Wpointer-arith -Wvla -Wundef
 CFLAGS ?= -O2 -g
-BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) -MMD -MP \
+BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) -MMD -MP -DMEDIC_DATADIR='"$(DATADIR)"' \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 # libsystemd is loaded on demand (agent/sdlib.c): its headers are used, it is not linked.
 LDLIBS = $(shell $(PKG_CONFIG) --libs $(filter-out libsystemd,$(PKGS)) 2>/dev/null) -ldl

@@ -7,7 +7,10 @@
 
 #include "policy.h"
 
-#define SHIPPED_POLICY "/usr/share/medic/etcd.yaml"
+#ifndef MEDIC_DATADIR
+#define MEDIC_DATADIR "/usr/share/medic"
+#endif
+#define SHIPPED_POLICY MEDIC_DATADIR "/etcd.yaml"
 #define POLICY_DIR "/etc/medic/policy.d"
 
 const char *policy_default_path(void) {
