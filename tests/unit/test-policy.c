@@ -295,7 +295,7 @@ static void test_policy_to_json(void **state _unused_) {
 }
 
 static void test_merged_directory(void **state _unused_) {
-        char *dir = data_path("policies/good/merged.d");
+        char *dir = data_path("policies/good/merged");
         static const char *const names[] = { "10-targets.yaml", "20-io.yaml", "30-sysctl.yaml" };
         struct policy *p = load_good(dir);
         char *all = xstrdup(""), sha[65];
@@ -763,9 +763,9 @@ static void test_bad_data_files(void **state _unused_) {
                   { "{F}:3:1: policy: unknown key 'descripton' (expected medic, name, description, targets, actions)",
                     "{F}:7:12: process.exe: 'bin/etcd' must be an absolute path",
                     "{F}:10:11: mode: 'sometimes' is not enforce or audit" } },
-                { "policies/bad/conflict.d",
+                { "policies/bad/conflict",
                   { "{F}/20-b.yaml:6:7: sysctl net.ipv4.tcp_keepalive_time: set to 7200 here, but to 600 by action 'short keepalive' at {F}/10-a.yaml:5:7" } },
-                { "policies/bad/duplicate-name.d",
+                { "policies/bad/duplicate-name",
                   { "{F}/20-b.yaml:4:11: name: duplicate action name 'keepalive' (first at {F}/10-a.yaml:3:5)" } },
         };
         static const char *const no_yaml[] = { "{F}:0:0: policy directory has no *.yaml files", NULL };
@@ -776,7 +776,7 @@ static void test_bad_data_files(void **state _unused_) {
                 assert_refused(path, NULL, files[i].errs);
                 free(path);
         }
-        path = data_path("policies/bad/no-yaml.d");
+        path = data_path("policies/bad/no-yaml");
         assert_int_equal(check_refused(path, NULL, no_yaml, -ENOENT), 0);
         free(path);
 }
