@@ -66,7 +66,10 @@ struct action_ops {
 
         /* Expand a spec into objects and their wanted states (targets resolved here). */
         int (*plan)(struct ctx *ctx, const void *spec, struct plan_list *out);
-        /* Capabilities (CAP_TO_MASK bits) that changing this object to this state needs. */
+        /* Every capability (CAP_TO_MASK bits) this kind's apply/restore may need: a changing
+         * command keeps the union over the kinds it may touch and drops the rest. */
+        uint64_t caps_all;
+        /* The capabilities changing this object to this state needs (checked up front). */
         uint64_t (*caps)(const void *state);
         /* Read the object a state names, without side effects. -ESRCH: the object is gone
          * for good (a restarted process), so a change recorded for it is void. */

@@ -349,6 +349,7 @@ const struct action_ops sysctl_ops = {
         .spec_to_json = sysctl_spec_to_json,
         .spec_free = sysctl_spec_free,
         .plan = sysctl_plan,
+        .caps_all = CAP_TO_MASK(CAP_NET_ADMIN) | CAP_TO_MASK(CAP_SYS_ADMIN),
         .caps = sysctl_caps,
         .read = sysctl_read,
         .same = sysctl_same,

@@ -44,7 +44,8 @@ int auditlog_open(struct auditlog *l, const char *path, bool create_dir) {
                 if (r < 0)
                         return r;
         }
-        l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+        /* Read-only commands (create_dir unset) only append to a log that exists. */
+        l->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | (create_dir ? O_CREAT : 0), 0640);
         if (l->fd < 0)
                 return -errno;
         l->path = xstrdup(path);

@@ -37,7 +37,8 @@ struct auditlog {
 
 const char *audit_event_name(enum audit_event e);
 
-/* Opens the log for appending; creates its directory (0750) when create_dir is set. */
+/* Opens the log for appending. create_dir: create the file and its directory (0750) if
+ * missing; unset (read-only commands): only an existing file is used. */
 int auditlog_open(struct auditlog *l, const char *path, bool create_dir);
 void auditlog_set_policy(struct auditlog *l, const char *name, const char *sha256);
 void auditlog_close(struct auditlog *l);

@@ -354,9 +354,8 @@ static int check_caps(struct run *run, uint64_t needed, const char *what) {
         return 0;
 }
 
-static void set_header(struct run *run, struct change_set *cs, enum set_kind kind) {
+static void set_header(struct run *run, struct change_set *cs) {
         char host[256] = "";
-        (void) kind;
         rfc3339_now(cs->time);
         snprintf(cs->boot_id, sizeof cs->boot_id, "%s", run->boot_id);
         cs->uid = getuid();
@@ -452,6 +451,14 @@ static int rollback_set(struct run *run, struct change_set *orig, bool force, bo
                         audit_event(run, EV_INTERRUPTED, orig->id, NULL, NULL, NULL, NULL, NULL, "abandoned", orig->message);
                         return save_set(run, orig);
                 }
+                if (why == RB_EXPIRED && !dry_run) {
+                        /* Never confirmed, and the reboot already undid it. */
+                        orig->state = SET_ROLLED_BACK;
+                        free(orig->message);
+                        orig->message = xstrdup("not confirmed; its runtime changes died with a reboot");
+                        audit_event(run, EV_ROLLBACK, orig->id, NULL, NULL, NULL, NULL, NULL, "expired", orig->message);
+                        return save_set(run, orig);
+                }
                 return 0;
         }
 
@@ -536,7 +543,7 @@ static int rollback_set(struct run *run, struct change_set *orig, bool force, bo
 
         if (why == RB_MANUAL || why == RB_EXPIRED) {
                 rb = change_set_new(SET_KIND_ROLLBACK);
-                set_header(run, rb, SET_KIND_ROLLBACK);
+                set_header(run, rb);
                 rb->rollback_of = orig->id;
                 if (!rb->policy_name && orig->policy_name) {
                         rb->policy_name = xstrdup(orig->policy_name);
@@ -636,6 +643,35 @@ out:
         return r;
 }
 
+int engine_limit_caps(struct run *run) {
+        _cleanup_free_ unsigned *ids = NULL;
+        uint64_t keep = 0;
+        size_t n = 0;
+        int r;
+
+        for (size_t i = 0; run->policy && i < run->policy->n_actions; i++)
+                keep |= run->policy->actions[i].ops->caps_all;
+        /* Sets of this boot that this run may restore: interrupted, awaiting confirmation,
+         * or applied (rollback). Damaged files are reported by whoever reads them next. */
+        if (journal_list(run->opt->state_dir, &ids, &n) >= 0)
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_(change_set_freep) struct change_set *cs = NULL;
+                        _cleanup_free_ char *why = NULL;
+                        if (journal_load(run->opt->state_dir, ids[i], &cs, &why) < 0 ||
+                            cs->state == SET_ROLLED_BACK || cs->state == SET_FAILED)
+                                continue;
+                        for (size_t k = 0; k < cs->n_items; k++) {
+                                const struct action_ops *ops = action_ops_find(cs->items[k].kind);
+                                if (ops)
+                                        keep |= ops->caps_all;
+                        }
+                }
+        r = caps_limit(keep);
+        if (r < 0)
+                report_error(&run->rep, "cannot limit capabilities: %s", strerror(-r));
+        return r;
+}
+
 int engine_recover(struct run *run) {
         _cleanup_free_ unsigned *ids = NULL;
         int64_t now = now_realtime_ms() / 1000;
@@ -731,12 +767,25 @@ int engine_apply(struct run *run) {
                 exit_code = EXIT_CANNOT;
                 goto out;
         }
+        /* Atomic apply: an enforce item that could not even be read fails the set before
+         * anything changes, unless --keep-going. */
+        const char *broken = NULL;
+        for (size_t i = 0; i < run->rep.n_rows; i++)
+                if (run->rep.rows[i].status == ROW_FAILED && !run->rep.rows[i].audit_only)
+                        broken = run->rep.rows[i].object;
         for (size_t i = 0; i < pl.n; i++) {
                 const struct item *it = &pl.items[i];
-                if (it->mode == MODE_ENFORCE && row_of(run, it)->status == ROW_DRIFT) {
-                        n_change++;
-                        needed |= it->ops->caps ? it->ops->caps(it->want) : 0;
+                struct row *row = row_of(run, it);
+                if (it->mode != MODE_ENFORCE || row->status != ROW_DRIFT)
+                        continue;
+                if (broken && !run->opt->keep_going) {
+                        row->status = ROW_SKIPPED;
+                        row->reason = xasprintf("not applied: %s failed (apply is all or nothing; --keep-going applies the rest)",
+                                                broken);
+                        continue;
                 }
+                n_change++;
+                needed |= it->ops->caps ? it->ops->caps(it->want) : 0;
         }
         if (n_change == 0) {
                 count_outcome(run, false, false, &changes, &failures);
@@ -756,7 +805,7 @@ int engine_apply(struct run *run) {
         }
 
         cs = change_set_new(SET_KIND_APPLY);
-        set_header(run, cs, SET_KIND_APPLY);
+        set_header(run, cs);
         r = journal_next_id(run->opt->state_dir, &cs->id);
         if (r < 0) {
                 report_error(&run->rep, "cannot read the journal: %s", strerror(-r));
@@ -863,7 +912,7 @@ int engine_apply(struct run *run) {
                                         orow->status = rr->status == ROW_RESTORED ? ROW_RESTORED : ROW_FAILED;
                                         free(orow->reason);
                                         orow->reason = rr->status == ROW_RESTORED
-                                                               ? xstrdup("restored: another item of this change set failed")
+                                                               ? xstrdup("another item of this change set failed")
                                                                : xasprintf("could not be restored: %s", rr->reason ? rr->reason : "?");
                                 }
                         }
@@ -966,7 +1015,7 @@ int engine_rollback(struct run *run, unsigned id) {
         if (r < 0)
                 return EXIT_CANNOT;
         if (cs->state == SET_ROLLED_BACK) {
-                report_message(&run->rep, "change set %u was already rolled back%s", cs->id, "");
+                report_message(&run->rep, "change set %u was already rolled back", cs->id);
                 return EXIT_NOTHING;
         }
         if (cs->state == SET_APPLYING) {
@@ -978,9 +1027,10 @@ int engine_rollback(struct run *run, unsigned id) {
                 return EXIT_CANNOT;
         if (r == -EPERM)
                 return EXIT_CANNOT;
-        if (!run->opt->dry_run && run->rep.change)
-                report_message(&run->rep, "change set %u rolled back as change set %u", cs->id, run->rep.change);
         count_outcome(run, run->opt->dry_run, true, &changes, &failures);
+        if (!run->opt->dry_run && run->rep.change)
+                report_message(&run->rep, "change set %u %srolled back as change set %u", cs->id,
+                               failures ? "partly " : "", run->rep.change);
         return exit_code_for(changes, failures);
 }
 
@@ -993,8 +1043,7 @@ int engine_confirm(struct run *run, unsigned id) {
                 return EXIT_CANNOT;
         if (cs->state != SET_AWAITING_CONFIRM) {
                 if (cs->state == SET_ROLLED_BACK && cs->deadline)
-                        report_error(&run->rep, "change set %u missed its confirm deadline and was rolled back%s", cs->id,
-                                     cs->rolled_back_by ? "" : "");
+                        report_error(&run->rep, "change set %u missed its confirm deadline and was rolled back", cs->id);
                 else
                         report_error(&run->rep, "change set %u is %s, not awaiting confirmation", cs->id, set_state_name(cs->state));
                 return EXIT_CANNOT;
@@ -1002,6 +1051,8 @@ int engine_confirm(struct run *run, unsigned id) {
         cs->state = SET_APPLIED;
         if (save_set(run, cs) < 0)
                 return EXIT_CANNOT;
+        if (run->log_open)
+                auditlog_set_policy(&run->log, cs->policy_name, cs->policy_sha256);
         audit_event(run, EV_CONFIRM, cs->id, NULL, NULL, NULL, NULL, NULL, "confirmed", NULL);
         report_message(&run->rep, "change set %u confirmed: it stays applied", cs->id);
         return EXIT_NOTHING;
@@ -1049,11 +1100,10 @@ int engine_history(struct run *run) {
                 _cleanup_free_ char *extra = cs->rollback_of ? xasprintf(" (undoes %u)", cs->rollback_of)
                                              : cs->rolled_back_by ? xasprintf(" (undone by %u)", cs->rolled_back_by)
                                                                   : xstrdup("");
-                line = xasprintf("%s%4u  %-24s  %-8s  %-16s  %2zu items  %s%s%s%s\n", text, cs->id, cs->time,
+                line = xasprintf("%s%4u  %-24s  %-8s  %-16s  %2zu items  %s%s%s\n", text, cs->id, cs->time,
                                  set_kind_name(cs->kind), set_state_name(cs->state), cs->n_items,
                                  cs->policy_name ? cs->policy_name : "-", extra,
-                                 streq(cs->boot_id, run->boot_id) ? "" : "  [earlier boot]",
-                                 cs->sudo_user ? "" : "");
+                                 streq(cs->boot_id, run->boot_id) ? "" : "  [earlier boot]");
                 free(text);
                 text = TAKE_PTR(line);
         }

@@ -59,3 +59,6 @@ int engine_show(struct run *run, unsigned id);
 /* Under the lock: restore sets left in state "applying" by a medic that died, and roll back
  * awaiting-confirm sets whose deadline passed. Returns <0 on a damaged journal. */
 int engine_recover(struct run *run);
+/* Keeps only the capabilities the policy's kinds and the restorable journal sets may
+ * need, clears the bounding set and sets no_new_privs. Before any change. */
+int engine_limit_caps(struct run *run);

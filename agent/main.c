@@ -74,7 +74,8 @@ static int cmd_apply(struct run *run, unsigned id _unused_) {
                         return EXIT_CANNOT;
                 return engine_audit(run);
         }
-        if (run_load_policy(run, true) < 0 || run_lock(run) < 0 || run_open_audit_log(run) < 0)
+        if (run_load_policy(run, true) < 0 || run_lock(run) < 0 || run_open_audit_log(run) < 0 ||
+            engine_limit_caps(run) < 0)
                 return EXIT_CANNOT;
         r = engine_recover(run);
         if (r < 0)
@@ -102,7 +103,8 @@ static int cmd_rollback(struct run *run, unsigned id) {
                 caps_drop_all();
                 return engine_rollback(run, id);
         }
-        if (check_policy_if_present(run) < 0 || run_lock(run) < 0 || run_open_audit_log(run) < 0)
+        if (check_policy_if_present(run) < 0 || run_lock(run) < 0 || run_open_audit_log(run) < 0 ||
+            engine_limit_caps(run) < 0)
                 return EXIT_CANNOT;
         if (engine_recover(run) < 0)
                 return EXIT_CANNOT;
@@ -110,7 +112,8 @@ static int cmd_rollback(struct run *run, unsigned id) {
 }
 
 static int cmd_confirm(struct run *run, unsigned id) {
-        if (check_policy_if_present(run) < 0 || run_lock(run) < 0 || run_open_audit_log(run) < 0)
+        if (check_policy_if_present(run) < 0 || run_lock(run) < 0 || run_open_audit_log(run) < 0 ||
+            engine_limit_caps(run) < 0)
                 return EXIT_CANNOT;
         if (engine_recover(run) < 0)
                 return EXIT_CANNOT;
@@ -186,6 +189,7 @@ int main(int argc, char **argv) {
                 { "version", no_argument, NULL, OPT_VERSION },
                 {},
         };
+        _cleanup_free_ char *command_line = NULL;
         struct options opt = {
                 .state_dir = "/var/lib/medic",
                 .audit_log = "/var/log/medic/audit.jsonl",
@@ -196,6 +200,8 @@ int main(int argc, char **argv) {
         long wait_s = 0;
         int c, code;
 
+        /* Recorded in the journal as typed: getopt_long permutes argv. */
+        opt.command_line = command_line = join_argv(argc, argv);
         opt.policy_path = policy_default_path();
         while ((c = getopt_long(argc, argv, "p:vqh", longopts, NULL)) >= 0) {
                 switch (c) {
@@ -298,13 +304,11 @@ int main(int argc, char **argv) {
                 id = (unsigned) v;
         }
 
-        opt.command_line = join_argv(argc, argv);
         run_init(&run, &opt, cmd->name);
         code = cmd->fn(&run, id);
         run.rep.exit = code;
         report_print(&run.rep, opt.json, opt.verbosity);
         run_done(&run);
-        free(opt.command_line);
         strv_free(opt.only);
         return code;
 }

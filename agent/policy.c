@@ -590,6 +590,28 @@ static int check_one(const char *path, char **ret_why) {
         return 0;
 }
 
+/* The directory holding a policy file: whoever can write it can swap the file. A sticky
+ * directory (/tmp) only lets owners replace their own files. */
+static int check_parent(const char *path, char **ret_why) {
+        _cleanup_free_ char *copy = xstrdup(path);
+        char *slash = strrchr(copy, '/');
+        const char *dir = !slash ? "." : slash == copy ? "/" : (*slash = 0, copy);
+        struct stat st;
+
+        if (stat(dir, &st) < 0)
+                return 0;
+        if (st.st_uid != 0 && st.st_uid != geteuid()) {
+                *ret_why = xasprintf("%s (the policy's directory) is owned by uid %u, not root", dir, (unsigned) st.st_uid);
+                return -EPERM;
+        }
+        if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+                *ret_why = xasprintf("%s (the policy's directory) is writable by %s (mode %04o)", dir,
+                                     st.st_mode & S_IWOTH ? "everyone" : "its group", (unsigned) (st.st_mode & 07777));
+                return -EPERM;
+        }
+        return 0;
+}
+
 int policy_check_perms(const char *path, char **ret_why) {
         _cleanup_strv_ char **files = NULL;
         struct perr err = { 0 };
@@ -597,6 +619,9 @@ int policy_check_perms(const char *path, char **ret_why) {
         int r;
 
         r = check_one(path, ret_why);
+        if (r < 0)
+                return r;
+        r = check_parent(path, ret_why);
         if (r < 0)
                 return r;
         if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {

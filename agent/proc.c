@@ -85,12 +85,24 @@ int proc_tasks(pid_t pid, pid_t **ret, size_t *ret_n) {
         return 0;
 }
 
+static bool proc_is_zombie(pid_t pid) {
+        _cleanup_free_ char *path = xasprintf("/proc/%d/stat", (int) pid), *s = NULL;
+        char *p;
+
+        if (read_file(path, &s, NULL) < 0 || !(p = strrchr(s, ')')))
+                return true;
+        /* A zombie has no threads left to set: it is not the running etcd. */
+        return p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 static void add_match(struct proc_found *f, pid_t pid) {
         struct proc_match m = { .pid = pid };
 
         for (size_t i = 0; i < f->n; i++)
                 if (f->procs[i].pid == pid)
                         return;
+        if (proc_is_zombie(pid))
+                return;
         if (proc_starttime(pid, &m.starttime) < 0 || proc_comm(pid, m.comm) < 0)
                 return; /* gone meanwhile */
         f->procs = xrealloc(f->procs, (f->n + 1) * sizeof(*f->procs));

@@ -11,7 +11,10 @@ static void perr_addv(struct perr *e, const char *file, unsigned line, unsigned 
         if (vasprintf(&msg, fmt, ap) < 0)
                 abort();
         e->msgs = xrealloc(e->msgs, (e->n + 1) * sizeof(char *));
-        e->msgs[e->n++] = xasprintf("%s:%u:%u: %s", file ? file : "<policy>", line, col, msg);
+        if (line == 0) /* a whole-file problem: no position to give */
+                e->msgs[e->n++] = xasprintf("%s: %s", file ? file : "<policy>", msg);
+        else
+                e->msgs[e->n++] = xasprintf("%s:%u:%u: %s", file ? file : "<policy>", line, col, msg);
 }
 
 void perr_add(struct perr *e, const struct ynode *at, const char *fmt, ...) {
