@@ -1,0 +1,94 @@
+#!/bin/bash
+# An invalid policy: exit 1, "file:line:col:" on stderr, nothing changed (not even the
+# valid keys of the same policy), no change set written.
+. "$(dirname "$0")/lib.sh"
+# Line 7, column 37 is the "[" of the list where a value belongs; the valid
+# tcp_keepalive_time line above it must not be applied either.
+setup - <<'YAML'
+medic: 1
+name: invalid
+actions:
+  - name: keepalive
+    sysctl:
+      net.ipv4.tcp_keepalive_time: 600
+      net.ipv4.tcp_keepalive_intvl: [60]
+YAML
+
+for cmd in apply "apply --dry-run" audit validate; do
+        step "$cmd with a wrong type: exit 1, $POLICY:7:37:"
+        # shellcheck disable=SC2086
+        expect_rc 1 medic_ns $cmd
+        assert_contains "$ERR" "$POLICY:7:37: "
+        assert_contains "$ERR" "net.ipv4.tcp_keepalive_intvl"
+        assert_keepalive 7200 75 9
+        assert_change_sets ""
+done
+[ -e "$AUDIT" ] && fail "an invalid policy produced an audit log"
+
+step "an unknown key: exit 1 with its position"
+write_policy "$POLICY" <<'YAML'
+medic: 1
+name: invalid
+actions:
+  - name: keepalive
+    sysctl:
+      net.ipv4.tcp_keepalive_time: 600
+    colour: blue
+YAML
+expect_rc 1 medic_ns apply
+assert_contains "$ERR" "$POLICY:7:5: "
+assert_contains "$ERR" "colour"
+assert_keepalive 7200 75 9
+assert_change_sets ""
+
+step "a sysctl key that is a path: exit 1 with its position"
+write_policy "$POLICY" <<'YAML'
+medic: 1
+name: invalid
+actions:
+  - name: keepalive
+    sysctl:
+      net.ipv4.tcp_keepalive_time: 600
+      ../../kernel/hostname: evil
+YAML
+expect_rc 1 medic_ns apply
+assert_contains "$ERR" "$POLICY:7:7: "
+assert_keepalive 7200 75 9
+assert_change_sets ""
+
+step "two actions setting one sysctl to different values: exit 1, both positions named"
+write_policy "$POLICY" <<'YAML'
+medic: 1
+name: invalid
+actions:
+  - name: one
+    sysctl:
+      net.ipv4.tcp_keepalive_time: 600
+  - name: two
+    sysctl:
+      net.ipv4.tcp_keepalive_time: 900
+YAML
+expect_rc 1 medic_ns apply
+assert_contains "$ERR" "$POLICY:9:7: "
+assert_contains "$ERR" "by action 'one' at $POLICY:6:7"
+assert_keepalive 7200 75 9
+assert_change_sets ""
+
+step "a YAML syntax error: exit 1 with a position"
+write_policy "$POLICY" <<'YAML'
+medic: 1
+name: invalid
+actions:
+  - name: keepalive
+    sysctl: {net.ipv4.tcp_keepalive_time: 600
+YAML
+expect_rc 1 medic_ns apply
+assert_match "$ERR" "$POLICY:[0-9]+:[0-9]+: "
+assert_keepalive 7200 75 9
+assert_change_sets ""
+
+step "the same policy made valid applies (the refusals above were the policy's fault)"
+default_policy "$POLICY"
+expect_rc 2 medic_ns apply
+assert_keepalive 600 60 5
+assert_change_sets "1"
