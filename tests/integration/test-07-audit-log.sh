@@ -2,13 +2,19 @@
 # The audit log: one JSON object per line; every change event carries change id, action,
 # kind, object, before, after and result; one change event per item changed. A log that
 # cannot be written stops apply before anything changes (exit 1), and a write that fails
-# mid-apply undoes the change (nothing changes unrecorded).
+# mid-apply undoes the change (nothing changes unrecorded). A read-only audit appends to
+# an existing log but creates none.
 . "$(dirname "$0")/lib.sh"
 setup
 boot=$(cat /proc/sys/kernel/random/boot_id)
 sha=$(sha256sum "$POLICY" | awk '{print $1}')
 
-step "audit, apply, rollback: every line of the log is a JSON object"
+step "a read-only audit does not create the audit log"
+expect_rc 2 medic_ns audit
+[ -e "$AUDIT" ] && fail "audit created $AUDIT"
+
+step "audit (log exists), apply, rollback: every line of the log is a JSON object"
+install -m 0640 /dev/null "$AUDIT"
 expect_rc 2 medic_ns audit
 expect_rc 2 medic_ns apply
 assert_keepalive 600 60 5

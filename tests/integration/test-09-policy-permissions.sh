@@ -51,6 +51,18 @@ assert_contains "$ERR" "$T/policy.d"
 assert_keepalive 7200 75 9
 assert_change_sets ""
 
+step "a root-owned 0644 file in a directory others can write is refused too"
+# Whoever can write the directory can replace the file.
+chmod 0644 "$T/policy.d"
+default_policy "$T/policy.d/only.yaml"
+rm "$T/policy.d/10-keepalive.yaml"
+chmod 0777 "$T/policy.d"
+expect_rc 1 medic_ns --policy "$T/policy.d/only.yaml" apply
+assert_contains "$ERR" "$T/policy.d"
+assert_keepalive 7200 75 9
+assert_change_sets ""
+chmod 0755 "$T/policy.d"
+
 step "root-owned 0644: apply works (the refusals were about permissions)"
 expect_rc 2 medic_ns apply
 assert_keepalive 600 60 5

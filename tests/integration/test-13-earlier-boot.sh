@@ -58,3 +58,23 @@ assert_keepalive 600 60 5
 assert_set_state 1 failed
 assert_change_sets "1"
 assert_eq 1 "$(audit_events interrupted | grep -c '"result": "abandoned"')" "interrupted/abandoned events"
+
+step "an expired awaiting-confirm set of an earlier boot: closed, not restored"
+# Back to 7200 75 9 by hand (the earlier-boot set cannot be rolled back), then a fresh set.
+set_sysctl_ns net.ipv4.tcp_keepalive_time 7200
+set_sysctl_ns net.ipv4.tcp_keepalive_intvl 75
+set_sysctl_ns net.ipv4.tcp_keepalive_probes 9
+MEDIC_TEST_NO_WATCHER=1 expect_rc 2 medic_ns apply --confirm-within 1
+assert_keepalive 600 60 5
+assert_change_sets "1 2"
+assert_set_state 2 awaiting-confirm
+set_boot 2 "$other"
+sleep 2.2  # past the deadline even when it is rounded up to a whole second
+expect_rc 0 medic_ns apply
+assert_keepalive 600 60 5
+assert_set_state 2 rolled-back
+assert_change_sets "1 2"
+# And it stays closed: the next run has nothing to do with it.
+expect_rc 0 medic_ns apply
+assert_keepalive 600 60 5
+assert_change_sets "1 2"
