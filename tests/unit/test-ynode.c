@@ -309,10 +309,13 @@ static void test_perr(void **state _unused_) {
         perr_add(&err, NULL, "no position: %d", 7);
         perr_add_pos(&err, "dir/x.yaml", 12, 7, "io-priority.level: %s is out of range 0..7", "9");
         perr_add_pos(&err, NULL, 1, 1, "x");
-        assert_int_equal(err.n, 3);
-        assert_string_equal(err.msgs[0], "<policy>:0:0: no position: 7");
+        /* Line 0: a whole-file problem, no position to give. */
+        perr_add_pos(&err, "policy.d", 0, 0, "policy directory has no *.yaml files");
+        assert_int_equal(err.n, 4);
+        assert_string_equal(err.msgs[0], "<policy>: no position: 7");
         assert_string_equal(err.msgs[1], "dir/x.yaml:12:7: io-priority.level: 9 is out of range 0..7");
         assert_string_equal(err.msgs[2], "<policy>:1:1: x");
+        assert_string_equal(err.msgs[3], "policy.d: policy directory has no *.yaml files");
         perr_done(&err);
         perr_done(&err); /* twice is fine */
 }
@@ -434,7 +437,7 @@ static void test_ydoc_load_file(void **state _unused_) {
         assert_int_equal(ydoc_load(path, "missing.yaml", &d, &err), -ENOENT);
         assert_null(d);
         assert_int_equal(err.n, 1);
-        assert_string_equal(err.msgs[0], "missing.yaml:0:0: cannot read: No such file or directory");
+        assert_string_equal(err.msgs[0], "missing.yaml: cannot read: No such file or directory");
         perr_done(&err);
         free(path);
         nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
