@@ -590,10 +590,25 @@ static void link_to(const char *root, const char *rel, const char *target) {
         free(path);
 }
 
-static void test_notes_symlinks(void **st _unused_) {
-        char root[] = "/tmp/medic-test-sysctl.XXXXXX";
+static int setup_tmp_root(void **st) {
+        char *dir = xstrdup("/tmp/medic-test-sysctl.XXXXXX");
+        if (!mkdtemp(dir)) {
+                free(dir);
+                return -1;
+        }
+        *st = dir;
+        return 0;
+}
 
-        assert_non_null(mkdtemp(root));
+static int teardown_tmp_root(void **st) {
+        nftw(*st, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        free(*st);
+        return 0;
+}
+
+static void test_notes_symlinks(void **st) {
+        const char *root = *st;
+
         /* Debian: /etc/sysctl.d/99-sysctl.conf -> ../sysctl.conf is read in its place by
          * name, and /etc/sysctl.conf is then not read a second time at the end. */
         put(root, "etc/sysctl.conf", "medic.test.link = 1\n");
@@ -605,7 +620,6 @@ static void test_notes_symlinks(void **st _unused_) {
 
         assert_boot_value(root, "medic.test.link", "/usr/lib/sysctl.d/99-zzz.conf:1", "2");
         assert_not_set_at_boot(root, "medic.test.vendor");
-        nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int main(void) {
@@ -632,7 +646,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_notes_keepalive, setup_root, teardown_root),
                 cmocka_unit_test(test_notes_no_root),
                 cmocka_unit_test_setup_teardown(test_notes_glob_rules, setup_root, teardown_root),
-                cmocka_unit_test(test_notes_symlinks),
+                cmocka_unit_test_setup_teardown(test_notes_symlinks, setup_tmp_root, teardown_tmp_root),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -215,7 +215,7 @@ static void test_ynode_uint_overflow_message(void **state _unused_) {
         perr_done(&err);
         ydoc_free(d);
         if (!fixed) {
-                /* BUG agent/ynode.c:316: parse_uint's -ERANGE (a number too big for 64 bits) is
+                /* BUG agent/ynode.c:318-321: parse_uint's -ERANGE (a number too big for 64 bits) is
                  * reported as "'99999999999999999999999' is not a number". It is a number, and
                  * out of range: report it with the "is out of range MIN..MAX" message. */
                 skip();
@@ -357,7 +357,7 @@ static void test_tags_refused(void **state _unused_) {
                 perr_done(&err);
         }
         if (refused != ELEMENTSOF(tagged)) {
-                /* BUG agent/ynode.c:99-128: parse_node checks ev->data.scalar.anchor and the
+                /* BUG agent/ynode.c:102-130: parse_node checks ev->data.scalar.anchor and the
                  * mapping/sequence anchors but never the tags (ev->data.scalar.tag,
                  * mapping_start.tag, sequence_start.tag), so "medic: !!str 1" validates as
                  * schema 1 although `medic: "1"` is refused. Refuse a tag like an anchor:
@@ -410,14 +410,29 @@ static int rm_one(const char *path, const struct stat *st _unused_, int flag _un
         return remove(path);
 }
 
-static void test_ydoc_load_file(void **state _unused_) {
-        char dir[] = "/tmp/medic-test-ynode.XXXXXX";
+static int setup_tmpdir(void **state) {
+        char *dir = xstrdup("/tmp/medic-test-ynode.XXXXXX");
+        if (!mkdtemp(dir)) {
+                free(dir);
+                return -1;
+        }
+        *state = dir;
+        return 0;
+}
+
+static int teardown_tmpdir(void **state) {
+        nftw(*state, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+        free(*state);
+        return 0;
+}
+
+static void test_ydoc_load_file(void **state) {
+        const char *dir = *state;
         struct perr err = { 0 };
         struct ydoc *d = NULL;
         char *path;
         FILE *f;
 
-        assert_non_null(mkdtemp(dir));
         path = xasprintf("%s/p.yaml", dir);
         f = fopen(path, "w");
         assert_non_null(f);
@@ -440,7 +455,6 @@ static void test_ydoc_load_file(void **state _unused_) {
         assert_string_equal(err.msgs[0], "missing.yaml: cannot read: No such file or directory");
         perr_done(&err);
         free(path);
-        nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 static void test_freep_null(void **state _unused_) {
@@ -467,7 +481,7 @@ int main(void) {
                 cmocka_unit_test(test_duplicate_key),
                 cmocka_unit_test(test_structure_errors),
                 cmocka_unit_test(test_nesting_limit),
-                cmocka_unit_test(test_ydoc_load_file),
+                cmocka_unit_test_setup_teardown(test_ydoc_load_file, setup_tmpdir, teardown_tmpdir),
                 cmocka_unit_test(test_freep_null),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
