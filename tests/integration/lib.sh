@@ -9,7 +9,7 @@
 # The absolute rule: medic changes sysctls of the network namespace it runs in, so every
 # medic run goes through medic_ns (or nobody_ns), which refuses to run without a namespace
 # this test created. The host's own keepalive values are read before the test and checked
-# again at the end (and after each apply where a test asks), outside any namespace.
+# again at the end and by every assert_keepalive, outside any namespace.
 #
 # Environment (set by tests/integration/run):
 #   MEDIC_BIN      the medic binary to test (absolute path)
@@ -284,6 +284,7 @@ sysctl_ns() {
 # set_sysctl_ns KEY VALUE: a "foreign" change inside the namespace only.
 set_sysctl_ns() {
         _need_ns
+        # shellcheck disable=SC2016 # expanded by the inner sh
         ip netns exec "$NS" sh -c 'printf "%s\n" "$1" >"$2"' sh "$2" "/proc/sys/${1//.//}"
 }
 
