@@ -767,7 +767,7 @@ static void test_duplicate_name_points_at_first_name(void **state) {
 
         free(path);
         if (bad) {
-                /* BUG agent/policy.c parse_action (the "duplicate action name" error): "first
+                /* BUG agent/policy.c:340-342 (parse_action, "duplicate action name"): "first
                  * at" gives the position of the first action's mapping, i.e. its first key,
                  * which is the name only when the name is written first (here it points at
                  * "sysctl:" on line 3). Fix: remember the first action's "name" key node in
