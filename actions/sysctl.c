@@ -204,9 +204,33 @@ static int sysctl_apply(struct ctx *ctx, const void *want, const void *have _unu
  * name in a later one; all files sorted by name, later assignments win; /etc/sysctl.conf
  * (read by procps' sysctl --system) last. */
 struct boot_value {
-        char *value;
-        char *where; /* file:line */
+        char *value;      /* the last explicit assignment */
+        char *where;      /* file:line */
+        char *glob_value; /* the last glob assignment that matches */
+        char *glob_where;
+        bool excluded;    /* "-key" without "=": no glob applies to it */
 };
+
+static bool is_glob(const char *k) {
+        return strpbrk(k, "*?[") != NULL;
+}
+
+/* systemd-sysctl matches globs against /proc/sys paths: '*' stops at a separator. */
+static bool glob_matches(const char *pattern, const char *key) {
+        _cleanup_free_ char *p = xstrdup(pattern), *k = xstrdup(key);
+        for (char *c = p; *c; c++)
+                *c = *c == '.' ? '/' : *c;
+        for (char *c = k; *c; c++)
+                *c = *c == '.' ? '/' : *c;
+        return fnmatch(p, k, FNM_PATHNAME) == 0;
+}
+
+static void set_pair(char **value, char **where, const char *v, const char *display, unsigned line) {
+        free(*value);
+        free(*where);
+        *value = normalize_blanks(v);
+        *where = xasprintf("%s:%u", display, line);
+}
 
 static void parse_conf(const char *path, const char *display, const char *key, struct boot_value *bv) {
         _cleanup_free_ char *text = NULL;
@@ -224,22 +248,37 @@ static void parse_conf(const char *path, const char *display, const char *key, s
                 if (!*l || *l == '#' || *l == ';')
                         continue;
                 char *eq = strchr(l, '=');
-                if (!eq)
-                        continue;
-                *eq = 0;
+                if (eq)
+                        *eq = 0;
                 _cleanup_free_ char *k = normalize_blanks(l[0] == '-' ? l + 1 : l);
                 /* "net/ipv4/x" is the same key as "net.ipv4.x" when '/' comes first. */
                 size_t first = strcspn(k, "./");
                 if (k[first] == '/')
                         for (char *c = k; *c; c++)
                                 *c = *c == '/' ? '.' : *c == '.' ? '/' : *c;
-                if (!streq(k, key) && fnmatch(k, key, 0) != 0)
+                if (!eq) {
+                        /* "-key" alone keeps globs off that key. */
+                        if (l[0] == '-' && streq(k, key))
+                                bv->excluded = true;
                         continue;
-                free(bv->value);
-                free(bv->where);
-                bv->value = normalize_blanks(eq + 1);
-                bv->where = xasprintf("%s:%u", display, line);
+                }
+                if (is_glob(k)) {
+                        if (glob_matches(k, key))
+                                set_pair(&bv->glob_value, &bv->glob_where, eq + 1, display, line);
+                } else if (streq(k, key))
+                        set_pair(&bv->value, &bv->where, eq + 1, display, line);
         }
+}
+
+/* An explicit assignment wins over any glob, whatever the file order (sysctl.d(5)). */
+static void boot_value_resolve(struct boot_value *bv) {
+        if (!bv->value && bv->glob_value && !bv->excluded) {
+                bv->value = TAKE_PTR(bv->glob_value);
+                bv->where = TAKE_PTR(bv->glob_where);
+        }
+        free(bv->glob_value);
+        free(bv->glob_where);
+        bv->glob_value = bv->glob_where = NULL;
 }
 
 struct conf_file {
@@ -296,6 +335,7 @@ static void boot_value_of(const char *root, const char *key, struct boot_value *
         _cleanup_free_ char *rp = realpath(conf, NULL);
         if (rp && !strv_contains(real, rp))
                 parse_conf(conf, "/etc/sysctl.conf", key, bv);
+        boot_value_resolve(bv);
 }
 
 static void sysctl_notes(struct ctx *ctx, const void *want, const void *have _unused_, char ***notes) {

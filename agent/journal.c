@@ -88,7 +88,9 @@ int journal_list(const char *state_dir, unsigned **ret_ids, size_t *ret_n) {
                 if (len <= 5 || !streq(de->d_name + len - 5, ".json"))
                         continue;
                 _cleanup_free_ char *num = xstrndup(de->d_name, len - 5);
-                if (parse_uint(num, UINT_MAX, &id) < 0 || id == 0)
+                /* Only the names medic writes: "07.json" would list a set that
+                 * journal_load(7) cannot open. */
+                if (num[0] == '0' || parse_uint(num, UINT_MAX, &id) < 0 || id == 0)
                         continue;
                 ids = xrealloc(ids, (n + 1) * sizeof(*ids));
                 ids[n++] = (unsigned) id;
@@ -301,10 +303,19 @@ int journal_load(const char *state_dir, unsigned id, struct change_set **ret, ch
                 *ret_why = xasprintf("%s: %s", path, strerror(-r));
                 return r;
         }
-        j = json_tokener_parse(text);
-        if (!j) {
-                *ret_why = xasprintf("%s: damaged journal file (not JSON)", path);
-                return -EBADMSG;
+        {
+                struct json_tokener *tok = json_tokener_new();
+                size_t len = strlen(text), end;
+                j = json_tokener_parse_ex(tok, text, (int) len);
+                end = json_tokener_get_parse_end(tok);
+                json_tokener_free(tok);
+                /* A torn or doubled write leaves bytes after the object: damaged too. */
+                while (j && end < len && (text[end] == ' ' || text[end] == '\n' || text[end] == '\t' || text[end] == '\r'))
+                        end++;
+                if (!j || end != len) {
+                        *ret_why = xasprintf("%s: damaged journal file (%s)", path, j ? "data after the change set" : "not JSON");
+                        return -EBADMSG;
+                }
         }
         r = change_set_from_json(j, &cs, &why);
         if (r < 0) {

@@ -186,7 +186,7 @@ void report_print(const struct report *rep, bool json, int verbosity) {
                 const struct row *r = &rep->rows[i];
                 wa = utf8_width(r->action) > wa ? utf8_width(r->action) : wa;
                 wo = utf8_width(r->object) > wo ? utf8_width(r->object) : wo;
-                wc = utf8_width(r->current) > wc ? utf8_width(r->current) : wc;
+                wc = utf8_width(r->current ? r->current : "-") > wc ? utf8_width(r->current ? r->current : "-") : wc;
         }
         wa = wa > 36 ? 36 : wa;
         wo = wo > 40 ? 40 : wo;
@@ -199,7 +199,7 @@ void report_print(const struct report *rep, bool json, int verbosity) {
                        (int) (wa - (utf8_width(r->action) < wa ? utf8_width(r->action) : wa)), "",
                        r->object, (int) (wo - (utf8_width(r->object) < wo ? utf8_width(r->object) : wo)), "",
                        r->current ? r->current : "-",
-                       (int) (wc - (utf8_width(r->current) < wc ? utf8_width(r->current) : wc)), "",
+                       (int) (wc - (utf8_width(r->current ? r->current : "-") < wc ? utf8_width(r->current ? r->current : "-") : wc)), "",
                        r->wanted ? r->wanted : "-", tty ? colour(r->status) : "",
                        row_status_name(r->status), r->audit_only && r->status == ROW_DRIFT ? " (audit only)" : "",
                        r->reason ? ": " : "", r->reason ? r->reason : "", tty && *colour(r->status) ? "\033[0m" : "");
@@ -214,12 +214,21 @@ void report_print(const struct report *rep, bool json, int verbosity) {
                         printf("%s\n", rep->messages[k]);
 }
 
+/* A string is written plain only when it is plainly safe: printable ASCII, no leading
+ * indicator, no ": " or " #", no trailing ':' or blank, not a YAML keyword or number-like
+ * word. Everything else is JSON-quoted, which is a valid YAML scalar. */
 static bool needs_quotes(const char *s) {
-        if (!*s || strchr(":#{}[],&*!|>'\"%@`\n", s[0]) || s[0] == ' ' || s[strlen(s) - 1] == ' ' ||
+        size_t n = strlen(s);
+
+        if (n == 0 || strchr("-?:,[]{}#&*!|>'\"%@` ", s[0]) || s[n - 1] == ':' || s[n - 1] == ' ' ||
             strstr(s, ": ") || strstr(s, " #"))
                 return true;
+        for (const char *c = s; *c; c++)
+                if ((unsigned char) *c < 0x20 || (unsigned char) *c >= 0x7f)
+                        return true;
         return streq(s, "true") || streq(s, "false") || streq(s, "null") || streq(s, "yes") ||
-               streq(s, "no") || streq(s, "on") || streq(s, "off") || streq(s, "~");
+               streq(s, "no") || streq(s, "on") || streq(s, "off") || streq(s, "~") ||
+               streq(s, "True") || streq(s, "False") || streq(s, "Null") || streq(s, "NULL");
 }
 
 static void print_scalar(FILE *f, struct json_object *v) {

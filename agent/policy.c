@@ -336,10 +336,13 @@ static int parse_action(struct policy *p, const struct ynode *n, struct perr *er
         if (name)
                 for (size_t i = 0; i < p->n_actions; i++)
                         if (streq(p->actions[i].name, name)) {
-                                const struct ynode *at = ynode_get(n, "name");
+                                const struct ynode *at = ynode_get(n, "name"), *first = p->actions[i].at;
+                                /* Point at the first action's name key, wherever it wrote it. */
+                                for (size_t k = 0; k < first->n; k++)
+                                        if (streq(first->keys[k]->value, "name"))
+                                                first = first->keys[k];
                                 perr_add(err, at, "name: duplicate action name '%s' (first at %s:%u:%u)",
-                                         name, p->actions[i].at->file, p->actions[i].at->line,
-                                         p->actions[i].at->col);
+                                         name, first->file, first->line, first->col);
                                 r = -EINVAL;
                         }
         if (!kind_key) {
@@ -407,8 +410,9 @@ static int collect_files(const char *path, char ***ret, struct perr *err) {
         int n;
 
         if (stat(path, &st) < 0) {
-                perr_add_pos(err, path, 0, 0, "cannot open policy: %s", strerror(errno));
-                return -errno;
+                int e = errno;
+                perr_add_pos(err, path, 0, 0, "cannot open policy: %s", strerror(e));
+                return -e;
         }
         if (!S_ISDIR(st.st_mode)) {
                 strv_push(&files, xstrdup(path));
@@ -417,8 +421,9 @@ static int collect_files(const char *path, char ***ret, struct perr *err) {
         }
         n = scandir(path, &list, NULL, alphasort);
         if (n < 0) {
-                perr_add_pos(err, path, 0, 0, "cannot read policy directory: %s", strerror(errno));
-                return -errno;
+                int e = errno;
+                perr_add_pos(err, path, 0, 0, "cannot read policy directory: %s", strerror(e));
+                return -e;
         }
         for (int i = 0; i < n; i++) {
                 const char *name = list[i]->d_name;
@@ -472,6 +477,11 @@ int policy_load(const char *path, struct policy **ret, struct perr *err) {
                 }
                 p->docs = xrealloc(p->docs, (p->n_docs + 1) * sizeof(*p->docs));
                 p->docs[p->n_docs++] = d;
+                /* "---" alone (or with comments) is an empty document: a null scalar. */
+                if (d->root && d->root->type == YNODE_SCALAR && d->root->plain && !d->root->value[0]) {
+                        ydoc_free(d);
+                        p->docs[p->n_docs - 1] = d = xcalloc(1, sizeof(*d));
+                }
                 if (!d->root) {
                         perr_add_pos(err, p->files[i], 1, 1, "policy is empty (expected 'medic: 1', 'actions: ...')");
                         r = -EINVAL;
@@ -518,10 +528,19 @@ int policy_load(const char *path, struct policy **ret, struct perr *err) {
                 return -EINVAL;
 
         if (!p->name) {
-                /* Unnamed policy: the name of its file or directory, without .yaml. */
-                const char *b = strrchr(path, '/');
-                b = b && b[1] ? b + 1 : path;
-                p->name = xstrndup(b, strcspn(b, "."));
+                /* Unnamed policy: its file or directory name, less a .yaml or .d suffix. */
+                _cleanup_free_ char *copy = xstrdup(path);
+                size_t len = strlen(copy);
+                while (len > 1 && copy[len - 1] == '/')
+                        copy[--len] = 0;
+                const char *b = strrchr(copy, '/');
+                b = b ? b + 1 : copy;
+                len = strlen(b);
+                if (len > 5 && streq(b + len - 5, ".yaml"))
+                        len -= 5;
+                else if (len > 2 && streq(b + len - 2, ".d"))
+                        len -= 2;
+                p->name = len > 0 ? xstrndup(b, len) : xstrdup("policy");
         }
         sha256_hex(all ? all : "", all_len, p->sha256);
         *ret = TAKE_PTR(p);

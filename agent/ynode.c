@@ -100,6 +100,13 @@ static int parse_node(yaml_parser_t *p, yaml_event_t *ev, struct ydoc *d, unsign
                              "YAML aliases are not allowed in a policy: write the value out");
                 return -EINVAL;
         case YAML_SCALAR_EVENT:
+                if (ev->data.scalar.tag) {
+                        /* "!!str 1" would read as the number 1 to a person and not to medic. */
+                        perr_add_pos(err, d->file, (unsigned) ev->start_mark.line + 1,
+                                     (unsigned) ev->start_mark.column + 1,
+                                     "YAML tags are not allowed in a policy");
+                        return -EINVAL;
+                }
                 if (ev->data.scalar.anchor) {
                         perr_add_pos(err, d->file, (unsigned) ev->start_mark.line + 1,
                                      (unsigned) ev->start_mark.column + 1,
@@ -126,6 +133,12 @@ static int parse_node(yaml_parser_t *p, yaml_event_t *ev, struct ydoc *d, unsign
                         perr_add_pos(err, d->file, (unsigned) ev->start_mark.line + 1,
                                      (unsigned) ev->start_mark.column + 1,
                                      "YAML anchors are not allowed in a policy");
+                        return -EINVAL;
+                }
+                if (map ? ev->data.mapping_start.tag : ev->data.sequence_start.tag) {
+                        perr_add_pos(err, d->file, (unsigned) ev->start_mark.line + 1,
+                                     (unsigned) ev->start_mark.column + 1,
+                                     "YAML tags are not allowed in a policy");
                         return -EINVAL;
                 }
                 n = ynode_new(d, map ? YNODE_MAP : YNODE_SEQ, &ev->start_mark);
@@ -316,6 +329,10 @@ int ynode_uint(const struct ynode *n, const char *what, unsigned long long min,
         if (ynode_expect(n, YNODE_SCALAR, what, err) < 0)
                 return -EINVAL;
         r = parse_uint(n->value, UINT64_MAX, &v);
+        if (r == -ERANGE && n->plain) {
+                perr_add(err, n, "%s: %s is out of range %llu..%llu", what, n->value, min, max);
+                return -ERANGE;
+        }
         if (r < 0 || !n->plain) {
                 perr_add(err, n, "%s: '%s' is not a number", what, n->value);
                 return -EINVAL;
