@@ -43,6 +43,14 @@ fail() {
         exit 1
 }
 
+# soft_fail MESSAGE: a failure that does not stop the test (so that the checks after it
+# still run and report); the test fails at the end.
+soft_fail() {
+        printf 'FAIL: %s\n' "$*" >&2
+        [ -n "$_STEP" ] && printf '  (step: %s)\n' "$_STEP" >&2
+        printf '%s\n' "$*" >>"$T/.soft-failures"
+}
+
 # step "what the next commands check": named in failure messages.
 step() { _STEP="$*"; log "$*"; }
 
@@ -101,6 +109,11 @@ _cleanup() {
                         sed 's/^/  | /' "$f" | head -n 80 >&2
                         [ "$rc" = 0 ] && rc=1
                 done
+        fi
+        if [ -n "$T" ] && [ -s "$T/.soft-failures" ]; then
+                printf 'FAIL: %s check(s) failed along the way:\n' "$(wc -l <"$T/.soft-failures")" >&2
+                sed 's/^/  - /' "$T/.soft-failures" >&2
+                [ "$rc" = 0 ] && rc=1
         fi
         local now
         now=$(host_keepalive)
