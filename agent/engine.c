@@ -142,7 +142,7 @@ static struct json_object *state_json(const struct action_ops *ops, const void *
         return j;
 }
 
-static int plan_build(struct run *run, struct plan *pl, bool notes) {
+int engine_check_only(struct run *run) {
         const struct policy *p = run->policy;
 
         for (size_t k = 0; run->opt->only && run->opt->only[k]; k++) {
@@ -154,6 +154,14 @@ static int plan_build(struct run *run, struct plan *pl, bool notes) {
                         return -ENOENT;
                 }
         }
+        return 0;
+}
+
+static int plan_build(struct run *run, struct plan *pl, bool notes) {
+        const struct policy *p = run->policy;
+
+        if (engine_check_only(run) < 0)
+                return -ENOENT;
 
         for (size_t i = 0; i < p->n_actions; i++) {
                 const struct action *a = &p->actions[i];
@@ -942,7 +950,8 @@ int engine_apply(struct run *run) {
                 cs->state = SET_FAILED;
         else if (run->opt->confirm_within > 0) {
                 cs->state = SET_AWAITING_CONFIRM;
-                cs->deadline = now_realtime_ms() / 1000 + run->opt->confirm_within;
+                /* Round up: --confirm-within N gives at least N seconds. */
+                cs->deadline = (now_realtime_ms() + 999) / 1000 + run->opt->confirm_within;
         } else
                 cs->state = SET_APPLIED;
         save_set(run, cs);

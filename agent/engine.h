@@ -62,3 +62,5 @@ int engine_recover(struct run *run);
 /* Keeps only the capabilities the policy's kinds and the restorable journal sets may
  * need, clears the bounding set and sets no_new_privs. Before any change. */
 int engine_limit_caps(struct run *run);
+/* Every --only NAME names an action of the policy. */
+int engine_check_only(struct run *run);

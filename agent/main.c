@@ -74,8 +74,8 @@ static int cmd_apply(struct run *run, unsigned id _unused_) {
                         return EXIT_CANNOT;
                 return engine_audit(run);
         }
-        if (run_load_policy(run, true) < 0 || run_lock(run) < 0 || run_open_audit_log(run) < 0 ||
-            engine_limit_caps(run) < 0)
+        if (run_load_policy(run, true) < 0 || engine_check_only(run) < 0 || run_lock(run) < 0 ||
+            run_open_audit_log(run) < 0 || engine_limit_caps(run) < 0)
                 return EXIT_CANNOT;
         r = engine_recover(run);
         if (r < 0)
@@ -306,6 +306,12 @@ int main(int argc, char **argv) {
 
         run_init(&run, &opt, cmd->name);
         code = cmd->fn(&run, id);
+        /* Exit 1 promises nothing changed. If this run restored an interrupted or expired
+         * set before it stopped, it did change the host: changes and a failure. */
+        if (code == EXIT_CANNOT)
+                for (size_t i = 0; i < run.rep.n_rows; i++)
+                        if (run.rep.rows[i].status == ROW_RESTORED || run.rep.rows[i].status == ROW_CHANGED)
+                                code = EXIT_BOTH;
         run.rep.exit = code;
         report_print(&run.rep, opt.json, opt.verbosity);
         run_done(&run);
