@@ -9,8 +9,7 @@ void ctx_fail(struct ctx *ctx, const char *fmt, ...) {
         char *s;
 
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                abort();
+        s = xvasprintf(fmt, ap);
         va_end(ap);
         free(ctx->errmsg);
         ctx->errmsg = s;

@@ -27,32 +27,23 @@ struct row *report_add_row(struct report *rep) {
 
 void report_message(struct report *rep, const char *fmt, ...) {
         va_list ap;
-        char *s;
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                abort();
+        strv_push(&rep->messages, xvasprintf(fmt, ap));
         va_end(ap);
-        strv_push(&rep->messages, s);
 }
 
 void report_error(struct report *rep, const char *fmt, ...) {
         va_list ap;
-        char *s;
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                abort();
+        strv_push(&rep->errors, xvasprintf(fmt, ap));
         va_end(ap);
-        strv_push(&rep->errors, s);
 }
 
 void report_text(struct report *rep, const char *fmt, ...) {
         va_list ap;
-        char *s;
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                abort();
+        strv_push(&rep->text, xvasprintf(fmt, ap));
         va_end(ap);
-        strv_push(&rep->text, s);
 }
 
 void report_count(const struct report *rep, unsigned counts[static _ROW_STATUS_MAX]) {

@@ -51,13 +51,19 @@ char *xstrndup(const char *s, size_t n) {
         return r;
 }
 
+char *xvasprintf(const char *fmt, va_list ap) {
+        char *r;
+        if (vasprintf(&r, fmt, ap) < 0)
+                abort();
+        return r;
+}
+
 char *xasprintf(const char *fmt, ...) {
         va_list ap;
         char *r;
 
         va_start(ap, fmt);
-        if (vasprintf(&r, fmt, ap) < 0)
-                abort();
+        r = xvasprintf(fmt, ap);
         va_end(ap);
         return r;
 }

@@ -70,6 +70,7 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
 
 static inline bool streq(const char *a, const char *b) {
         return a && b && __builtin_strcmp(a, b) == 0;

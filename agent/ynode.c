@@ -6,10 +6,8 @@
 
 static void perr_addv(struct perr *e, const char *file, unsigned line, unsigned col,
                       const char *fmt, va_list ap) {
-        _cleanup_free_ char *msg = NULL;
+        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
 
-        if (vasprintf(&msg, fmt, ap) < 0)
-                abort();
         e->msgs = xrealloc(e->msgs, (e->n + 1) * sizeof(char *));
         if (line == 0) /* a whole-file problem: no position to give */
                 e->msgs[e->n++] = xasprintf("%s: %s", file ? file : "<policy>", msg);
