@@ -22,6 +22,10 @@ void run_init(struct run *run, const struct options *opt, const char *command) {
 }
 
 void run_done(struct run *run) {
+        for (size_t i = 0; i < run->n_sets; i++)
+                change_set_free(run->sets[i]);
+        free(run->sets);
+        free(run->journal_error);
         lock_release(&run->lock_fd);
         if (run->log_open)
                 auditlog_close(&run->log);
@@ -476,8 +480,7 @@ static int rollback_set(struct run *run, struct change_set *orig, bool force, bo
                 struct row *row;
                 struct todo t = { .oi = oi };
 
-                if (!(oi->state == ITEM_CHANGED || (why == RB_INTERRUPTED && oi->state == ITEM_PENDING) ||
-                      (why == RB_ATOMIC && oi->state == ITEM_CHANGED)))
+                if (!(oi->state == ITEM_CHANGED || (why == RB_INTERRUPTED && oi->state == ITEM_PENDING)))
                         continue;
                 row = report_add_row(&run->rep);
                 row->action = xstrdup(oi->action);
@@ -651,29 +654,56 @@ out:
         return r;
 }
 
-int engine_limit_caps(struct run *run) {
+/* The open change sets (applying, awaiting-confirm, applied), loaded once: limiting
+ * capabilities and recovery both walk the whole journal, and on a long history that read
+ * is most of an apply's cost. Every file is still parsed, so damage is always found. */
+static int run_journal(struct run *run) {
         _cleanup_free_ unsigned *ids = NULL;
+        size_t n;
+        int r;
+
+        if (run->sets_loaded)
+                return run->journal_error ? -EBADMSG : 0;
+        run->sets_loaded = true;
+        r = journal_list(run->opt->state_dir, &ids, &n);
+        if (r < 0) {
+                run->journal_error = xasprintf("cannot read the journal in %s/changes: %s", run->opt->state_dir, strerror(-r));
+                return -EBADMSG;
+        }
+        run->sets = xcalloc(n, sizeof(*run->sets));
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *why = NULL;
+                if (journal_load(run->opt->state_dir, ids[i], &run->sets[run->n_sets], &why) < 0) {
+                        run->journal_error = xasprintf("%s; move it aside to go on (nothing was changed)", why);
+                        return -EBADMSG;
+                }
+                /* Closed sets need nothing more from this run: keep memory flat as history grows. */
+                if (run->sets[run->n_sets]->state == SET_ROLLED_BACK || run->sets[run->n_sets]->state == SET_FAILED) {
+                        change_set_free(TAKE_PTR(run->sets[run->n_sets]));
+                        continue;
+                }
+                run->n_sets++;
+        }
+        return 0;
+}
+
+int engine_limit_caps(struct run *run) {
         uint64_t keep = 0;
-        size_t n = 0;
         int r;
 
         for (size_t i = 0; run->policy && i < run->policy->n_actions; i++)
                 keep |= run->policy->actions[i].ops->caps_all;
-        /* Sets of this boot that this run may restore: interrupted, awaiting confirmation,
-         * or applied (rollback). Damaged files are reported by whoever reads them next. */
-        if (journal_list(run->opt->state_dir, &ids, &n) >= 0)
-                for (size_t i = 0; i < n; i++) {
-                        _cleanup_(change_set_freep) struct change_set *cs = NULL;
-                        _cleanup_free_ char *why = NULL;
-                        if (journal_load(run->opt->state_dir, ids[i], &cs, &why) < 0 ||
-                            cs->state == SET_ROLLED_BACK || cs->state == SET_FAILED)
-                                continue;
-                        for (size_t k = 0; k < cs->n_items; k++) {
-                                const struct action_ops *ops = action_ops_find(cs->items[k].kind);
-                                if (ops)
-                                        keep |= ops->caps_all;
-                        }
+        /* Sets this run may restore: interrupted, awaiting confirmation, or applied
+         * (rollback). A damaged journal is reported by engine_recover(), before any change. */
+        (void) run_journal(run);
+        for (size_t i = 0; i < run->n_sets; i++) {
+                const struct change_set *cs = run->sets[i];
+                for (size_t k = 0; k < cs->n_items; k++) {
+                        const struct action_ops *ops = action_ops_find(cs->items[k].kind);
+                        if (ops)
+                                keep |= ops->caps_all;
                 }
+        }
         r = caps_limit(keep);
         if (r < 0)
                 report_error(&run->rep, "cannot limit capabilities: %s", strerror(-r));
@@ -681,25 +711,16 @@ int engine_limit_caps(struct run *run) {
 }
 
 int engine_recover(struct run *run) {
-        _cleanup_free_ unsigned *ids = NULL;
         int64_t now = now_realtime_ms() / 1000;
-        size_t n;
-        int r;
+        int r = 0;
 
-        r = journal_list(run->opt->state_dir, &ids, &n);
-        if (r < 0) {
-                report_error(&run->rep, "cannot read the journal in %s/changes: %s", run->opt->state_dir, strerror(-r));
-                return r;
+        if (run_journal(run) < 0) {
+                report_error(&run->rep, "%s", run->journal_error);
+                return -EBADMSG;
         }
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_(change_set_freep) struct change_set *cs = NULL;
-                _cleanup_free_ char *why = NULL;
+        for (size_t i = 0; i < run->n_sets; i++) {
+                struct change_set *cs = run->sets[i];
 
-                r = journal_load(run->opt->state_dir, ids[i], &cs, &why);
-                if (r < 0) {
-                        report_error(&run->rep, "%s; move it aside to go on (nothing was changed)", why);
-                        return -EBADMSG;
-                }
                 if (cs->state == SET_APPLYING) {
                         /* We hold the lock: whoever was applying this set is gone. */
                         report_message(&run->rep, "change set %u was interrupted while applying: restoring it", cs->id);

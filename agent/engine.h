@@ -33,6 +33,11 @@ struct run {
         int lock_fd;
         char boot_id[37];
         struct report rep;
+        /* The journal, read once per run by whoever needs it first (run_journal()). */
+        struct change_set **sets;
+        size_t n_sets;
+        bool sets_loaded;
+        char *journal_error; /* a damaged or unreadable journal: no change may happen */
 };
 
 void run_init(struct run *run, const struct options *opt, const char *command);
