@@ -29,19 +29,25 @@ char *target_rules_describe(const struct target *t) {
         return s;
 }
 
-int proc_starttime(pid_t pid, uint64_t *ret) {
+/* One read of /proc/PID/stat: comm (16 bytes, optional), state (optional), start time. */
+static int proc_stat(pid_t pid, char *ret_comm, char *ret_state, uint64_t *ret_starttime) {
         _cleanup_free_ char *path = xasprintf("/proc/%d/stat", (int) pid), *s = NULL;
         unsigned long long v;
-        char *p;
+        char *open, *p;
         int r;
 
         r = read_file(path, &s, NULL);
         if (r < 0)
                 return r == -ENOENT ? -ESRCH : r;
-        /* comm may hold spaces and ')': fields start after the last ')'. */
+        /* comm may hold spaces and ')': it runs from the first '(' to the last ')'. */
+        open = strchr(s, '(');
         p = strrchr(s, ')');
-        if (!p)
+        if (!open || !p || p < open || p[1] != ' ' || !p[2])
                 return -EIO;
+        if (ret_comm)
+                snprintf(ret_comm, 16, "%.*s", (int) (p - open - 1), open + 1);
+        if (ret_state)
+                *ret_state = p[2];
         p++;
         for (int field = 3; field < 22; field++) {
                 p = strchr(p + 1, ' ');
@@ -50,11 +56,15 @@ int proc_starttime(pid_t pid, uint64_t *ret) {
         }
         if (sscanf(p, " %llu", &v) != 1)
                 return -EIO;
-        *ret = v;
+        *ret_starttime = v;
         return 0;
 }
 
-int proc_comm(pid_t pid, char ret[static 16]) {
+int proc_starttime(pid_t pid, uint64_t *ret) {
+        return proc_stat(pid, NULL, NULL, ret);
+}
+
+static int proc_comm(pid_t pid, char ret[static 16]) {
         _cleanup_free_ char *path = xasprintf("/proc/%d/comm", (int) pid), *s = NULL;
         int r = read_line_file(path, &s);
         if (r < 0)
@@ -85,26 +95,18 @@ int proc_tasks(pid_t pid, pid_t **ret, size_t *ret_n) {
         return 0;
 }
 
-static bool proc_is_zombie(pid_t pid) {
-        _cleanup_free_ char *path = xasprintf("/proc/%d/stat", (int) pid), *s = NULL;
-        char *p;
-
-        if (read_file(path, &s, NULL) < 0 || !(p = strrchr(s, ')')))
-                return true;
-        /* A zombie has no threads left to set: it is not the running etcd. */
-        return p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
-}
-
 static void add_match(struct proc_found *f, pid_t pid) {
         struct proc_match m = { .pid = pid };
+        char state;
 
         for (size_t i = 0; i < f->n; i++)
                 if (f->procs[i].pid == pid)
                         return;
-        if (proc_is_zombie(pid))
-                return;
-        if (proc_starttime(pid, &m.starttime) < 0 || proc_comm(pid, m.comm) < 0)
+        if (proc_stat(pid, m.comm, &state, &m.starttime) < 0)
                 return; /* gone meanwhile */
+        /* A zombie has no threads left to set: it is not the running etcd. */
+        if (state == 'Z' || state == 'X')
+                return;
         f->procs = xrealloc(f->procs, (f->n + 1) * sizeof(*f->procs));
         f->procs[f->n++] = m;
 }

@@ -29,6 +29,5 @@ void proc_found_done(struct proc_found *f);
 char *target_rules_describe(const struct target *t);
 
 int proc_starttime(pid_t pid, uint64_t *ret);
-int proc_comm(pid_t pid, char ret[static 16]);
 /* Thread ids of pid, from /proc/PID/task. */
 int proc_tasks(pid_t pid, pid_t **ret, size_t *ret_n);

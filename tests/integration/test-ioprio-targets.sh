@@ -77,4 +77,26 @@ echo "$out" | grep -q "t: no process found by comm nomatch$$" || fail "no 'no pr
 rc=0; out=$(medic --json apply) || rc=$?
 [ $rc = 0 ] || fail "apply with no match: rc $rc: $out"
 echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["items"][0]["status"]=="skipped", d'
-echo "ok: unit ($root), dead pidfile, no comm match"
+# 4. a zombie with the target's comm is not a running process: not found.
+zcomm=zz$$
+zcomm=${zcomm:0:15}
+python3 - "$zcomm" <<'PY' &
+import ctypes, os, sys, time
+if os.fork() == 0:
+    ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
+    os._exit(0)
+time.sleep(30)  # never reaps the child: it stays a zombie
+PY
+zparent=$!
+for _ in $(seq 50); do
+        zpid=$(pgrep -P "$zparent" || true)
+        [ -n "$zpid" ] && [ "$(awk '{print $3}' /proc/$zpid/stat 2>/dev/null)" = Z ] && break
+        sleep 0.1
+done
+[ "$(cat /proc/$zpid/comm)" = "$zcomm" ] && [ "$(awk '{print $3}' /proc/$zpid/stat)" = Z ] || fail "no zombie to test with"
+policy "comm: $zcomm"
+rc=0; out=$(medic audit) || rc=$?
+kill "$zparent"; wait "$zparent" 2>/dev/null || true
+[ $rc = 2 ] || fail "audit with only a zombie: rc $rc: $out"
+echo "$out" | grep -q "t: no process found by comm $zcomm" || fail "a zombie was taken for a running process: $out"
+echo "ok: unit ($root), dead pidfile, no comm match, zombie skipped"
