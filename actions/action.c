@@ -25,7 +25,8 @@ void plan_list_add(struct plan_list *l, char *object, void *want, char *skip) {
         l->items[l->n++] = (struct plan_item) { .object = object, .want = want, .skip = skip };
 }
 
-void plan_list_finding(struct plan_list *l, char *object, char *why) {
+void plan_list_finding(struct plan_list *l, char *object, char *why, char *wanted) {
         plan_list_add(l, object, NULL, why);
         l->items[l->n - 1].finding = true;
+        l->items[l->n - 1].wanted = wanted;
 }

@@ -38,6 +38,7 @@ struct plan_item {
         void *want;   /* NULL when skipped */
         char *skip;   /* why nothing can be done for this item, or NULL */
         bool finding; /* skip is something an audit must report as off (no etcd found) */
+        char *wanted; /* for a finding: what the policy wants, as describe() would say */
 };
 
 struct plan_list {
@@ -47,7 +48,7 @@ struct plan_list {
 
 void plan_list_add(struct plan_list *l, char *object, void *want, char *skip);
 /* An item audit reports as drift and apply skips: "etcd: no process found by ...". */
-void plan_list_finding(struct plan_list *l, char *object, char *why);
+void plan_list_finding(struct plan_list *l, char *object, char *why, char *wanted);
 
 /* Called once per object an action sets, so that the loader can refuse two actions that
  * set the same object to different values (also across merged files). */

@@ -188,7 +188,9 @@ static int iop_plan(struct ctx *ctx _unused_, const void *spec, struct plan_list
                 _cleanup_free_ char *rules = target_rules_describe(s->target);
                 plan_list_finding(out, xasprintf("target %s", s->target->name),
                                   xasprintf("%s: no process found by %s%s%s", s->target->name, rules,
-                                            f.problems ? "; " : "", f.problems ? f.problems : ""));
+                                            f.problems ? "; " : "", f.problems ? f.problems : ""),
+                                  has_levels(s->class) ? xasprintf("%s/%d", class_name(s->class), s->level)
+                                                       : xstrdup(class_name(s->class)));
         }
         for (size_t i = 0; i < f.n; i++) {
                 struct iop_state *w = xcalloc(1, sizeof(*w));

@@ -199,6 +199,7 @@ static int plan_build(struct run *run, struct plan *pl, bool notes) {
                                  * has nothing to act on and skips it. */
                                 row->status = pi->finding && streq(run->rep.command, "audit") ? ROW_DRIFT : ROW_SKIPPED;
                                 row->reason = pi->skip;
+                                row->wanted = pi->wanted;
                                 free(pi->object);
                                 if (pi->want)
                                         a->ops->free(pi->want);

@@ -163,9 +163,19 @@ static void print_json(const struct report *rep) {
                                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+/* A note an earlier row of the same action already carried is said once in the table
+ * (three keepalive sysctls, one note about Go's keepalive); --json keeps it per item. */
+static bool note_shown(const struct report *rep, size_t row, const char *note) {
+        for (size_t i = 0; i < row; i++)
+                if (streq_ptr(rep->rows[i].action, rep->rows[row].action) &&
+                    strv_contains(rep->rows[i].notes, note))
+                        return true;
+        return false;
+}
+
 void report_print(const struct report *rep, bool json, int verbosity) {
         bool tty = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-        size_t wa = 6, wo = 6, wc = 7;
+        size_t wa = 6, wo = 6, wc = 7, ww = 10;
 
         for (size_t k = 0; rep->errors && rep->errors[k]; k++)
                 fprintf(stderr, "medic: %s\n", rep->errors[k]);
@@ -178,25 +188,30 @@ void report_print(const struct report *rep, bool json, int verbosity) {
                 wa = utf8_width(r->action) > wa ? utf8_width(r->action) : wa;
                 wo = utf8_width(r->object) > wo ? utf8_width(r->object) : wo;
                 wc = utf8_width(r->current ? r->current : "-") > wc ? utf8_width(r->current ? r->current : "-") : wc;
+                ww = utf8_width(r->wanted ? r->wanted : "-") > ww ? utf8_width(r->wanted ? r->wanted : "-") : ww;
         }
         wa = wa > 36 ? 36 : wa;
         wo = wo > 40 ? 40 : wo;
         wc = wc > 24 ? 24 : wc;
+        ww = ww > 24 ? 24 : ww;
         for (size_t i = 0; i < rep->n_rows; i++) {
                 const struct row *r = &rep->rows[i];
                 if (verbosity < 0 && (r->status == ROW_OK || r->status == ROW_SKIPPED))
                         continue;
-                printf("%s%*s  %s%*s  %s%*s → %-10s  %s%s%s%s%s%s\n", r->action,
+                printf("%s%*s  %s%*s  %s%*s → %s%*s  %s%s%s%s%s%s\n", r->action,
                        (int) (wa - (utf8_width(r->action) < wa ? utf8_width(r->action) : wa)), "",
                        r->object, (int) (wo - (utf8_width(r->object) < wo ? utf8_width(r->object) : wo)), "",
                        r->current ? r->current : "-",
                        (int) (wc - (utf8_width(r->current ? r->current : "-") < wc ? utf8_width(r->current ? r->current : "-") : wc)), "",
-                       r->wanted ? r->wanted : "-", tty ? colour(r->status) : "",
+                       r->wanted ? r->wanted : "-",
+                       (int) (ww - (utf8_width(r->wanted ? r->wanted : "-") < ww ? utf8_width(r->wanted ? r->wanted : "-") : ww)), "",
+                       tty ? colour(r->status) : "",
                        row_status_name(r->status), r->audit_only && r->status == ROW_DRIFT ? " (audit only)" : "",
                        r->reason ? ": " : "", r->reason ? r->reason : "", tty && *colour(r->status) ? "\033[0m" : "");
                 if (verbosity >= 0 && (r->status != ROW_OK || verbosity > 0))
                         for (size_t k = 0; r->notes && r->notes[k]; k++)
-                                printf("    note: %s\n", r->notes[k]);
+                                if (!note_shown(rep, i, r->notes[k]))
+                                        printf("    note: %s\n", r->notes[k]);
         }
         for (size_t k = 0; rep->text && rep->text[k]; k++)
                 printf("%s\n", rep->text[k]);

@@ -502,6 +502,50 @@ static void test_yaml_quoting_round_trip(void **state _unused_) {
         }
 }
 
+/* A note that several items of one action share (Go's own keepalive, for three keepalive
+ * sysctls) is said once per action in the table; another action says it again; --json
+ * keeps it on every item. */
+static size_t count(const char *hay, const char *needle) {
+        size_t n = 0;
+        for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+                n++;
+        return n;
+}
+
+static void test_table_shared_note_once_per_action(void **state _unused_) {
+        static const char *const actions[] = { "keepalive", "keepalive", "other" };
+        struct report rep = { .command = "audit" };
+        struct captured c;
+        struct json_object *j, *items;
+
+        for (size_t i = 0; i < ELEMENTSOF(actions); i++) {
+                struct row *r = report_add_row(&rep);
+                r->action = xstrdup(actions[i]);
+                r->kind = xstrdup("sysctl");
+                r->object = xasprintf("net.x%zu", i);
+                r->status = ROW_DRIFT;
+                strv_push(&r->notes, xstrdup("shared note"));
+                strv_push(&r->notes, xasprintf("own note %zu", i));
+        }
+        c = print_captured(&rep, false, 0);
+        assert_int_equal(count(c.out, "note: shared note\n"), 2);
+        assert_int_equal(count(c.out, "note: own note"), 3);
+        captured_done(&c);
+
+        c = print_captured(&rep, true, 0);
+        j = parse_one_document(c.out);
+        assert_non_null(j);
+        assert_true(json_object_object_get_ex(j, "items", &items));
+        for (size_t i = 0; i < ELEMENTSOF(actions); i++) {
+                struct json_object *notes = NULL;
+                json_object_object_get_ex(json_object_array_get_idx(items, i), "notes", &notes);
+                assert_int_equal(json_object_array_length(notes), 2);
+        }
+        json_object_put(j);
+        captured_done(&c);
+        report_free(&rep);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_exit_codes),
@@ -512,6 +556,7 @@ int main(void) {
                 cmocka_unit_test(test_json_change_id),
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_table_skipped_row),
+                cmocka_unit_test(test_table_shared_note_once_per_action),
                 cmocka_unit_test(test_table_text_lines),
                 cmocka_unit_test(test_yaml_output),
                 cmocka_unit_test(test_validate_output_reloads),
