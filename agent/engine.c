@@ -1092,7 +1092,6 @@ int engine_confirm(struct run *run, unsigned id) {
 int engine_history(struct run *run) {
         _cleanup_free_ unsigned *ids = NULL;
         struct json_object *arr = json_object_new_array();
-        char *text = xstrdup("");
         bool damaged = false;
         size_t n;
         int r;
@@ -1102,22 +1101,22 @@ int engine_history(struct run *run) {
         r = journal_list(run->opt->state_dir, &ids, &n);
         if (r < 0) {
                 report_error(&run->rep, "cannot read the journal in %s: %s", run->opt->state_dir, strerror(-r));
-                free(text);
                 return EXIT_CANNOT;
         }
+        if (n == 0)
+                report_message(&run->rep, "no change sets in %s", run->opt->state_dir);
+        else
+                report_text(&run->rep, "  ID  %-24s  %-8s  %-16s  %-8s  %s", "TIME", "KIND", "STATE", "ITEMS", "POLICY");
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(change_set_freep) struct change_set *cs = NULL;
-                _cleanup_free_ char *why = NULL, *line = NULL;
+                _cleanup_free_ char *why = NULL, *extra = NULL;
                 struct json_object *o;
-                unsigned changed = 0;
 
                 if (journal_load(run->opt->state_dir, ids[i], &cs, &why) < 0) {
                         report_error(&run->rep, "%s", why);
                         damaged = true;
                         continue;
                 }
-                for (size_t k = 0; k < cs->n_items; k++)
-                        changed += cs->items[k].state == ITEM_CHANGED;
                 o = json_object_new_object();
                 json_object_object_add(o, "id", json_object_new_int64(cs->id));
                 json_object_object_add(o, "time", json_object_new_string(cs->time));
@@ -1128,23 +1127,14 @@ int engine_history(struct run *run) {
                 json_object_object_add(o, "uid", json_object_new_int64(cs->uid));
                 json_object_object_add(o, "this_boot", json_object_new_boolean(streq(cs->boot_id, run->boot_id)));
                 json_object_array_add(arr, o);
-                _cleanup_free_ char *extra = cs->rollback_of ? xasprintf(" (undoes %u)", cs->rollback_of)
-                                             : cs->rolled_back_by ? xasprintf(" (undone by %u)", cs->rolled_back_by)
-                                                                  : xstrdup("");
-                line = xasprintf("%s%4u  %-24s  %-8s  %-16s  %2zu items  %s%s%s\n", text, cs->id, cs->time,
-                                 set_kind_name(cs->kind), set_state_name(cs->state), cs->n_items,
-                                 cs->policy_name ? cs->policy_name : "-", extra,
-                                 streq(cs->boot_id, run->boot_id) ? "" : "  [earlier boot]");
-                free(text);
-                text = TAKE_PTR(line);
+                extra = cs->rollback_of ? xasprintf(" (undoes %u)", cs->rollback_of)
+                        : cs->rolled_back_by ? xasprintf(" (undone by %u)", cs->rolled_back_by)
+                                             : xstrdup("");
+                report_text(&run->rep, "%4u  %-24s  %-8s  %-16s  %2zu items  %s%s%s", cs->id, cs->time,
+                            set_kind_name(cs->kind), set_state_name(cs->state), cs->n_items,
+                            cs->policy_name ? cs->policy_name : "-", extra,
+                            streq(cs->boot_id, run->boot_id) ? "" : "  [earlier boot]");
         }
-        if (n == 0)
-                report_message(&run->rep, "no change sets in %s", run->opt->state_dir);
-        if (*text) {
-                _cleanup_free_ char *hdr = xasprintf("  ID  %-24s  %-8s  %-16s  %-8s  %s\n%s", "TIME", "KIND", "STATE", "ITEMS", "POLICY", text);
-                strv_push(&run->rep.text, xstrndup(hdr, strlen(hdr) - 1));
-        }
-        free(text);
         return damaged ? EXIT_CANNOT : EXIT_NOTHING;
 }
 
