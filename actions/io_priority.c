@@ -378,10 +378,8 @@ static int iop_restore(struct ctx *ctx, const void *before, const void *have _un
         return set_all_threads(ctx, before);
 }
 
-static void iop_notes(struct ctx *ctx, const void *want, const void *have _unused_, char ***notes) {
+static void iop_notes(struct ctx *ctx _unused_, const void *want, const void *have _unused_, char ***notes) {
         const struct iop_state *w = want;
-        const char *sysfs = ctx->root && *ctx->root ? ctx->root : "";
-        _cleanup_free_ char *sys = xasprintf("%s/sys", sysfs);
         struct disk_sched *ds = NULL;
         size_t n = 0;
         struct stat st;
@@ -395,7 +393,7 @@ static void iop_notes(struct ctx *ctx, const void *want, const void *have _unuse
                 strv_push(notes, xasprintf("data dir %s: %s; cannot check its disk's I/O scheduler", w->data_dir, strerror(errno)));
                 return;
         }
-        r = block_schedulers(sys, st.st_dev, &ds, &n);
+        r = block_schedulers("/sys", st.st_dev, &ds, &n);
         if (r == -ENODEV) {
                 strv_push(notes, xasprintf("data dir %s is not on a block device: I/O priority has nothing to order", w->data_dir));
                 return;
