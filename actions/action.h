@@ -20,6 +20,7 @@
 
 struct json_object;
 struct ynode;
+struct netrun;
 struct perr;
 struct policy;
 
@@ -27,6 +28,7 @@ struct policy;
 struct ctx {
         char *errmsg;      /* set by ctx_fail(): the operator-facing reason of the last error */
         const char *root;  /* test hook: prefix for configuration files read for notes ("") */
+        struct netrun *net; /* netlink sockets and dumps shared by the network kinds (netif.h) */
 };
 
 void ctx_fail(struct ctx *ctx, const char *fmt, ...) _printf_(2, 3);

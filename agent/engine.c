@@ -11,6 +11,7 @@
 #include "caps.h"
 #include "engine.h"
 #include "lock.h"
+#include "netif.h"
 
 void run_init(struct run *run, const struct options *opt, const char *command) {
         *run = (struct run) { .opt = opt, .lock_fd = -1, .log = { .fd = -1 } };
@@ -30,6 +31,8 @@ void run_done(struct run *run) {
         if (run->log_open)
                 auditlog_close(&run->log);
         ctx_clear(&run->ctx);
+        netrun_free(run->ctx.net);
+        run->ctx.net = NULL;
         report_free(&run->rep);
         policy_free(run->policy);
         run->policy = NULL;

@@ -99,6 +99,32 @@ static bool valid_ifname(const char *s) {
         return true;
 }
 
+int policy_interface(const struct ynode *n, const struct policy *pol, const char *what, char **ret,
+                     struct perr *err) {
+        const struct target *t;
+        const char *s;
+
+        if (ynode_string(n, what, &s, err) < 0)
+                return -EINVAL;
+        /* A target name wins over an interface of the same name: targets are the policy's
+         * own vocabulary, and "auto" must stay resolvable through one. */
+        t = policy_target(pol, s);
+        if (t && t->kind != TARGET_INTERFACE) {
+                perr_add(err, n, "%s: target '%s' is not an interface target", what, s);
+                return -EINVAL;
+        }
+        if (t) {
+                *ret = xstrdup(t->ifname);
+                return 0;
+        }
+        if (!streq(s, "auto") && !streq(s, "all") && !valid_ifname(s)) {
+                perr_add(err, n, "%s: '%s' is not an interface target, an interface name (1-15 bytes, no '/', ':' or blanks), auto or all", what, s);
+                return -EINVAL;
+        }
+        *ret = xstrdup(s);
+        return 0;
+}
+
 static bool valid_unit(const char *s) {
         static const char *const suffixes[] = { ".service", ".scope", ".slice", NULL };
         const char *dot = strrchr(s, '.');
@@ -222,8 +248,8 @@ static int parse_targets(struct policy *p, const struct ynode *n, struct perr *e
                         t.kind = TARGET_INTERFACE;
                         if (ynode_string(v->vals[0], "interface", &s, err) < 0)
                                 r = -EINVAL;
-                        else if (!streq(s, "auto") && !valid_ifname(s)) {
-                                perr_add(err, v->vals[0], "interface: '%s' is not a valid interface name (1-15 bytes, no '/', ':' or blanks) or auto", s);
+                        else if (!streq(s, "auto") && !streq(s, "all") && !valid_ifname(s)) {
+                                perr_add(err, v->vals[0], "interface: '%s' is not a valid interface name (1-15 bytes, no '/', ':' or blanks), auto or all", s);
                                 r = -EINVAL;
                         } else
                                 t.ifname = xstrdup(s);

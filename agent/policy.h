@@ -28,7 +28,7 @@ struct target {
         enum target_kind kind;
         struct process_rule *rules; /* TARGET_PROCESS, in the order written: first match wins */
         size_t n_rules;
-        char *ifname; /* TARGET_INTERFACE: a name, or "auto" (the default route's interface) */
+        char *ifname; /* TARGET_INTERFACE: a name, "auto" (the default route's interface) or "all" */
         const struct ynode *at;
 };
 
@@ -70,6 +70,10 @@ static inline void policy_freep(struct policy **p) {
 }
 
 const struct target *policy_target(const struct policy *p, const char *name);
+/* An action's interface key: an interface target's name, an interface name, "auto" (the
+ * default route's interface) or "all" (every non-loopback interface that is up). */
+int policy_interface(const struct ynode *n, const struct policy *pol, const char *what, char **ret,
+                     struct perr *err);
 const char *process_rule_name(enum process_rule_kind k);
 const char *action_mode_name(enum action_mode m);
 int policy_to_json(const struct policy *p, struct json_object **ret);
