@@ -15,6 +15,19 @@ void ctx_fail(struct ctx *ctx, const char *fmt, ...) {
         ctx->errmsg = s;
 }
 
+void ctx_note(struct ctx *ctx, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        va_start(ap, fmt);
+        s = xvasprintf(fmt, ap);
+        va_end(ap);
+        if (strv_contains(ctx->notes, s))
+                free(s);
+        else
+                strv_push(&ctx->notes, s);
+}
+
 void ctx_clear(struct ctx *ctx) {
         free(ctx->errmsg);
         ctx->errmsg = NULL;

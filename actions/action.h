@@ -29,9 +29,13 @@ struct ctx {
         char *errmsg;      /* set by ctx_fail(): the operator-facing reason of the last error */
         const char *root;  /* test hook: prefix for configuration files read for notes ("") */
         struct netrun *net; /* netlink sockets and dumps shared by the network kinds (netif.h) */
+        char **notes;       /* ctx_note(): what a write decided that the operator must hear */
 };
 
 void ctx_fail(struct ctx *ctx, const char *fmt, ...) _printf_(2, 3);
+/* A note from apply/restore ("backend auto: used htb, the kernel has no prio"); the engine
+ * shows it on the item's row whatever the verbosity. */
+void ctx_note(struct ctx *ctx, const char *fmt, ...) _printf_(2, 3);
 void ctx_clear(struct ctx *ctx);
 
 /* One object an action wants in one state, as the plan found it. */
@@ -93,6 +97,7 @@ struct action_ops {
 
 extern const struct action_ops sysctl_ops;
 extern const struct action_ops io_priority_ops;
+extern const struct action_ops traffic_priority_ops;
 
 /* actions/registry.c: the one table of kinds. */
 extern const struct action_ops *const action_registry[];

@@ -7,6 +7,7 @@
 const struct action_ops *const action_registry[] = {
         &sysctl_ops,
         &io_priority_ops,
+        &traffic_priority_ops,
         NULL,
 };
 

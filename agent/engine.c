@@ -33,6 +33,8 @@ void run_done(struct run *run) {
         ctx_clear(&run->ctx);
         netrun_free(run->ctx.net);
         run->ctx.net = NULL;
+        strv_free(run->ctx.notes);
+        run->ctx.notes = NULL;
         report_free(&run->rep);
         policy_free(run->policy);
         run->policy = NULL;
@@ -879,6 +881,8 @@ int engine_apply(struct run *run) {
 
                 if (!si[i])
                         continue;
+                strv_free(run->ctx.notes);
+                run->ctx.notes = NULL;
                 r = change_object(run, it->ops, it->want, it->have, false, &now);
                 if (r < 0) {
                         row->status = ROW_FAILED;
@@ -902,6 +906,11 @@ int engine_apply(struct run *run) {
                                 break;
                         continue;
                 }
+                for (size_t k = 0; run->ctx.notes && run->ctx.notes[k]; k++)
+                        if (!strv_contains(row->notes, run->ctx.notes[k]))
+                                strv_push(&row->notes, xstrdup(run->ctx.notes[k]));
+                strv_free(run->ctx.notes);
+                run->ctx.notes = NULL;
                 si[i]->state = ITEM_CHANGED;
                 json_object_put(si[i]->after);
                 si[i]->after = state_json(it->ops, now);

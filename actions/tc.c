@@ -1,0 +1,933 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* traffic-priority's kernel side: build medic's qdisc, classes and u32 filters with
+ * libnl-route, read them back from one dump per kind, rebuild a previous root. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <netlink/errno.h>
+#include <netlink/netlink.h>
+#include <netlink/route/class.h>
+#include <netlink/route/classifier.h>
+#include <netlink/route/cls/u32.h>
+#include <netlink/route/qdisc.h>
+#include <netlink/route/qdisc/fifo.h>
+#include <netlink/route/qdisc/htb.h>
+#include <netlink/route/qdisc/prio.h>
+#include <netlink/route/qdisc/tbf.h>
+#include <netlink/route/tc.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "../agent/netif.h"
+#include "action.h"
+#include "tc.h"
+
+static const char *const backend_names[] = {
+        [TC_BACKEND_PRIO] = "prio",
+        [TC_BACKEND_HTB] = "htb",
+        [TC_BACKEND_AUTO] = "auto",
+};
+
+const char *tc_backend_name(enum tc_backend b) {
+        return b < _TC_BACKEND_MAX ? backend_names[b] : "?";
+}
+
+void tc_view_done(struct tc_view *v) {
+        free(v->detail);
+        v->detail = NULL;
+}
+
+static inline void rtnl_qdisc_putp(struct rtnl_qdisc **q) {
+        if (*q)
+                rtnl_qdisc_put(*q);
+}
+static inline void rtnl_class_putp(struct rtnl_class **c) {
+        if (*c)
+                rtnl_class_put(*c);
+}
+static inline void nlmsg_freep(struct nl_msg **m) {
+        if (*m)
+                nlmsg_free(*m);
+}
+
+/* ---- per-run dumps ------------------------------------------------------------------ */
+
+struct filter_dump {
+        char **lines; /* canonical lines of the root's filters, sorted */
+        /* ports seen in medic-shaped port nodes, by band (flowid 1:1 → band 0) */
+        struct tc_band bands[TC_MAX_BANDS];
+        bool odd_port_node;
+};
+
+struct tc_iface {
+        int ifindex;
+        struct nl_cache *classes;
+        struct filter_dump fd;
+};
+
+static void tc_iface_done(struct tc_iface *f) {
+        if (f->classes)
+                nl_cache_free(f->classes);
+        strv_free(f->fd.lines);
+        *f = (struct tc_iface) { 0 };
+}
+
+
+struct tc_cache {
+        struct nl_cache *qdiscs; /* one dump, every interface */
+        struct tc_iface *ifs;
+        size_t n;
+};
+
+
+static void tc_cache_free(void *p) {
+        struct tc_cache *c = p;
+        if (!c)
+                return;
+        if (c->qdiscs)
+                nl_cache_free(c->qdiscs);
+        for (size_t i = 0; i < c->n; i++)
+                tc_iface_done(&c->ifs[i]);
+        free(c->ifs);
+        free(c);
+}
+
+static struct tc_cache *tc_cache_get(struct ctx *ctx) {
+        struct netrun *n = netrun_get(ctx);
+        if (!n->tc) {
+                n->tc = xcalloc(1, sizeof(struct tc_cache));
+                n->tc_free = tc_cache_free;
+        }
+        return n->tc;
+}
+
+/* After a write on ifindex: its classes and filters, and the qdisc dump, are stale. */
+static void tc_invalidate(struct ctx *ctx, int ifindex) {
+        struct tc_cache *c = tc_cache_get(ctx);
+
+        if (c->qdiscs) {
+                nl_cache_free(c->qdiscs);
+                c->qdiscs = NULL;
+        }
+        for (size_t i = 0; i < c->n; i++)
+                if (c->ifs[i].ifindex == ifindex) {
+                        tc_iface_done(&c->ifs[i]);
+                        c->ifs[i] = c->ifs[--c->n];
+                        break;
+                }
+}
+
+static int tc_qdiscs(struct ctx *ctx, struct nl_cache **ret) {
+        struct tc_cache *c = tc_cache_get(ctx);
+        struct nl_sock *s;
+        int r;
+
+        if (!c->qdiscs) {
+                r = netrun_route(ctx, &s);
+                if (r < 0)
+                        return r;
+                r = rtnl_qdisc_alloc_cache(s, &c->qdiscs);
+                if (r < 0) {
+                        r = netrun_errno(ctx, r);
+                        ctx_fail(ctx, "dumping qdiscs: %s", strerror(-r));
+                        return r;
+                }
+        }
+        *ret = c->qdiscs;
+        return 0;
+}
+
+/* ---- filter lines ------------------------------------------------------------------- */
+
+static const char *ht_name(uint32_t htid, char buf[16]) {
+        /* The kernel numbers each u32 instance's own root table from 800: up; medic's linked
+         * table is 10:. Root tables are named by role, not number, so that a dump compares
+         * equal to the requests that produced it. */
+        htid = (htid >> 20) & 0xfff;
+        if (htid >= 0x800)
+                return "root";
+        snprintf(buf, 16, "%x", htid);
+        return buf;
+}
+
+char *tc_filter_line(struct nl_msg *msg) {
+        struct nlmsghdr *h = nlmsg_hdr(msg);
+        struct tcmsg *t = nlmsg_data(h);
+        struct nlattr *tb[TCA_MAX + 1], *u[TCA_U32_MAX + 1];
+        unsigned pref = TC_H_MAJ(t->tcm_info) >> 16;
+        unsigned proto = ntohs((uint16_t) TC_H_MIN(t->tcm_info));
+        _cleanup_free_ char *head = NULL, *sel = NULL;
+        char b1[16], b2[16];
+        const char *kind;
+
+        if (nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, NULL) < 0 || !tb[TCA_KIND])
+                return xasprintf("pref %u proto %04x unparsable", pref, proto);
+        kind = nla_get_string(tb[TCA_KIND]);
+        head = xasprintf("pref %u proto %04x", pref, proto);
+        if (!streq(kind, "u32"))
+                return xasprintf("%s %s handle %x", head, kind, t->tcm_handle);
+        if (!tb[TCA_OPTIONS] || nla_len(tb[TCA_OPTIONS]) == 0)
+                return xasprintf("%s u32", head); /* the classifier instance itself */
+        if (nla_parse_nested(u, TCA_U32_MAX, tb[TCA_OPTIONS], NULL) < 0)
+                return xasprintf("%s u32 unparsable", head);
+        if (u[TCA_U32_DIVISOR])
+                return xasprintf("%s u32 ht %s divisor %u", head, ht_name(t->tcm_handle, b1),
+                                 nla_get_u32(u[TCA_U32_DIVISOR]));
+
+        uint32_t ht = u[TCA_U32_HASH] ? nla_get_u32(u[TCA_U32_HASH]) : t->tcm_handle;
+        char *line = xasprintf("%s u32 node in %s", head, t->tcm_handle || u[TCA_U32_HASH] ? ht_name(ht, b1) : "root");
+        if (u[TCA_U32_CLASSID]) {
+                uint32_t c = nla_get_u32(u[TCA_U32_CLASSID]);
+                char *x = xasprintf("%s flowid %x:%x", line, TC_H_MAJ(c) >> 16, TC_H_MIN(c));
+                free(line), line = x;
+        }
+        if (u[TCA_U32_LINK]) {
+                char *x = xasprintf("%s link %s", line, ht_name(nla_get_u32(u[TCA_U32_LINK]), b2));
+                free(line), line = x;
+        }
+        /* IN_HW/NOT_IN_HW report where the kernel put the filter, not what was asked. */
+        uint32_t flags = u[TCA_U32_FLAGS] ? nla_get_u32(u[TCA_U32_FLAGS]) & ~(TCA_CLS_FLAGS_IN_HW | TCA_CLS_FLAGS_NOT_IN_HW) : 0;
+        if (flags) {
+                char *x = xasprintf("%s flags %x", line, flags);
+                free(line), line = x;
+        }
+        if (u[TCA_U32_ACT] || u[TCA_U32_POLICE] || u[TCA_U32_INDEV] || u[TCA_U32_MARK]) {
+                char *x = xasprintf("%s +actions/police/indev/mark", line);
+                free(line), line = x;
+        }
+        if (u[TCA_U32_SEL] && nla_len(u[TCA_U32_SEL]) >= (int) sizeof(struct tc_u32_sel)) {
+                const struct tc_u32_sel *s = nla_data(u[TCA_U32_SEL]);
+                size_t room = ((size_t) nla_len(u[TCA_U32_SEL]) - sizeof(*s)) / sizeof(struct tc_u32_key);
+                char *x = xasprintf("%s sel %s%s%s%s off %u var %d&%04x>>%u hash %d&%08x", line,
+                                    s->flags & TC_U32_TERMINAL ? "T" : "-",
+                                    s->flags & TC_U32_OFFSET ? "O" : "-",
+                                    s->flags & TC_U32_VAROFFSET ? "V" : "-",
+                                    s->flags & TC_U32_EAT ? "E" : "-",
+                                    s->off, s->offoff, ntohs(s->offmask), s->offshift, s->hoff, ntohl(s->hmask));
+                free(line), line = x;
+                for (size_t k = 0; k < s->nkeys && k < room; k++) {
+                        x = xasprintf("%s key %08x/%08x@%d%s", line, ntohl(s->keys[k].val), ntohl(s->keys[k].mask),
+                                      s->keys[k].off, s->keys[k].offmask ? "+nexthdr" : "");
+                        free(line), line = x;
+                }
+        }
+        return line;
+}
+
+/* ---- building medic's objects ------------------------------------------------------- */
+
+static struct rtnl_cls *new_u32(int ifindex, unsigned pref, uint16_t proto) {
+        struct rtnl_cls *f = rtnl_cls_alloc();
+        if (!f)
+                return NULL;
+        rtnl_tc_set_ifindex(TC_CAST(f), ifindex);
+        rtnl_tc_set_parent(TC_CAST(f), TC_MEDIC_HANDLE);
+        if (rtnl_tc_set_kind(TC_CAST(f), "u32") < 0) {
+                rtnl_cls_put(f);
+                return NULL;
+        }
+        rtnl_cls_set_prio(f, (uint16_t) pref);
+        rtnl_cls_set_protocol(f, proto);
+        return f;
+}
+
+static int push(struct rtnl_cls ***v, unsigned *n, struct rtnl_cls *f) {
+        if (!f)
+                return -ENOMEM;
+        *v = xrealloc(*v, (*n + 1) * sizeof(**v));
+        (*v)[(*n)++] = f;
+        return 0;
+}
+
+/* A port node: TCP source (dir 0) or destination (dir 1) port → class of the band. In the
+ * IPv4 table the offset is the transport header found by the link node ("nexthdr+0"); in
+ * IPv6 it is fixed after the 40-byte header, with the next-header byte checked for TCP. */
+static struct rtnl_cls *port_node(int ifindex, bool v6, uint16_t port, int dir, uint32_t classid) {
+        uint32_t val = dir == 0 ? (uint32_t) port << 16 : port;
+        uint32_t mask = dir == 0 ? 0xffff0000u : 0x0000ffffu;
+        struct rtnl_cls *f = new_u32(ifindex, v6 ? TC_V6_PREF : TC_V4_PREF, v6 ? ETH_P_IPV6 : ETH_P_IP);
+
+        if (!f)
+                return NULL;
+        if (rtnl_u32_set_cls_terminal(f) < 0 || rtnl_u32_set_classid(f, classid) < 0)
+                goto fail;
+        if (v6) {
+                if (rtnl_u32_add_key(f, htonl(IPPROTO_TCP << 8), htonl(0x0000ff00u), 4, 0) < 0 ||
+                    rtnl_u32_add_key(f, htonl(val), htonl(mask), 40, 0) < 0)
+                        goto fail;
+        } else {
+                if (rtnl_u32_set_hashtable(f, TC_V4_TABLE) < 0 ||
+                    rtnl_u32_add_key(f, htonl(val), htonl(mask), 0, -1) < 0)
+                        goto fail;
+        }
+        return f;
+fail:
+        rtnl_cls_put(f);
+        return NULL;
+}
+
+int tc_filters_build(int ifindex, const struct tc_band *bands, unsigned n, struct rtnl_cls ***ret,
+                     unsigned *ret_n) {
+        struct rtnl_cls **v = NULL, *f;
+        unsigned nv = 0;
+        int r;
+
+        /* IPv4: the linked table first, then its port nodes, then the link into it, so no
+         * packet is ever sent into a half-filled table. */
+        f = new_u32(ifindex, TC_V4_PREF, ETH_P_IP);
+        if (f) {
+                rtnl_tc_set_handle(TC_CAST(f), TC_V4_TABLE);
+                rtnl_u32_set_divisor(f, 1);
+        }
+        r = push(&v, &nv, f);
+        for (unsigned b = 0; r >= 0 && b < n; b++)
+                for (unsigned p = 0; r >= 0 && p < bands[b].n_ports; p++)
+                        for (int dir = 0; r >= 0 && dir < 2; dir++)
+                                r = push(&v, &nv, port_node(ifindex, false, bands[b].ports[p], dir,
+                                                            TC_H_MAKE(TC_MEDIC_HANDLE, b + 1)));
+        if (r >= 0) {
+                /* Match TCP (protocol byte 9), then jump to 10: at ihl * 4: the 16 bits at
+                 * offset 0 masked with 0x0f00 and shifted right by 6 are the header length in
+                 * bytes. */
+                f = new_u32(ifindex, TC_V4_PREF, ETH_P_IP);
+                if (f && (rtnl_u32_set_selector(f, 0, 0x0f00, 6, 0, 0) < 0 ||
+                          rtnl_u32_add_key(f, htonl(IPPROTO_TCP << 16), htonl(0x00ff0000u), 8, 0) < 0 ||
+                          rtnl_u32_set_link(f, TC_V4_TABLE) < 0)) {
+                        rtnl_cls_put(f);
+                        f = NULL;
+                }
+                r = push(&v, &nv, f);
+        }
+        for (unsigned b = 0; r >= 0 && b < n; b++)
+                for (unsigned p = 0; r >= 0 && p < bands[b].n_ports; p++)
+                        for (int dir = 0; r >= 0 && dir < 2; dir++)
+                                r = push(&v, &nv, port_node(ifindex, true, bands[b].ports[p], dir,
+                                                            TC_H_MAKE(TC_MEDIC_HANDLE, b + 1)));
+        if (r < 0) {
+                tc_filters_free(v, nv);
+                return r;
+        }
+        *ret = v;
+        *ret_n = nv;
+        return 0;
+}
+
+void tc_filters_free(struct rtnl_cls **v, unsigned n) {
+        for (unsigned i = 0; i < n; i++)
+                rtnl_cls_put(v[i]);
+        free(v);
+}
+
+static int strcmp_p(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+char **tc_filter_lines(int ifindex, const struct tc_band *bands, unsigned n) {
+        struct rtnl_cls **v;
+        unsigned nv;
+        char **lines = NULL;
+
+        if (tc_filters_build(ifindex, bands, n, &v, &nv) < 0)
+                return NULL;
+        for (unsigned i = 0; i < nv; i++) {
+                _cleanup_(nlmsg_freep) struct nl_msg *m = NULL;
+                if (rtnl_cls_build_add_request(v[i], NLM_F_CREATE, &m) < 0)
+                        continue;
+                strv_push(&lines, tc_filter_line(m));
+        }
+        tc_filters_free(v, nv);
+        /* What the kernel adds on its own: each classifier instance and its root table. */
+        strv_push(&lines, xasprintf("pref %u proto %04x u32", TC_V4_PREF, ETH_P_IP));
+        strv_push(&lines, xasprintf("pref %u proto %04x u32 ht root divisor 1", TC_V4_PREF, ETH_P_IP));
+        strv_push(&lines, xasprintf("pref %u proto %04x u32", TC_V6_PREF, ETH_P_IPV6));
+        strv_push(&lines, xasprintf("pref %u proto %04x u32 ht root divisor 1", TC_V6_PREF, ETH_P_IPV6));
+        qsort(lines, strv_length(lines), sizeof(char *), strcmp_p);
+        return lines;
+}
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+static void band_add(struct tc_band *b, uint16_t port) {
+        for (unsigned i = 0; i < b->n_ports; i++)
+                if (b->ports[i] == port)
+                        return;
+        if (b->n_ports < TC_MAX_PORTS)
+                b->ports[b->n_ports++] = port;
+}
+
+/* Collect a port from a node shaped like medic's, to know which bands to compare with. */
+static void note_port(struct filter_dump *d, struct nl_msg *msg) {
+        struct nlmsghdr *h = nlmsg_hdr(msg);
+        struct tcmsg *t = nlmsg_data(h);
+        struct nlattr *tb[TCA_MAX + 1], *u[TCA_U32_MAX + 1];
+        const struct tc_u32_sel *s;
+        uint32_t c, mask, val;
+
+        if (nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, NULL) < 0 || !tb[TCA_OPTIONS] ||
+            nla_parse_nested(u, TCA_U32_MAX, tb[TCA_OPTIONS], NULL) < 0 ||
+            !u[TCA_U32_CLASSID] || !u[TCA_U32_SEL] || nla_len(u[TCA_U32_SEL]) < (int) sizeof(*s))
+                return;
+        c = nla_get_u32(u[TCA_U32_CLASSID]);
+        s = nla_data(u[TCA_U32_SEL]);
+        if (TC_H_MAJ(c) != TC_MEDIC_HANDLE || TC_H_MIN(c) < 1 || TC_H_MIN(c) > TC_MAX_BANDS ||
+            s->nkeys < 1 || (size_t) nla_len(u[TCA_U32_SEL]) < sizeof(*s) + s->nkeys * sizeof(struct tc_u32_key)) {
+                d->odd_port_node = true;
+                return;
+        }
+        mask = ntohl(s->keys[s->nkeys - 1].mask);
+        val = ntohl(s->keys[s->nkeys - 1].val);
+        if (mask == 0xffff0000u)
+                band_add(&d->bands[TC_H_MIN(c) - 1], (uint16_t) (val >> 16));
+        else if (mask == 0x0000ffffu)
+                band_add(&d->bands[TC_H_MIN(c) - 1], (uint16_t) val);
+        else
+                d->odd_port_node = true;
+}
+
+static int filter_cb(struct nl_msg *msg, void *arg) {
+        struct filter_dump *d = arg;
+        if (nlmsg_hdr(msg)->nlmsg_type != RTM_NEWTFILTER)
+                return NL_SKIP;
+        strv_push(&d->lines, tc_filter_line(msg));
+        note_port(d, msg);
+        return NL_OK;
+}
+
+static int dump_filters(struct ctx *ctx, int ifindex, uint32_t parent, struct filter_dump *d) {
+        struct tcmsg t = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = parent };
+        struct nl_sock *s;
+        struct nl_cb *cb;
+        int r = netrun_route(ctx, &s);
+
+        if (r < 0)
+                return r;
+        r = nl_send_simple(s, RTM_GETTFILTER, NLM_F_DUMP, &t, sizeof(t));
+        if (r < 0)
+                return netrun_errno(ctx, r);
+        cb = nl_cb_clone(nl_socket_get_cb(s));
+        if (!cb)
+                return -ENOMEM;
+        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, filter_cb, d);
+        r = nl_recvmsgs(s, cb);
+        nl_cb_put(cb);
+        if (r < 0) {
+                r = netrun_errno(ctx, r);
+                ctx_fail(ctx, "dumping filters: %s", strerror(-r));
+                return r;
+        }
+        qsort(d->lines, strv_length(d->lines), sizeof(char *), strcmp_p);
+        return 0;
+}
+
+static int iface_dumps(struct ctx *ctx, int ifindex, uint32_t root_handle, struct tc_iface **ret) {
+        struct tc_cache *c = tc_cache_get(ctx);
+        struct tc_iface f = { .ifindex = ifindex };
+        struct nl_sock *s;
+        int r;
+
+        for (size_t i = 0; i < c->n; i++)
+                if (c->ifs[i].ifindex == ifindex) {
+                        *ret = &c->ifs[i];
+                        return 0;
+                }
+        r = netrun_route(ctx, &s);
+        if (r < 0)
+                return r;
+        r = rtnl_class_alloc_cache(s, ifindex, &f.classes);
+        if (r < 0) {
+                r = netrun_errno(ctx, r);
+                ctx_fail(ctx, "dumping classes: %s", strerror(-r));
+                return r;
+        }
+        r = dump_filters(ctx, ifindex, root_handle, &f.fd);
+        if (r < 0) {
+                tc_iface_done(&f);
+                return r;
+        }
+        c->ifs = xrealloc(c->ifs, (c->n + 1) * sizeof(*c->ifs));
+        c->ifs[c->n] = f;
+        *ret = &c->ifs[c->n++];
+        return 0;
+}
+
+static bool strv_equal(char *const *a, char *const *b) {
+        size_t n = strv_length(a);
+        if (n != strv_length(b))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!streq(a[i], b[i]))
+                        return false;
+        return true;
+}
+
+static int cmp_u16(const void *a, const void *b) {
+        return (int) *(const uint16_t *) a - (int) *(const uint16_t *) b;
+}
+
+/* Does this interface carry exactly medic's filters for some bands? Fills v->bands. */
+static bool filters_are_medics(struct tc_view *v, const struct filter_dump *fd, unsigned n) {
+        _cleanup_strv_ char **want = NULL;
+        struct tc_band bands[TC_MAX_BANDS];
+
+        if (fd->odd_port_node)
+                goto foreign;
+        memcpy(bands, fd->bands, sizeof(bands));
+        for (unsigned b = 0; b < n; b++) {
+                if (bands[b].n_ports == 0)
+                        goto foreign;
+                qsort(bands[b].ports, bands[b].n_ports, sizeof(uint16_t), cmp_u16);
+        }
+        for (unsigned b = n; b < TC_MAX_BANDS; b++)
+                if (bands[b].n_ports)
+                        goto foreign;
+        want = tc_filter_lines(0, bands, n);
+        if (!strv_equal(want, fd->lines))
+                goto foreign;
+        memcpy(v->bands, bands, sizeof(v->bands));
+        v->n_bands = n;
+        return true;
+foreign:
+        if (!v->detail) {
+                /* Name one foreign filter: "2 filters medic did not set, e.g. pref 5 ...". */
+                const char *first = NULL;
+                unsigned extra = 0;
+                for (size_t i = 0; fd->lines && fd->lines[i]; i++)
+                        if (!want || !strv_contains(want, fd->lines[i])) {
+                                first = first ? first : fd->lines[i];
+                                extra++;
+                        }
+                if (extra)
+                        v->detail = xasprintf("%u filter%s medic did not set, e.g. '%s'", extra, extra == 1 ? "" : "s", first);
+                else
+                        v->detail = xasprintf("medic's filters are incomplete");
+        }
+        return false;
+}
+
+static bool htb_classes_are_medics(struct tc_view *v, struct nl_cache *classes, unsigned n) {
+        unsigned seen = 0;
+        uint64_t rate = 0;
+
+        /* The parent class sets the link rate the children are compared with. */
+        for (struct nl_object *o = nl_cache_get_first(classes); o; o = nl_cache_get_next(o)) {
+                struct rtnl_class *c = (struct rtnl_class *) o;
+                if (rtnl_tc_get_handle(TC_CAST(c)) == TC_HTB_PARENT && rtnl_htb_get_rate64(c, &rate) < 0)
+                        rate = 0;
+        }
+        if (!rate)
+                goto foreign;
+        for (struct nl_object *o = nl_cache_get_first(classes); o; o = nl_cache_get_next(o)) {
+                struct rtnl_class *c = (struct rtnl_class *) o;
+                uint32_t h = rtnl_tc_get_handle(TC_CAST(c)), parent = rtnl_tc_get_parent(TC_CAST(c));
+                uint64_t r = 0, ceil = 0;
+
+                if (!streq(rtnl_tc_get_kind(TC_CAST(c)), "htb"))
+                        goto foreign;
+                rtnl_htb_get_rate64(c, &r);
+                rtnl_htb_get_ceil64(c, &ceil);
+                if (h == TC_HTB_PARENT) {
+                        if ((parent != TC_H_ROOT && parent != TC_MEDIC_HANDLE) || ceil != rate ||
+                            rtnl_htb_get_quantum(c) != TC_HTB_QUANTUM)
+                                goto foreign;
+                } else if (TC_H_MAJ(h) == TC_MEDIC_HANDLE && TC_H_MIN(h) >= 1 && TC_H_MIN(h) <= n + 1) {
+                        if (parent != TC_HTB_PARENT || r != rate / (n + 1) || ceil != rate ||
+                            rtnl_htb_get_prio(c) != TC_H_MIN(h) - 1 || rtnl_htb_get_quantum(c) != TC_HTB_QUANTUM)
+                                goto foreign;
+                } else
+                        goto foreign;
+                seen++;
+        }
+        if (seen != n + 2)
+                goto foreign;
+        v->rate = rate;
+        return true;
+foreign:
+        if (!v->detail)
+                v->detail = xasprintf("%d HTB classes that are not medic's", nl_cache_nitems(classes));
+        return false;
+}
+
+/* Previous roots medic can serialise and build again exactly. */
+static bool read_params(struct rtnl_qdisc *q, struct tc_view *v) {
+        const char *kind = v->kind;
+        int x;
+
+        if (streq(kind, "tbf")) {
+                v->params.limit = (uint32_t) rtnl_qdisc_tbf_get_limit(q);
+                v->params.rate = (uint32_t) rtnl_qdisc_tbf_get_rate(q);
+                v->params.bucket = (uint32_t) rtnl_qdisc_tbf_get_rate_bucket(q);
+                v->params.cell = (uint32_t) rtnl_qdisc_tbf_get_rate_cell(q);
+                x = rtnl_qdisc_tbf_get_peakrate(q);
+                if (x > 0) {
+                        v->params.peakrate = (uint32_t) x;
+                        v->params.pbucket = (uint32_t) rtnl_qdisc_tbf_get_peakrate_bucket(q);
+                        v->params.pcell = (uint32_t) rtnl_qdisc_tbf_get_peakrate_cell(q);
+                }
+                return rtnl_qdisc_tbf_get_rate(q) > 0;
+        }
+        if (streq(kind, "pfifo") || streq(kind, "bfifo")) {
+                x = rtnl_qdisc_fifo_get_limit(q);
+                if (x < 0)
+                        return false;
+                v->params.limit = (uint32_t) x;
+                return true;
+        }
+        return false;
+}
+
+int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
+        struct tc_view v = { .root = TC_ROOT_DEFAULT };
+        struct rtnl_qdisc *root = NULL;
+        struct nl_cache *qdiscs = NULL;
+        unsigned below = 0;
+        int r = tc_qdiscs(ctx, &qdiscs);
+
+        if (r < 0)
+                return r;
+        for (struct nl_object *o = nl_cache_get_first(qdiscs); o; o = nl_cache_get_next(o)) {
+                struct rtnl_qdisc *q = (struct rtnl_qdisc *) o;
+                uint32_t parent = rtnl_tc_get_parent(TC_CAST(q));
+                if (rtnl_tc_get_ifindex(TC_CAST(q)) != ifindex)
+                        continue;
+                if (parent == TC_H_ROOT)
+                        root = q;
+                else if (parent != TC_H_INGRESS && rtnl_tc_get_handle(TC_CAST(q)) != 0)
+                        below++;
+        }
+        if (!root) {
+                /* A device without a qdisc (not up yet): the kernel default it will get. */
+                snprintf(v.kind, sizeof(v.kind), "noqueue");
+                *ret = v;
+                return 0;
+        }
+        snprintf(v.kind, sizeof(v.kind), "%s", rtnl_tc_get_kind(TC_CAST(root)) ?: "?");
+        v.handle = rtnl_tc_get_handle(TC_CAST(root));
+        if (v.handle == 0) {
+                *ret = v;
+                return 0;
+        }
+        v.root = TC_ROOT_FOREIGN;
+        if (below)
+                v.detail = xasprintf("%u qdisc%s below the root", below, below == 1 ? "" : "s");
+
+        bool classful = streq(v.kind, "prio") || streq(v.kind, "htb");
+        if (!classful) {
+                if (!below)
+                        v.rebuildable = read_params(root, &v);
+                if (!v.rebuildable && !v.detail)
+                        v.detail = xasprintf("medic cannot rebuild a '%s' root", v.kind);
+                *ret = v;
+                return 0;
+        }
+
+        struct tc_iface *f = NULL;
+        r = iface_dumps(ctx, ifindex, v.handle, &f);
+        if (r < 0) {
+                tc_view_done(&v);
+                return r;
+        }
+        unsigned n = 0;
+        if (v.handle == TC_MEDIC_HANDLE && !below) {
+                if (streq(v.kind, "prio")) {
+                        int bands = rtnl_qdisc_prio_get_bands(root);
+                        uint8_t *map = rtnl_qdisc_prio_get_priomap(root);
+                        bool all_last = map != NULL;
+                        for (int i = 0; map && i <= TC_PRIO_MAX; i++)
+                                if (map[i] != bands - 1)
+                                        all_last = false;
+                        if (bands >= 2 && bands <= TC_MAX_BANDS + 1 && all_last &&
+                            nl_cache_nitems(f->classes) <= bands) {
+                                n = (unsigned) bands - 1;
+                                v.backend = TC_BACKEND_PRIO;
+                        } else
+                                v.detail = xasprintf("a prio root whose bands or priomap are not medic's");
+                } else {
+                        uint32_t def = rtnl_htb_get_defcls(root);
+                        if (def >= 2 && def <= TC_MAX_BANDS + 1 &&
+                            htb_classes_are_medics(&v, f->classes, def - 1)) {
+                                n = def - 1;
+                                v.backend = TC_BACKEND_HTB;
+                        } else if (!v.detail)
+                                v.detail = xasprintf("an HTB root whose classes are not medic's");
+                }
+        } else if (!v.detail)
+                v.detail = xasprintf("root handle %x: is not medic's 1:", TC_H_MAJ(v.handle) >> 16);
+        if (n && filters_are_medics(&v, &f->fd, n))
+                v.root = TC_ROOT_MEDIC;
+        if (v.root == TC_ROOT_FOREIGN && !v.detail)
+                v.detail = xasprintf("not medic's structure");
+        if (v.root == TC_ROOT_FOREIGN) {
+                /* A classful root carries classes and filters medic cannot reproduce. */
+                char *x = xasprintf("%s; medic cannot rebuild it", v.detail);
+                free(v.detail), v.detail = x;
+        }
+        *ret = v;
+        return 0;
+}
+
+/* ---- writing ------------------------------------------------------------------------ */
+
+static int tc_fail(struct ctx *ctx, int nlerr, const char *ifname, const char *what) {
+        int r = netrun_errno(ctx, nlerr);
+        ctx_fail(ctx, "%s: %s: %s", ifname, what, strerror(-r));
+        return r;
+}
+
+static struct rtnl_qdisc *root_qdisc(int ifindex, uint32_t handle, const char *kind) {
+        struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+        if (!q)
+                return NULL;
+        rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
+        rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
+        rtnl_tc_set_handle(TC_CAST(q), handle);
+        if (kind && rtnl_tc_set_kind(TC_CAST(q), kind) < 0) {
+                rtnl_qdisc_put(q);
+                return NULL;
+        }
+        return q;
+}
+
+int tc_delete_root(struct ctx *ctx, int ifindex, const char *ifname) {
+        _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = root_qdisc(ifindex, 0, NULL);
+        struct nl_sock *s;
+        int r = netrun_route(ctx, &s);
+
+        if (r < 0)
+                return r;
+        if (!q)
+                return -ENOMEM;
+        r = rtnl_qdisc_delete(s, q);
+        tc_invalidate(ctx, ifindex);
+        if (r < 0) {
+                r = netrun_errno(ctx, r);
+                /* ENOENT: the root is already the kernel's default (handle 0). */
+                if (r == -ENOENT)
+                        return 0;
+                ctx_fail(ctx, "%s: deleting the root qdisc: %s", ifname, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+/* Replacing a root by one with the same handle is a "change" to the kernel, which refuses a
+ * different kind and would keep the old classes: delete such a root first. */
+static int clear_same_handle(struct ctx *ctx, int ifindex, const char *ifname, uint32_t handle) {
+        struct tc_view cur;
+        int r = tc_read(ctx, ifindex, &cur);
+
+        if (r < 0)
+                return r;
+        bool same = cur.handle == handle && cur.root != TC_ROOT_DEFAULT;
+        tc_view_done(&cur);
+        return same ? tc_delete_root(ctx, ifindex, ifname) : 0;
+}
+
+static int add_qdisc(struct ctx *ctx, struct rtnl_qdisc *q) {
+        struct nl_sock *s;
+        int r = netrun_route(ctx, &s);
+
+        if (r < 0)
+                return r;
+        r = rtnl_qdisc_add(s, q, NLM_F_CREATE | NLM_F_REPLACE);
+        if (r < 0) {
+                r = netrun_errno(ctx, r);
+                /* The kernel loaded the qdisc's module and asks for the request again. */
+                if (r == -EAGAIN) {
+                        r = rtnl_qdisc_add(s, q, NLM_F_CREATE | NLM_F_REPLACE);
+                        if (r < 0)
+                                r = netrun_errno(ctx, r);
+                }
+        }
+        return r;
+}
+
+static uint32_t htb_burst(uint64_t rate) {
+        uint64_t b = rate / 1000 + TC_HTB_QUANTUM;
+        return b > UINT32_MAX ? UINT32_MAX : (uint32_t) b;
+}
+
+static struct rtnl_class *htb_class(int ifindex, uint32_t parent, uint32_t handle, uint64_t rate,
+                                    uint64_t ceil, uint32_t prio) {
+        struct rtnl_class *c = rtnl_class_alloc();
+        if (!c)
+                return NULL;
+        rtnl_tc_set_ifindex(TC_CAST(c), ifindex);
+        rtnl_tc_set_parent(TC_CAST(c), parent);
+        rtnl_tc_set_handle(TC_CAST(c), handle);
+        if (rtnl_tc_set_kind(TC_CAST(c), "htb") < 0 || rtnl_htb_set_rate64(c, rate) < 0 ||
+            rtnl_htb_set_ceil64(c, ceil) < 0 || rtnl_htb_set_prio(c, prio) < 0 ||
+            rtnl_htb_set_quantum(c, TC_HTB_QUANTUM) < 0 ||
+            /* tc's default burst: one timer tick at the rate plus a frame. libnl's own
+             * default loses it for rates above 4 GB/s. */
+            rtnl_htb_set_rbuffer(c, htb_burst(rate)) < 0 || rtnl_htb_set_cbuffer(c, htb_burst(ceil)) < 0) {
+                rtnl_class_put(c);
+                return NULL;
+        }
+        return c;
+}
+
+int tc_prio_qdisc(int ifindex, unsigned n, struct rtnl_qdisc **ret);
+int tc_prio_qdisc(int ifindex, unsigned n, struct rtnl_qdisc **ret) {
+        uint8_t map[TC_PRIO_MAX + 1];
+        struct rtnl_qdisc *q = root_qdisc(ifindex, TC_MEDIC_HANDLE, "prio");
+
+        if (!q)
+                return -ENOMEM;
+        /* libnl checks the priomap against the band count: bands first. Every priority maps
+         * to the last band, or unclassified traffic would share a policy band. */
+        rtnl_qdisc_prio_set_bands(q, (int) n + 1);
+        memset(map, (int) n, sizeof(map));
+        if (rtnl_qdisc_prio_set_priomap(q, map, sizeof(map)) < 0) {
+                rtnl_qdisc_put(q);
+                return -EINVAL;
+        }
+        *ret = q;
+        return 0;
+}
+
+int tc_build(struct ctx *ctx, int ifindex, const char *ifname, enum tc_backend backend,
+             const struct tc_band *bands, unsigned n, uint64_t rate, enum tc_backend *ret_used) {
+        struct nl_sock *s;
+        int r;
+
+        r = netrun_route(ctx, &s);
+        if (r < 0)
+                return r;
+        r = clear_same_handle(ctx, ifindex, ifname, TC_MEDIC_HANDLE);
+        if (r < 0)
+                return r;
+
+        if (backend == TC_BACKEND_PRIO || backend == TC_BACKEND_AUTO) {
+                _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = NULL;
+                r = tc_prio_qdisc(ifindex, n, &q);
+                if (r < 0)
+                        return r;
+                r = add_qdisc(ctx, q);
+                tc_invalidate(ctx, ifindex);
+                if (r == -ENOENT && backend == TC_BACKEND_AUTO) {
+                        ctx_note(ctx, "backend auto: used htb, because this kernel has no 'prio' qdisc (CONFIG_NET_SCH_PRIO not set)");
+                        backend = TC_BACKEND_HTB;
+                } else if (r == -ENOENT) {
+                        ctx_fail(ctx, "%s: kernel has no 'prio' qdisc (CONFIG_NET_SCH_PRIO not set); use backend: htb or auto", ifname);
+                        return r;
+                } else if (r < 0) {
+                        ctx_fail(ctx, "%s: adding the prio qdisc: %s", ifname, strerror(-r));
+                        return r;
+                } else
+                        backend = TC_BACKEND_PRIO;
+        }
+        if (backend == TC_BACKEND_HTB) {
+                _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = root_qdisc(ifindex, TC_MEDIC_HANDLE, "htb");
+                if (!q || rtnl_htb_set_defcls(q, n + 1) < 0)
+                        return -ENOMEM;
+                r = add_qdisc(ctx, q);
+                tc_invalidate(ctx, ifindex);
+                if (r < 0) {
+                        ctx_fail(ctx, "%s: adding the htb qdisc: %s", ifname, strerror(-r));
+                        return r;
+                }
+                /* Each band is guaranteed an equal share and may borrow up to the link rate;
+                 * HTB lends spare bandwidth to the lowest priority value first. */
+                for (unsigned i = 0; i <= n + 1; i++) {
+                        _cleanup_(rtnl_class_putp) struct rtnl_class *c = i == 0
+                                ? htb_class(ifindex, TC_MEDIC_HANDLE, TC_HTB_PARENT, rate, rate, 0)
+                                : htb_class(ifindex, TC_HTB_PARENT, TC_H_MAKE(TC_MEDIC_HANDLE, i), rate / (n + 1), rate, i - 1);
+                        if (!c)
+                                return -ENOMEM;
+                        r = rtnl_class_add(s, c, NLM_F_CREATE | NLM_F_EXCL);
+                        if (r < 0) {
+                                _cleanup_free_ char *what = xasprintf("adding htb class 1:%x", TC_H_MIN(rtnl_tc_get_handle(TC_CAST(c))));
+                                return tc_fail(ctx, r, ifname, what);
+                        }
+                }
+        }
+
+        struct rtnl_cls **v;
+        unsigned nv;
+        r = tc_filters_build(ifindex, bands, n, &v, &nv);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < nv; i++) {
+                r = rtnl_cls_add(s, v[i], NLM_F_CREATE | NLM_F_EXCL);
+                if (r < 0) {
+                        r = tc_fail(ctx, r, ifname, "adding a u32 filter");
+                        break;
+                }
+        }
+        tc_filters_free(v, nv);
+        tc_invalidate(ctx, ifindex);
+        if (r < 0)
+                return r;
+        *ret_used = backend;
+        return 0;
+}
+
+int tc_rebuild(struct ctx *ctx, int ifindex, const char *ifname, const struct tc_view *prev) {
+        _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = root_qdisc(ifindex, prev->handle, prev->kind);
+        int r;
+
+        if (!q)
+                return -ENOMEM;
+        if (streq(prev->kind, "tbf")) {
+                rtnl_qdisc_tbf_set_limit(q, (int) prev->params.limit);
+                rtnl_qdisc_tbf_set_rate(q, (int) prev->params.rate, (int) prev->params.bucket, (int) prev->params.cell);
+                if (prev->params.peakrate &&
+                    rtnl_qdisc_tbf_set_peakrate(q, (int) prev->params.peakrate, (int) prev->params.pbucket,
+                                                (int) prev->params.pcell) < 0)
+                        return -EINVAL;
+        } else if (streq(prev->kind, "pfifo") || streq(prev->kind, "bfifo")) {
+                if (rtnl_qdisc_fifo_set_limit(q, (int) prev->params.limit) < 0)
+                        return -EINVAL;
+        } else {
+                ctx_fail(ctx, "%s: medic cannot rebuild a '%s' root", ifname, prev->kind);
+                return -EOPNOTSUPP;
+        }
+        r = clear_same_handle(ctx, ifindex, ifname, prev->handle);
+        if (r < 0)
+                return r;
+        r = add_qdisc(ctx, q);
+        tc_invalidate(ctx, ifindex);
+        if (r < 0) {
+                _cleanup_free_ char *what = xasprintf("re-creating the previous %s root", prev->kind);
+                ctx_fail(ctx, "%s: %s: %s", ifname, what, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+/* Read-only: whether the kernel can create a prio qdisc, without creating one. */
+int tc_kernel_has_prio(const char **how) {
+        struct utsname u;
+        char path[256];
+        _cleanup_free_ char *builtin = NULL, *dep = NULL;
+
+        if (access("/sys/module/sch_prio", F_OK) == 0) {
+                *how = "module sch_prio is loaded";
+                return 1;
+        }
+        if (uname(&u) < 0)
+                return -ENOENT;
+        snprintf(path, sizeof(path), "/lib/modules/%s/modules.builtin", u.release);
+        if (read_file(path, &builtin, NULL) >= 0 && strstr(builtin, "/sch_prio.ko")) {
+                *how = "sch_prio is built into the kernel";
+                return 1;
+        }
+        snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
+        if (read_file(path, &dep, NULL) >= 0) {
+                if (strstr(dep, "/sch_prio.ko")) {
+                        *how = "module sch_prio is installed";
+                        return 1;
+                }
+                if (builtin) {
+                        *how = "CONFIG_NET_SCH_PRIO is not set: no sch_prio module or built-in";
+                        return 0;
+                }
+        }
+        *how = "no /lib/modules for this kernel to tell";
+        return -ENOENT;
+}

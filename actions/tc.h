@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The kernel side of traffic-priority: medic's qdisc/class/filter structure as libnl
+ * objects, the per-run dumps it is compared with, and the previous root qdiscs medic can
+ * rebuild on rollback.
+ *
+ * medic's structure on an interface (bands 0..n-1 from the policy, band n = the rest):
+ *   prio backend: qdisc prio 1: root, bands n+1, the whole priomap → band n
+ *   htb backend:  qdisc htb 1: root, default class 1:(n+1); class 1:100 at the link rate;
+ *                 classes 1:1..1:(n+1) under it, HTB priority 0..n, ceil = link rate
+ *   filters (both): u32 pref 1 protocol ip — a link node in the root hash table matching
+ *                 TCP that jumps to table 10: with the IPv4 header length (ihl * 4) as the
+ *                 offset, so ports match with or without IP options; in 10: one node per
+ *                 port and direction → 1:(band+1).
+ *                 u32 pref 2 protocol ipv6 — next header TCP at offset 6, ports at 40/42
+ *                 (a fixed offset: IPv6 extension headers are not followed).
+ * Band i lands in class 1:(i+1) in both backends. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ctx;
+struct nl_msg;
+struct rtnl_cls;
+
+#define TC_MEDIC_HANDLE 0x00010000u /* 1: */
+#define TC_HTB_PARENT 0x00010100u   /* 1:100 */
+#define TC_V4_TABLE 0x01000000u     /* u32 hash table 10: */
+#define TC_V4_PREF 1
+#define TC_V6_PREF 2
+#define TC_HTB_QUANTUM 1514         /* one Ethernet frame: the DRR round of every class */
+#define TC_MAX_BANDS 3
+#define TC_MAX_PORTS 16
+
+struct tc_band {
+        uint16_t ports[TC_MAX_PORTS];
+        unsigned n_ports;
+};
+
+/* A previous root qdisc that medic can rebuild exactly on rollback. */
+struct tc_qdisc_params {
+        uint32_t limit;                   /* tbf, pfifo, bfifo */
+        uint32_t rate, bucket, cell;      /* tbf, bytes/s and bytes */
+        uint32_t peakrate, pbucket, pcell;
+};
+
+/* What the root of one interface holds. */
+enum tc_root {
+        TC_ROOT_DEFAULT, /* the kernel's own (handle 0): pfifo_fast, mq, noqueue, fq_codel... */
+        TC_ROOT_MEDIC,   /* exactly medic's structure, for some bands */
+        TC_ROOT_FOREIGN, /* anything else */
+        _TC_ROOT_MAX,
+};
+
+enum tc_backend {
+        TC_BACKEND_PRIO,
+        TC_BACKEND_HTB,
+        TC_BACKEND_AUTO,
+        _TC_BACKEND_MAX,
+};
+
+struct tc_view {
+        enum tc_root root;
+        char kind[16];     /* the root qdisc's kind */
+        uint32_t handle;
+        enum tc_backend backend;             /* TC_ROOT_MEDIC */
+        struct tc_band bands[TC_MAX_BANDS];  /* TC_ROOT_MEDIC */
+        unsigned n_bands;
+        uint64_t rate;                       /* TC_ROOT_MEDIC htb: link rate, bytes/s */
+        bool rebuildable;                    /* TC_ROOT_FOREIGN */
+        struct tc_qdisc_params params;       /* TC_ROOT_FOREIGN and rebuildable */
+        char *detail;                        /* why a root is not medic's / cannot be rebuilt */
+};
+
+void tc_view_done(struct tc_view *v);
+const char *tc_backend_name(enum tc_backend b);
+
+/* Read the root of ifindex from this run's dumps: one qdisc dump for all interfaces; a
+ * class and a filter dump only for an interface whose root is classful (the kernel dumps
+ * classes and filters per device). */
+int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret);
+/* Writes. Each drops the run's dumps of that interface, so the read-back is fresh. */
+int tc_build(struct ctx *ctx, int ifindex, const char *ifname, enum tc_backend backend,
+             const struct tc_band *bands, unsigned n, uint64_t rate, enum tc_backend *ret_used);
+int tc_delete_root(struct ctx *ctx, int ifindex, const char *ifname);
+int tc_rebuild(struct ctx *ctx, int ifindex, const char *ifname, const struct tc_view *prev);
+
+/* Pure parts, unit-tested without a kernel. */
+/* medic's filters for these bands as libnl objects, in the order they must be added. */
+int tc_filters_build(int ifindex, const struct tc_band *bands, unsigned n, struct rtnl_cls ***ret,
+                     unsigned *ret_n);
+void tc_filters_free(struct rtnl_cls **v, unsigned n);
+/* One RTM_NEWTFILTER message (a dump entry or a request) as a canonical line: the kernel's
+ * handles are folded, so the dump of medic's filters equals the lines of its requests. */
+char *tc_filter_line(struct nl_msg *msg);
+/* The lines medic's filters for these bands produce. */
+char **tc_filter_lines(int ifindex, const struct tc_band *bands, unsigned n);
+/* Is sch_prio in this kernel? 1 yes, 0 no, -ENOENT unknown; *how says how medic knows. */
+int tc_kernel_has_prio(const char **how);

@@ -1,0 +1,701 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* traffic-priority: etcd peer traffic first, client traffic second, the rest last.
+ *
+ * The etcd guide's recipe is a root prio qdisc with u32 filters. Its published commands
+ * send 2380 and 2379 to one band, match IPv4 only, and leave the default priomap, which
+ * puts unclassified traffic into the client band. medic builds the corrected structure
+ * (actions/tc.h), or an HTB equivalent where the kernel has no sch_prio, and records the
+ * previous root so rollback can give it back. */
+#include <ctype.h>
+#include <json-c/json.h>
+#include <linux/capability.h>
+#include <linux/pkt_sched.h>
+#include <string.h>
+
+#include "../agent/netif.h"
+#include "../agent/policy.h"
+#include "../agent/ynode.h"
+#include "action.h"
+#include "tc.h"
+
+/* Without a link speed (virtio, lo) HTB gets this rate: high enough not to throttle most
+ * links, so the operator should set rate: to the real speed for priorities to bite. */
+#define DEFAULT_RATE_BYTES (10000000000ull / 8)
+#define MIN_RATE_BYTES (1000000ull / 8)
+
+struct tp_spec {
+        char *interface; /* an interface name, "auto" or "all" */
+        enum tc_backend backend;
+        struct tc_band bands[TC_MAX_BANDS];
+        char *names[TC_MAX_BANDS];
+        unsigned n;
+        uint64_t rate; /* bytes/s; 0 = the link's speed */
+        bool replace_foreign;
+        const struct ynode *at;
+};
+
+/* One interface's root, wanted or seen. */
+struct tp_state {
+        char ifname[IF_NAMESIZE];
+        struct tc_view v;
+        char *names[TC_MAX_BANDS]; /* wanted: band names, for people */
+        bool replace_foreign;      /* wanted: replace a root medic cannot rebuild */
+        char *rate_from;           /* wanted: where the HTB rate comes from */
+};
+
+static void tp_free(void *p) {
+        struct tp_state *s = p;
+        if (!s)
+                return;
+        tc_view_done(&s->v);
+        for (unsigned i = 0; i < TC_MAX_BANDS; i++)
+                free(s->names[i]);
+        free(s->rate_from);
+        free(s);
+}
+
+static void tp_spec_free(void *p) {
+        struct tp_spec *s = p;
+        if (!s)
+                return;
+        free(s->interface);
+        for (unsigned i = 0; i < TC_MAX_BANDS; i++)
+                free(s->names[i]);
+        free(s);
+}
+
+static const char *const root_names[] = {
+        [TC_ROOT_DEFAULT] = "default",
+        [TC_ROOT_MEDIC] = "medic",
+        [TC_ROOT_FOREIGN] = "foreign",
+};
+
+static int backend_from_name(const char *s) {
+        for (int b = 0; b < _TC_BACKEND_MAX; b++)
+                if (streq(tc_backend_name(b), s))
+                        return b;
+        return -1;
+}
+
+/* "1gbit", "100mbit", "2500000kbit": tc's SI bit units. */
+static int parse_rate(const char *s, uint64_t *ret_bytes) {
+        static const struct { const char *unit; uint64_t mult; } units[] = {
+                { "bit", 1 }, { "kbit", 1000 }, { "mbit", 1000000 }, { "gbit", 1000000000 },
+                { "tbit", 1000000000000ull },
+        };
+        char *end;
+        unsigned long long v;
+
+        if (!isdigit((unsigned char) s[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno || end == s)
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (strcasecmp(end, units[i].unit) == 0) {
+                        if (v > UINT64_MAX / units[i].mult)
+                                return -ERANGE;
+                        *ret_bytes = v * units[i].mult / 8;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+static char *rate_str(uint64_t bytes) {
+        static const struct { const char *unit; uint64_t div; } units[] = {
+                { "tbit", 1000000000000ull }, { "gbit", 1000000000 }, { "mbit", 1000000 }, { "kbit", 1000 },
+        };
+        uint64_t bits = bytes * 8;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (bits >= units[i].div && bits % units[i].div == 0)
+                        return xasprintf("%llu%s", (unsigned long long) (bits / units[i].div), units[i].unit);
+        return xasprintf("%llubit", (unsigned long long) bits);
+}
+
+static bool valid_band_name(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n > 15)
+                return false;
+        for (; *s; s++)
+                if (!islower((unsigned char) *s) && !isdigit((unsigned char) *s) && *s != '-' && *s != '_')
+                        return false;
+        return true;
+}
+
+static int cmp_port(const void *a, const void *b) {
+        return (int) *(const uint16_t *) a - (int) *(const uint16_t *) b;
+}
+
+static int parse_bands(const struct ynode *node, struct tp_spec *s, struct perr *err) {
+        static const char *const keys[] = { "name", "ports", NULL };
+        int r = 0;
+
+        if (ynode_expect(node, YNODE_SEQ, "traffic-priority.bands", err) < 0)
+                return -EINVAL;
+        if (node->n < 1 || node->n > TC_MAX_BANDS) {
+                perr_add(err, node, "traffic-priority.bands: %zu bands; give 1 to %d (unmatched traffic always gets a last band of its own)",
+                         node->n, TC_MAX_BANDS);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < node->n; i++) {
+                const struct ynode *b = node->vals[i], *v;
+                const char *name;
+
+                if (ynode_expect(b, YNODE_MAP, "traffic-priority.bands[]", err) < 0) {
+                        r = -EINVAL;
+                        continue;
+                }
+                if (ynode_check_keys(b, "traffic-priority.bands[]", keys, err) < 0)
+                        r = -EINVAL;
+                if (!(v = ynode_get(b, "name"))) {
+                        perr_add(err, b, "traffic-priority.bands[]: missing 'name'");
+                        r = -EINVAL;
+                } else if (ynode_string(v, "traffic-priority.bands[].name", &name, err) < 0)
+                        r = -EINVAL;
+                else if (!valid_band_name(name)) {
+                        perr_add(err, v, "traffic-priority.bands[].name: '%s' must be 1-15 of [a-z0-9_-]", name);
+                        r = -EINVAL;
+                } else {
+                        for (size_t j = 0; j < i; j++)
+                                if (streq(s->names[j], name)) {
+                                        perr_add(err, v, "traffic-priority.bands[].name: '%s' is used twice", name);
+                                        r = -EINVAL;
+                                }
+                        s->names[i] = xstrdup(name);
+                }
+                if (!(v = ynode_get(b, "ports"))) {
+                        perr_add(err, b, "traffic-priority.bands[]: missing 'ports'");
+                        r = -EINVAL;
+                        continue;
+                }
+                if (ynode_expect(v, YNODE_SEQ, "traffic-priority.bands[].ports", err) < 0) {
+                        r = -EINVAL;
+                        continue;
+                }
+                if (v->n < 1 || v->n > TC_MAX_PORTS) {
+                        perr_add(err, v, "traffic-priority.bands[].ports: %zu ports; give 1 to %d", v->n, TC_MAX_PORTS);
+                        r = -EINVAL;
+                        continue;
+                }
+                for (size_t k = 0; k < v->n; k++) {
+                        unsigned long long port;
+                        if (ynode_uint(v->vals[k], "traffic-priority.bands[].ports[]", 1, 65535, &port, err) < 0) {
+                                r = -EINVAL;
+                                continue;
+                        }
+                        for (unsigned bb = 0; bb <= i; bb++)
+                                for (unsigned pp = 0; pp < s->bands[bb].n_ports; pp++)
+                                        if (s->bands[bb].ports[pp] == port) {
+                                                perr_add(err, v->vals[k], "traffic-priority.bands[].ports: %llu is already in band '%s'",
+                                                         port, s->names[bb] ? s->names[bb] : "?");
+                                                r = -EINVAL;
+                                        }
+                        s->bands[i].ports[s->bands[i].n_ports++] = (uint16_t) port;
+                }
+                qsort(s->bands[i].ports, s->bands[i].n_ports, sizeof(uint16_t), cmp_port);
+        }
+        s->n = (unsigned) node->n;
+        return r;
+}
+
+static int tp_parse(const struct ynode *node, const struct policy *pol, void **ret_spec, struct perr *err) {
+        static const char *const keys[] = { "interface", "backend", "bands", "rate", "replace-foreign", NULL };
+        const struct ynode *v;
+        struct tp_spec *s;
+        const char *str;
+        int r = 0;
+
+        if (ynode_expect(node, YNODE_MAP, "traffic-priority", err) < 0)
+                return -EINVAL;
+        if (ynode_check_keys(node, "traffic-priority", keys, err) < 0)
+                r = -EINVAL;
+        s = xcalloc(1, sizeof(*s));
+        s->at = node;
+        s->backend = TC_BACKEND_AUTO;
+
+        if (!(v = ynode_get(node, "interface"))) {
+                perr_add(err, node, "traffic-priority: missing 'interface' (an interface, an interface target, auto or all)");
+                r = -EINVAL;
+        } else if (policy_interface(v, pol, "traffic-priority.interface", &s->interface, err) < 0)
+                r = -EINVAL;
+        if ((v = ynode_get(node, "backend"))) {
+                int b;
+                if (ynode_string(v, "traffic-priority.backend", &str, err) < 0)
+                        r = -EINVAL;
+                else if ((b = backend_from_name(str)) < 0) {
+                        perr_add(err, v, "traffic-priority.backend: '%s' is not prio, htb or auto", str);
+                        r = -EINVAL;
+                } else
+                        s->backend = b;
+        }
+        if (!(v = ynode_get(node, "bands"))) {
+                perr_add(err, node, "traffic-priority: missing 'bands' (the first band is served first)");
+                r = -EINVAL;
+        } else if (parse_bands(v, s, err) < 0)
+                r = -EINVAL;
+        if ((v = ynode_get(node, "rate"))) {
+                int q;
+                if (ynode_string(v, "traffic-priority.rate", &str, err) < 0)
+                        r = -EINVAL;
+                else if (s->backend == TC_BACKEND_PRIO) {
+                        perr_add(err, v, "traffic-priority.rate: only the htb backend (or auto) shapes to a rate");
+                        r = -EINVAL;
+                } else if ((q = parse_rate(str, &s->rate)) < 0 || s->rate < MIN_RATE_BYTES) {
+                        perr_add(err, v, "traffic-priority.rate: '%s' is not a rate of at least 1mbit (e.g. 1gbit, 25gbit, 100mbit)", str);
+                        r = -EINVAL;
+                }
+        }
+        if ((v = ynode_get(node, "replace-foreign")) && ynode_bool(v, "traffic-priority.replace-foreign", &s->replace_foreign, err) < 0)
+                r = -EINVAL;
+        if (r < 0) {
+                tp_spec_free(s);
+                return r;
+        }
+        *ret_spec = s;
+        return 0;
+}
+
+static char *bands_str(const struct tc_band *bands, char *const *names, unsigned n) {
+        char *out = xstrdup("");
+        for (unsigned b = 0; b < n; b++) {
+                char *x = xasprintf("%s%s%s%s", out, names && names[b] ? names[b] : "", names && names[b] ? " " : "", "");
+                free(out), out = x;
+                for (unsigned p = 0; p < bands[b].n_ports; p++) {
+                        x = xasprintf("%s%s%u", out, p ? "," : "", bands[b].ports[p]);
+                        free(out), out = x;
+                }
+                x = xasprintf("%s > ", out);
+                free(out), out = x;
+        }
+        char *x = xasprintf("%srest", out);
+        free(out);
+        return x;
+}
+
+static void tp_claims(const void *spec, claim_fn fn, void *userdata) {
+        const struct tp_spec *s = spec;
+        _cleanup_free_ char *obj = xasprintf("interface %s", s->interface);
+        _cleanup_free_ char *b = bands_str(s->bands, NULL, s->n);
+        _cleanup_free_ char *val = xasprintf("%s %s rate %llu", tc_backend_name(s->backend), b, (unsigned long long) s->rate);
+        fn(userdata, obj, val, s->at);
+}
+
+static int tp_spec_to_json(const void *spec, struct json_object **ret) {
+        const struct tp_spec *s = spec;
+        struct json_object *j = json_object_new_object(), *bands = json_object_new_array();
+
+        json_object_object_add(j, "interface", json_object_new_string(s->interface));
+        json_object_object_add(j, "backend", json_object_new_string(tc_backend_name(s->backend)));
+        for (unsigned b = 0; b < s->n; b++) {
+                struct json_object *o = json_object_new_object(), *ports = json_object_new_array();
+                json_object_object_add(o, "name", json_object_new_string(s->names[b]));
+                for (unsigned p = 0; p < s->bands[b].n_ports; p++)
+                        json_object_array_add(ports, json_object_new_int(s->bands[b].ports[p]));
+                json_object_object_add(o, "ports", ports);
+                json_object_array_add(bands, o);
+        }
+        json_object_object_add(j, "bands", bands);
+        if (s->rate) {
+                _cleanup_free_ char *r = rate_str(s->rate);
+                json_object_object_add(j, "rate", json_object_new_string(r));
+        }
+        json_object_object_add(j, "replace-foreign", json_object_new_boolean(s->replace_foreign));
+        *ret = j;
+        return 0;
+}
+
+/* The link speed from sysfs (Mbit/s); virtual and some virtio NICs report none. */
+static uint64_t link_rate(const char *ifname, const char **from) {
+        _cleanup_free_ char *path = xasprintf("/sys/class/net/%s/speed", ifname), *buf = NULL;
+        long mbit;
+
+        if (read_file(path, &buf, NULL) >= 0 && (mbit = strtol(buf, NULL, 10)) > 0) {
+                *from = "the link speed in sysfs";
+                return (uint64_t) mbit * 1000000 / 8;
+        }
+        *from = "a default: the link reports no speed";
+        return DEFAULT_RATE_BYTES;
+}
+
+static struct tp_state *want_for(const struct tp_spec *s, const char *ifname) {
+        struct tp_state *w = xcalloc(1, sizeof(*w));
+        const char *from = "rate:";
+
+        snprintf(w->ifname, sizeof(w->ifname), "%s", ifname);
+        w->v.root = TC_ROOT_MEDIC;
+        w->v.backend = s->backend;
+        memcpy(w->v.bands, s->bands, sizeof(w->v.bands));
+        w->v.n_bands = s->n;
+        w->v.rate = s->rate ? s->rate : link_rate(ifname, &from);
+        w->rate_from = xstrdup(from);
+        for (unsigned b = 0; b < s->n; b++)
+                w->names[b] = xstrdup(s->names[b]);
+        w->replace_foreign = s->replace_foreign;
+        return w;
+}
+
+static char *tp_describe(const void *state);
+
+static int tp_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
+        const struct tp_spec *s = spec;
+        _cleanup_free_ struct netif *ifs = NULL;
+        size_t n = 0;
+        int r;
+
+        r = netif_resolve(ctx, s->interface, &ifs, &n);
+        if (r == -ENODEV || r == -ENOENT) {
+                struct tp_state *w = want_for(s, s->interface);
+                plan_list_finding(out, xasprintf("interface %s", s->interface),
+                                  xstrdup(ctx->errmsg ? ctx->errmsg : strerror(-r)), tp_describe(w));
+                tp_free(w);
+                ctx_clear(ctx);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                plan_list_add(out, xstrdup(ifs[i].name), want_for(s, ifs[i].name), NULL);
+        return 0;
+}
+
+static uint64_t tp_caps(const void *state _unused_) {
+        return CAP_TO_MASK(CAP_NET_ADMIN);
+}
+
+static int tp_read(struct ctx *ctx, const void *state, void **ret_have) {
+        const struct tp_state *s = state;
+        struct netif ifc;
+        struct tp_state *h;
+        int r;
+
+        r = netif_by_name(ctx, s->ifname, &ifc);
+        if (r == -ENODEV) {
+                ctx_fail(ctx, "%s: the interface is gone: this change is void", s->ifname);
+                return -ESRCH;
+        }
+        if (r < 0)
+                return r;
+        h = xcalloc(1, sizeof(*h));
+        snprintf(h->ifname, sizeof(h->ifname), "%s", s->ifname);
+        r = tc_read(ctx, ifc.ifindex, &h->v);
+        if (r < 0) {
+                tp_free(h);
+                return r;
+        }
+        *ret_have = h;
+        return 0;
+}
+
+static bool params_eq(const struct tc_qdisc_params *a, const struct tc_qdisc_params *b) {
+        return a->limit == b->limit && a->rate == b->rate && a->bucket == b->bucket && a->cell == b->cell &&
+               a->peakrate == b->peakrate && a->pbucket == b->pbucket && a->pcell == b->pcell;
+}
+
+static bool tp_same(const void *want, const void *have) {
+        const struct tp_state *w = want, *h = have;
+
+        if (w->v.root != h->v.root)
+                return false;
+        switch (w->v.root) {
+        case TC_ROOT_DEFAULT:
+                return true;
+        case TC_ROOT_FOREIGN:
+                return streq(w->v.kind, h->v.kind) && w->v.handle == h->v.handle &&
+                       w->v.rebuildable == h->v.rebuildable &&
+                       (!w->v.rebuildable || params_eq(&w->v.params, &h->v.params)) &&
+                       (w->v.rebuildable || streq_ptr(w->v.detail, h->v.detail));
+        case TC_ROOT_MEDIC:
+                if (w->v.backend != TC_BACKEND_AUTO && w->v.backend != h->v.backend)
+                        return false;
+                if (w->v.n_bands != h->v.n_bands)
+                        return false;
+                for (unsigned b = 0; b < w->v.n_bands; b++)
+                        if (w->v.bands[b].n_ports != h->v.bands[b].n_ports ||
+                            memcmp(w->v.bands[b].ports, h->v.bands[b].ports, w->v.bands[b].n_ports * sizeof(uint16_t)))
+                                return false;
+                return h->v.backend != TC_BACKEND_HTB || w->v.rate == h->v.rate;
+        case _TC_ROOT_MAX:
+                break;
+        }
+        return false;
+}
+
+static int ifindex_of(struct ctx *ctx, const char *ifname, int *ret) {
+        struct netif ifc;
+        int r = netif_by_name(ctx, ifname, &ifc);
+        if (r < 0)
+                return r;
+        *ret = ifc.ifindex;
+        return 0;
+}
+
+/* Put an interface's root into state s (medic's, the kernel default, or a previous one). */
+static int put_state(struct ctx *ctx, const struct tp_state *s) {
+        enum tc_backend used;
+        int ifindex, r;
+
+        r = ifindex_of(ctx, s->ifname, &ifindex);
+        if (r < 0)
+                return r;
+        switch (s->v.root) {
+        case TC_ROOT_DEFAULT:
+                return tc_delete_root(ctx, ifindex, s->ifname);
+        case TC_ROOT_MEDIC:
+                return tc_build(ctx, ifindex, s->ifname, s->v.backend, s->v.bands, s->v.n_bands, s->v.rate, &used);
+        case TC_ROOT_FOREIGN:
+                if (s->v.rebuildable)
+                        return tc_rebuild(ctx, ifindex, s->ifname, &s->v);
+                /* Applied with replace-foreign: the best medic can do is the kernel default. */
+                r = tc_delete_root(ctx, ifindex, s->ifname);
+                if (r >= 0)
+                        ctx_fail(ctx, "%s: the previous root %s %x: cannot be rebuilt (%s); medic removed its own root and the kernel default is back",
+                                 s->ifname, s->v.kind, TC_H_MAJ(s->v.handle) >> 16, s->v.detail ? s->v.detail : "?");
+                return r < 0 ? r : -EOPNOTSUPP;
+        case _TC_ROOT_MAX:
+                break;
+        }
+        return -EINVAL;
+}
+
+static int tp_apply(struct ctx *ctx, const void *want, const void *have) {
+        const struct tp_state *w = want, *h = have;
+
+        if (w->v.root == TC_ROOT_MEDIC && h->v.root == TC_ROOT_FOREIGN && !h->v.rebuildable && !w->replace_foreign) {
+                ctx_fail(ctx, "%s: the root qdisc %s %x: is not medic's and medic could not give it back on rollback (%s); set replace-foreign: true to replace it anyway",
+                         w->ifname, h->v.kind, TC_H_MAJ(h->v.handle) >> 16, h->v.detail ? h->v.detail : "?");
+                return -EBUSY;
+        }
+        return put_state(ctx, w);
+}
+
+static int tp_restore(struct ctx *ctx, const void *before, const void *have _unused_) {
+        return put_state(ctx, before);
+}
+
+static void tp_notes(struct ctx *ctx _unused_, const void *want, const void *have, char ***notes) {
+        const struct tp_state *w = want, *h = have;
+        enum tc_backend eff = w->v.backend;
+        const char *how = NULL;
+
+        if (w->v.root != TC_ROOT_MEDIC)
+                return;
+        if (w->v.backend == TC_BACKEND_AUTO) {
+                int has = tc_kernel_has_prio(&how);
+                if (h->v.root == TC_ROOT_MEDIC)
+                        eff = h->v.backend;
+                else if (has == 1)
+                        eff = TC_BACKEND_PRIO;
+                else if (has == 0)
+                        eff = TC_BACKEND_HTB;
+                if (has == 1)
+                        strv_push(notes, xasprintf("backend auto: prio (%s)", how));
+                else if (has == 0)
+                        strv_push(notes, xasprintf("backend auto: htb, because this kernel has no 'prio' qdisc (%s)", how));
+                else
+                        strv_push(notes, xasprintf("backend auto: apply tries prio and uses htb if this kernel has no 'prio' qdisc (%s)", how));
+        }
+        if (eff != TC_BACKEND_PRIO) {
+                _cleanup_free_ char *r = rate_str(w->v.rate);
+                strv_push(notes, xasprintf("htb shapes %s to %s (%s); HTB priority orders traffic only where this host's HTB is the bottleneck, so set rate: to the real link speed",
+                                           w->ifname, r, w->rate_from ? w->rate_from : "rate:"));
+        }
+        switch (h->v.root) {
+        case TC_ROOT_DEFAULT:
+                break;
+        case TC_ROOT_MEDIC:
+                break;
+        case TC_ROOT_FOREIGN:
+                if (h->v.rebuildable)
+                        strv_push(notes, xasprintf("the root qdisc %s %x: is not medic's; rollback re-creates it as it is now",
+                                                   h->v.kind, TC_H_MAJ(h->v.handle) >> 16));
+                else if (w->replace_foreign)
+                        strv_push(notes, xasprintf("the root qdisc %s %x: is not medic's (%s): replace-foreign is set, so apply replaces it and rollback leaves the kernel default",
+                                                   h->v.kind, TC_H_MAJ(h->v.handle) >> 16, h->v.detail ? h->v.detail : "?"));
+                else
+                        strv_push(notes, xasprintf("the root qdisc %s %x: is not medic's (%s): apply refuses this interface unless replace-foreign: true",
+                                                   h->v.kind, TC_H_MAJ(h->v.handle) >> 16, h->v.detail ? h->v.detail : "?"));
+                break;
+        case _TC_ROOT_MAX:
+                break;
+        }
+}
+
+static char *tp_describe(const void *state) {
+        const struct tp_state *s = state;
+        _cleanup_free_ char *b = NULL, *r = NULL;
+
+        switch (s->v.root) {
+        case TC_ROOT_DEFAULT:
+                return xasprintf("kernel default (%s)", s->v.kind[0] ? s->v.kind : "?");
+        case TC_ROOT_FOREIGN:
+                if (s->v.rebuildable && streq(s->v.kind, "tbf")) {
+                        r = rate_str(s->v.params.rate);
+                        return xasprintf("tbf %x: rate %s burst %u limit %u", TC_H_MAJ(s->v.handle) >> 16, r,
+                                         s->v.params.bucket, s->v.params.limit);
+                }
+                if (s->v.rebuildable)
+                        return xasprintf("%s %x: limit %u", s->v.kind, TC_H_MAJ(s->v.handle) >> 16, s->v.params.limit);
+                return xasprintf("%s %x: (%s)", s->v.kind, TC_H_MAJ(s->v.handle) >> 16, s->v.detail ? s->v.detail : "not medic's");
+        case TC_ROOT_MEDIC:
+                b = bands_str(s->v.bands, s->names, s->v.n_bands);
+                if (s->v.backend == TC_BACKEND_HTB) {
+                        r = rate_str(s->v.rate);
+                        return xasprintf("htb %s: %s", r, b);
+                }
+                return xasprintf("%s: %s", tc_backend_name(s->v.backend), b);
+        case _TC_ROOT_MAX:
+                break;
+        }
+        return xstrdup("?");
+}
+
+static int tp_to_json(const void *state, struct json_object **ret) {
+        const struct tp_state *s = state;
+        struct json_object *j = json_object_new_object();
+
+        json_object_object_add(j, "interface", json_object_new_string(s->ifname));
+        json_object_object_add(j, "root", json_object_new_string(root_names[s->v.root]));
+        json_object_object_add(j, "kind", json_object_new_string(s->v.kind));
+        json_object_object_add(j, "handle", json_object_new_int64(s->v.handle));
+        if (s->v.root == TC_ROOT_MEDIC) {
+                struct json_object *bands = json_object_new_array();
+                json_object_object_add(j, "backend", json_object_new_string(tc_backend_name(s->v.backend)));
+                for (unsigned b = 0; b < s->v.n_bands; b++) {
+                        struct json_object *o = json_object_new_object(), *ports = json_object_new_array();
+                        if (s->names[b])
+                                json_object_object_add(o, "name", json_object_new_string(s->names[b]));
+                        for (unsigned p = 0; p < s->v.bands[b].n_ports; p++)
+                                json_object_array_add(ports, json_object_new_int(s->v.bands[b].ports[p]));
+                        json_object_object_add(o, "ports", ports);
+                        json_object_array_add(bands, o);
+                }
+                json_object_object_add(j, "bands", bands);
+                json_object_object_add(j, "rate", json_object_new_int64((int64_t) s->v.rate));
+        }
+        if (s->v.root == TC_ROOT_FOREIGN) {
+                struct json_object *p = json_object_new_object();
+                json_object_object_add(j, "rebuildable", json_object_new_boolean(s->v.rebuildable));
+                json_object_object_add(p, "limit", json_object_new_int64(s->v.params.limit));
+                json_object_object_add(p, "rate", json_object_new_int64(s->v.params.rate));
+                json_object_object_add(p, "bucket", json_object_new_int64(s->v.params.bucket));
+                json_object_object_add(p, "cell", json_object_new_int64(s->v.params.cell));
+                json_object_object_add(p, "peakrate", json_object_new_int64(s->v.params.peakrate));
+                json_object_object_add(p, "pbucket", json_object_new_int64(s->v.params.pbucket));
+                json_object_object_add(p, "pcell", json_object_new_int64(s->v.params.pcell));
+                json_object_object_add(j, "params", p);
+        }
+        if (s->v.detail)
+                json_object_object_add(j, "detail", json_object_new_string(s->v.detail));
+        *ret = j;
+        return 0;
+}
+
+static bool get_u32(struct json_object *j, const char *k, uint32_t *ret) {
+        struct json_object *v;
+        int64_t x;
+        if (!json_object_object_get_ex(j, k, &v) || !json_object_is_type(v, json_type_int))
+                return false;
+        x = json_object_get_int64(v);
+        if (x < 0 || x > UINT32_MAX)
+                return false;
+        *ret = (uint32_t) x;
+        return true;
+}
+
+static const char *get_str(struct json_object *j, const char *k) {
+        struct json_object *v;
+        if (!json_object_object_get_ex(j, k, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static int tp_from_json(struct json_object *j, void **ret_state) {
+        struct tp_state *s = xcalloc(1, sizeof(*s));
+        struct json_object *v;
+        const char *str;
+        int x = -1;
+
+        if (!(str = get_str(j, "interface")) || strlen(str) >= sizeof(s->ifname))
+                goto bad;
+        snprintf(s->ifname, sizeof(s->ifname), "%s", str);
+        if (!(str = get_str(j, "root")))
+                goto bad;
+        for (int i = 0; i < _TC_ROOT_MAX; i++)
+                if (streq(root_names[i], str))
+                        x = i;
+        if (x < 0)
+                goto bad;
+        s->v.root = x;
+        if ((str = get_str(j, "kind")))
+                snprintf(s->v.kind, sizeof(s->v.kind), "%s", str);
+        if (!get_u32(j, "handle", &s->v.handle))
+                goto bad;
+        if ((str = get_str(j, "detail")))
+                s->v.detail = xstrdup(str);
+        if (s->v.root == TC_ROOT_MEDIC) {
+                int64_t rate;
+                if (!(str = get_str(j, "backend")) || (x = backend_from_name(str)) < 0)
+                        goto bad;
+                s->v.backend = x;
+                if (!json_object_object_get_ex(j, "rate", &v) || !json_object_is_type(v, json_type_int) ||
+                    (rate = json_object_get_int64(v)) < 0)
+                        goto bad;
+                s->v.rate = (uint64_t) rate;
+                if (!json_object_object_get_ex(j, "bands", &v) || !json_object_is_type(v, json_type_array) ||
+                    json_object_array_length(v) < 1 || json_object_array_length(v) > TC_MAX_BANDS)
+                        goto bad;
+                s->v.n_bands = (unsigned) json_object_array_length(v);
+                for (unsigned b = 0; b < s->v.n_bands; b++) {
+                        struct json_object *o = json_object_array_get_idx(v, b), *ports;
+                        if ((str = get_str(o, "name")))
+                                s->names[b] = xstrdup(str);
+                        if (!json_object_object_get_ex(o, "ports", &ports) || !json_object_is_type(ports, json_type_array) ||
+                            json_object_array_length(ports) < 1 || json_object_array_length(ports) > TC_MAX_PORTS)
+                                goto bad;
+                        for (size_t p = 0; p < json_object_array_length(ports); p++) {
+                                int port = json_object_get_int(json_object_array_get_idx(ports, p));
+                                if (port < 1 || port > 65535)
+                                        goto bad;
+                                s->v.bands[b].ports[s->v.bands[b].n_ports++] = (uint16_t) port;
+                        }
+                }
+        }
+        if (s->v.root == TC_ROOT_FOREIGN) {
+                struct json_object *p;
+                if (!json_object_object_get_ex(j, "rebuildable", &v) || !json_object_is_type(v, json_type_boolean))
+                        goto bad;
+                s->v.rebuildable = json_object_get_boolean(v);
+                if (!json_object_object_get_ex(j, "params", &p) ||
+                    !get_u32(p, "limit", &s->v.params.limit) || !get_u32(p, "rate", &s->v.params.rate) ||
+                    !get_u32(p, "bucket", &s->v.params.bucket) || !get_u32(p, "cell", &s->v.params.cell) ||
+                    !get_u32(p, "peakrate", &s->v.params.peakrate) || !get_u32(p, "pbucket", &s->v.params.pbucket) ||
+                    !get_u32(p, "pcell", &s->v.params.pcell))
+                        goto bad;
+        }
+        *ret_state = s;
+        return 0;
+bad:
+        tp_free(s);
+        return -EBADMSG;
+}
+
+const struct action_ops traffic_priority_ops = {
+        .kind = "traffic-priority",
+        .parse = tp_parse,
+        .claims = tp_claims,
+        .spec_to_json = tp_spec_to_json,
+        .spec_free = tp_spec_free,
+        .plan = tp_plan,
+        .caps_all = CAP_TO_MASK(CAP_NET_ADMIN),
+        .caps = tp_caps,
+        .read = tp_read,
+        .same = tp_same,
+        .apply = tp_apply,
+        .restore = tp_restore,
+        .notes = tp_notes,
+        .describe = tp_describe,
+        .to_json = tp_to_json,
+        .from_json = tp_from_json,
+        .free = tp_free,
+};
