@@ -771,7 +771,6 @@ static struct rtnl_class *htb_class(int ifindex, uint32_t parent, uint32_t handl
         return c;
 }
 
-int tc_prio_qdisc(int ifindex, unsigned n, struct rtnl_qdisc **ret);
 int tc_prio_qdisc(int ifindex, unsigned n, struct rtnl_qdisc **ret) {
         uint8_t map[TC_PRIO_MAX + 1];
         struct rtnl_qdisc *q = root_qdisc(ifindex, TC_MEDIC_HANDLE, "prio");

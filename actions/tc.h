@@ -23,6 +23,7 @@
 struct ctx;
 struct nl_msg;
 struct rtnl_cls;
+struct rtnl_qdisc;
 
 #define TC_MEDIC_HANDLE 0x00010000u /* 1: */
 #define TC_HTB_PARENT 0x00010100u   /* 1:100 */
@@ -87,6 +88,8 @@ int tc_delete_root(struct ctx *ctx, int ifindex, const char *ifname);
 int tc_rebuild(struct ctx *ctx, int ifindex, const char *ifname, const struct tc_view *prev);
 
 /* Pure parts, unit-tested without a kernel. */
+/* medic's root prio qdisc for n policy bands: n + 1 bands, the whole priomap on band n. */
+int tc_prio_qdisc(int ifindex, unsigned n, struct rtnl_qdisc **ret);
 /* medic's filters for these bands as libnl objects, in the order they must be added. */
 int tc_filters_build(int ifindex, const struct tc_band *bands, unsigned n, struct rtnl_cls ***ret,
                      unsigned *ret_n);

@@ -277,7 +277,8 @@ static void tp_claims(const void *spec, claim_fn fn, void *userdata) {
         const struct tp_spec *s = spec;
         _cleanup_free_ char *obj = xasprintf("interface %s", s->interface);
         _cleanup_free_ char *b = bands_str(s->bands, NULL, s->n);
-        _cleanup_free_ char *val = xasprintf("%s %s rate %llu", tc_backend_name(s->backend), b, (unsigned long long) s->rate);
+        _cleanup_free_ char *r = s->rate ? rate_str(s->rate) : NULL;
+        _cleanup_free_ char *val = xasprintf("%s %s%s%s", tc_backend_name(s->backend), b, r ? " at " : "", r ? r : "");
         fn(userdata, obj, val, s->at);
 }
 
