@@ -88,13 +88,13 @@ assert_medic_htb() { # NS DEV NBANDS
 step "lo in a fresh namespace: noqueue root, nothing else"
 assert_eq "qdisc noqueue 0: root refcnt 2 " "$(tc -n "$NS" qdisc show dev lo)" "lo root before apply"
 assert_eq "" "$(tc -n "$NS" filter show dev lo)" "lo filters before apply"
-ip -n "$NS" -6 addr show dev lo | grep -q 'inet6 ::1/128' || fail "no ::1 on lo in the namespace"
+grep -q 'inet6 ::1/128' <<<"$(ip -n "$NS" -6 addr show dev lo)" || fail "no ::1 on lo in the namespace"
 before_lo=$(snapshot "$NS" lo)
 
 step "apply on lo: exit 2, htb fallback (no sch_prio here) or prio"
 expect_rc 2 medic_ns apply
 assert_match "$OUT" '^peer first +lo +kernel default \(noqueue\) → auto: peer 2380 > client 2379 > rest +changed'
-if tc -n "$NS" qdisc show dev lo | grep -q '^qdisc prio'; then
+if grep -q '^qdisc prio' <<<"$(tc -n "$NS" qdisc show dev lo)"; then
         # A kernel with sch_prio: bands are 1:1..1:3 too, classified the same way.
         log "this kernel has sch_prio: the prio backend was used"
         kind=prio
@@ -179,7 +179,7 @@ assert_match "$OUT" 'auto: peer 2380,2381 > client 2379 > bulk 873,8080 > rest +
 if [ "$kind" = htb ]; then
         assert_medic_htb "$NS" lo 3
         for i in 1 2 3 4; do
-                tc -n "$NS" class show dev lo | grep -qE "^class htb 1:$i parent 1:100 prio $((i - 1)) " ||
+                grep -qE "^class htb 1:$i parent 1:100 prio $((i - 1)) " <<<"$(tc -n "$NS" class show dev lo)" ||
                         fail "class 1:$i is not under 1:100 with prio $((i - 1)): $(tc -n "$NS" class show dev lo)"
         done
 fi

@@ -44,7 +44,7 @@ conflict_case() { # WHAT CMD...: apply, CMD changes medic's structure, rollback 
         shift
         step "after apply, $what: rollback is a conflict and leaves it"
         expect_rc 2 medic_ns apply
-        tcq qdisc show dev vt0 | grep -q '^qdisc htb 1: root ' || fail "apply did not build medic's root"
+        grep -q '^qdisc htb 1: root ' <<<"$(tcq qdisc show dev vt0)" || fail "apply did not build medic's root"
         "$@"
         changed=$(snapshot)
         expect_rc 2 medic_ns audit
@@ -109,7 +109,7 @@ foreign_case() { # WHAT SETUP-CMDS (eval'd): apply refuses, replace-foreign repl
         assert_eq "$before" "$(snapshot)" "vt0 after audit with replace-foreign"
         expect_rc 2 medic_ns apply
         assert_match "$OUT" '^peer first +vt0 +.* → auto: peer 2380 > client 2379 > rest +changed$'
-        tcq qdisc show dev vt0 | grep -q '^qdisc htb 1: root .*default 0x3 ' || fail "replace-foreign did not build medic's root: $(tcq qdisc show dev vt0)"
+        grep -q '^qdisc htb 1: root .*default 0x3 ' <<<"$(tcq qdisc show dev vt0)" || fail "replace-foreign did not build medic's root: $(tcq qdisc show dev vt0)"
         assert_eq 1 "$(tcq qdisc show dev vt0 | wc -l)" "qdiscs on vt0 after replace-foreign"
         assert_eq 4 "$(tcq class show dev vt0 | wc -l)" "classes on vt0 after replace-foreign"
         expect_rc 0 medic_ns audit

@@ -148,7 +148,7 @@ assert_eq 5 "$(wc -l <<<"$c")" "classes on vt0 with three bands"
 grep -qE '^class htb 1:100 root rate 1Gbit ceil 1Gbit ' <<<"$c" || fail "1:100 not at 1gbit: $c"
 grep -qE '^class htb 1:4 parent 1:100 prio 3 rate 250Mbit ceil 1Gbit ' <<<"$c" || fail "no default class 1:4 at prio 3: $c"
 assert_eq 16 "$(tc -n "$NS" filter show dev vt0 | grep -c flowid)" "port nodes for 4 ports"
-tc -n "$NS" qdisc show dev vt0 | grep -q 'default 0x4 ' || fail "htb default is not 1:4: $(tc -n "$NS" qdisc show dev vt0)"
+grep -q 'default 0x4 ' <<<"$(tc -n "$NS" qdisc show dev vt0)" || fail "htb default is not 1:4: $(tc -n "$NS" qdisc show dev vt0)"
 expect_rc 0 medic_ns audit
 expect_rc 2 medic_ns rollback
 assert_contains "$OUT" "change set 4 rolled back as change set 5"

@@ -52,7 +52,7 @@ for root in "${roots[@]}"; do
 
         expect_rc 2 medic_ns apply
         assert_match "$OUT" "^peer first +vt0 +$kind $handle .* → auto: peer 2380 > client 2379 > rest +changed\$"
-        tc -n "$NS" qdisc show dev vt0 | grep -q '^qdisc htb 1: root .*default 0x3 ' ||
+        grep -q '^qdisc htb 1: root .*default 0x3 ' <<<"$(tc -n "$NS" qdisc show dev vt0)" ||
                 fail "apply did not put medic's root on vt0: $(tc -n "$NS" qdisc show dev vt0)"
         [ "$(tc -n "$NS" qdisc show dev vt0 | wc -l)" = 1 ] || fail "more than medic's root on vt0: $(tc -n "$NS" qdisc show dev vt0)"
 
