@@ -35,6 +35,7 @@ static const char *const policy_words[] = { "noatime", "relatime", "strictatime"
 struct mnt_state {
         char *path; /* as the policy names it */
         uint64_t mount_id;
+        uint64_t unique_id; /* Linux 6.8+: never reused; 0 when unknown */
         char *mount_point, *source, *fstype, *root;
         unsigned major, minor;
         struct atime atime; /* wanted: only what the policy sets; observed: both parts */
@@ -255,37 +256,67 @@ static int view_open(struct ctx *ctx, struct view *v) {
         return 0;
 }
 
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U /* Linux 6.8 */
+#endif
+
+/* Opens path (O_PATH) as the host's path lookup resolves it. -EACCES/-EPERM when medic
+ * runs in another namespace and cannot reach the host's root (no access to the pid). */
+static int host_open(const struct view *v, const char *path) {
+        _cleanup_free_ char *rp = NULL;
+        _cleanup_close_ int root = -1;
+        /* RESOLVE_IN_ROOT: an absolute symlink on the way means the host's "/", not ours. */
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+        int fd;
+
+        if (!v->other_ns) {
+                fd = open(path, O_PATH | O_CLOEXEC);
+                return fd < 0 ? -errno : fd;
+        }
+        rp = xasprintf("/proc/%d/root", (int) v->host_pid);
+        root = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return -errno;
+        fd = (int) syscall(SYS_openat2, root, path, &how, sizeof how);
+        return fd < 0 ? -errno : fd;
+}
+
+/* The mount id mountinfo shows and, on Linux 6.8+, the one the kernel never reuses (else 0). */
+static int fd_mount_ids(int fd, uint64_t *ret_id, uint64_t *ret_unique) {
+        struct statx stx = { 0 };
+
+        if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0)
+                return -errno;
+        if (!(stx.stx_mask & STATX_MNT_ID))
+                return -EOPNOTSUPP;
+        *ret_id = stx.stx_mnt_id;
+        *ret_unique = 0;
+        if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &stx) == 0 && (stx.stx_mask & STATX_MNT_ID_UNIQUE))
+                *ret_unique = stx.stx_mnt_id;
+        return 0;
+}
+
 /* The mount the host's path lookup of path ends on. *by_prefix: the host's root could
- * not be opened (no access to PID 1), so mount points were matched as strings. */
-static int path_mount(const struct view *v, const char *path, struct mount_entry *ret, bool *by_prefix) {
-        struct statx stx;
+ * not be opened, so mount points were matched as strings. */
+static int path_mount(const struct view *v, const char *path, struct mount_entry *ret, uint64_t *ret_unique,
+                      bool *by_prefix) {
+        _cleanup_close_ int fd = -1;
+        uint64_t id;
         int r;
 
         *by_prefix = false;
-        if (!v->other_ns) {
-                if (statx(AT_FDCWD, path, AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) < 0)
-                        return -errno;
-        } else {
-                _cleanup_free_ char *rp = xasprintf("/proc/%d/root", (int) v->host_pid);
-                _cleanup_close_ int root = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
-                /* RESOLVE_IN_ROOT: an absolute symlink on the way means the host's "/". */
-                struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-
-                if (root < 0 && (errno == EACCES || errno == EPERM)) {
-                        *by_prefix = true;
-                        return mountinfo_find_path(v->table, path, ret);
-                }
-                if (root < 0)
-                        return -errno;
-                fd = (int) syscall(SYS_openat2, root, path, &how, sizeof how);
-                if (fd < 0)
-                        return -errno;
-                if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0)
-                        return -errno;
+        *ret_unique = 0;
+        fd = host_open(v, path);
+        if (v->other_ns && (fd == -EACCES || fd == -EPERM)) {
+                *by_prefix = true;
+                return mountinfo_find_path(v->table, path, ret);
         }
-        if (!(stx.stx_mask & STATX_MNT_ID))
-                return -EOPNOTSUPP;
-        r = mountinfo_find_id(v->table, stx.stx_mnt_id, ret);
+        if (fd < 0)
+                return fd;
+        r = fd_mount_ids(fd, &id, ret_unique);
+        if (r < 0)
+                return r;
+        r = mountinfo_find_id(v->table, id, ret);
         return r == -ENOENT ? -ESTALE : r;
 }
 
@@ -321,6 +352,7 @@ static int mnt_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
         const struct mnt_spec *s = spec;
         _cleanup_free_ char *wanted = atime_describe(&s->atime);
         struct mount_entry m = { 0 };
+        uint64_t unique = 0;
         struct view v;
         bool by_prefix;
         int r;
@@ -328,7 +360,7 @@ static int mnt_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
         r = view_open(ctx, &v);
         if (r < 0)
                 return r;
-        r = path_mount(&v, s->path, &m, &by_prefix);
+        r = path_mount(&v, s->path, &m, &unique, &by_prefix);
         if (r == -ENOENT || r == -ENOTDIR) {
                 /* Not a crash and not "ok": the policy names a data directory this host does
                  * not have (etcd not installed yet, or another --data-dir). Say where it
@@ -339,7 +371,7 @@ static int mnt_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
                 while (q < 0 && strlen(parent) > 1) {
                         char *slash = strrchr(parent, '/');
                         slash[slash == parent ? 1 : 0] = 0;
-                        q = path_mount(&v, parent, &pm, &by_prefix);
+                        q = path_mount(&v, parent, &pm, &unique, &by_prefix);
                 }
                 if (q >= 0) {
                         _cleanup_free_ char *label = mount_label(&pm);
@@ -369,10 +401,27 @@ static int mnt_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
         struct mnt_state *w = state_from_entry(s->path, &m);
         _cleanup_free_ char *label = mount_label(&m);
         w->atime = s->atime;
+        w->unique_id = unique;
         plan_list_add(out, xasprintf("%s on %s", s->path, label), w, NULL);
         mount_entry_done(&m);
         view_done(&v);
         return 0;
+}
+
+/* Linux reuses mount ids: a mount unmounted and mounted again the same way can get the
+ * old id, source and anonymous device. Where the kernel has ids it never reuses, the mount
+ * point must still lead to the very mount recorded. (Where it cannot be reached, or on
+ * older kernels, the id and the rest of the identity are all there is.) */
+static bool replaced(const struct view *v, const struct mnt_state *s) {
+        _cleanup_close_ int fd = -1;
+        uint64_t id, unique;
+
+        if (s->unique_id == 0)
+                return false;
+        fd = host_open(v, s->mount_point);
+        if (fd < 0 || fd_mount_ids(fd, &id, &unique) < 0)
+                return false;
+        return id == s->mount_id && unique != 0 && unique != s->unique_id;
 }
 
 /* The mount a state names, as it is now. -ESRCH: unmounted or replaced since. */
@@ -380,7 +429,7 @@ static int find_mount(struct ctx *ctx, const struct view *v, const struct mnt_st
         struct mount_entry m;
         int r = mountinfo_find_id(v->table, s->mount_id, &m);
 
-        if (r == -ENOENT || (r >= 0 && !same_mount(s, &m))) {
+        if (r == -ENOENT || (r >= 0 && (!same_mount(s, &m) || replaced(v, s)))) {
                 if (r >= 0)
                         mount_entry_done(&m);
                 ctx_fail(ctx, "the mount on %s (%s %s, mount id %llu) is gone: unmounted or replaced since; this change is void",
@@ -411,6 +460,7 @@ static int mnt_read(struct ctx *ctx, const void *state, void **ret_have) {
         if (r < 0)
                 return r;
         h = state_from_entry(s->path, &m);
+        h->unique_id = s->unique_id;
         r = mount_options_parse(m.options, &h->atime, &ms);
         h->others = mount_other_options(m.options);
         mount_entry_done(&m);
@@ -695,6 +745,8 @@ static int mnt_to_json(const void *state, struct json_object **ret) {
         snprintf(dev, sizeof dev, "%u:%u", s->major, s->minor);
         json_object_object_add(j, "path", json_object_new_string(s->path));
         json_object_object_add(j, "mount_id", json_object_new_int64((int64_t) s->mount_id));
+        if (s->unique_id)
+                json_object_object_add(j, "mount_unique_id", json_object_new_int64((int64_t) s->unique_id));
         json_object_object_add(j, "mount_point", json_object_new_string(s->mount_point));
         json_object_object_add(j, "source", json_object_new_string(s->source));
         json_object_object_add(j, "fstype", json_object_new_string(s->fstype));
@@ -721,7 +773,7 @@ static int mnt_from_json(struct json_object *j, void **ret_state) {
         const char *path = get_str(j, "path"), *mp = get_str(j, "mount_point"), *src = get_str(j, "source");
         const char *type = get_str(j, "fstype"), *root = get_str(j, "root"), *dev = get_str(j, "dev");
         const char *mode = get_str(j, "atime"), *kept = get_str(j, "kept");
-        struct json_object *id, *nd;
+        struct json_object *id, *nd, *uid;
         struct mnt_state *s;
         unsigned major, minor;
         char end;
@@ -737,6 +789,13 @@ static int mnt_from_json(struct json_object *j, void **ret_state) {
                 .major = major, .minor = minor, .atime = { ATIME_UNSET, DIRATIME_UNSET },
                 .others = kept ? xstrdup(kept) : NULL,
         };
+        if (json_object_object_get_ex(j, "mount_unique_id", &uid)) {
+                if (!json_object_is_type(uid, json_type_int) || json_object_get_int64(uid) <= 0) {
+                        mnt_free(s);
+                        return -EBADMSG;
+                }
+                s->unique_id = (uint64_t) json_object_get_int64(uid);
+        }
         if (mode) {
                 struct atime a = { ATIME_UNSET, DIRATIME_UNSET };
                 if (!atime_apply_word(&a, mode) || a.mode == ATIME_UNSET || !streq(atime_mode_name(a.mode), mode)) {
