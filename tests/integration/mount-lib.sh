@@ -26,7 +26,12 @@ if [ -z "${MEDIC_MNT_INNER:-}" ]; then
                 printf 'FAIL: the test left mounts in the host mount namespace:\n%s\n' "$_leak" >&2
                 _outer_rc=1
         fi
-        _loops=$(losetup -a 2>/dev/null | grep -F "/tmp/medic-it.m$$." || true)
+        # A loop device still in use when detached is cleared when its last user goes.
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+                _loops=$(losetup -a 2>/dev/null | grep -F "/tmp/medic-it.m$$." || true)
+                [ -z "$_loops" ] && break
+                sleep 0.2
+        done
         if [ -n "$_loops" ]; then
                 printf 'FAIL: the test left loop devices attached:\n%s\n' "$_loops" >&2
                 _outer_rc=1
@@ -40,12 +45,12 @@ fi
 HOST_SHELL=$MEDIC_MNT_INNER # a process in the host's mount namespace: the outer shell
 _LOOPS=()
 
-# loop_attach FILE: prints the loop device; detached at exit.
+# loop_attach FILE: sets LOOP_DEV to a loop device for FILE; detached at exit. (Not in a
+# command substitution: the subshell would forget the device.)
+LOOP_DEV=""
 loop_attach() {
-        local dev
-        dev=$(losetup -f --show "$1") || fail "losetup $1"
-        _LOOPS+=("$dev")
-        printf '%s\n' "$dev"
+        LOOP_DEV=$(losetup -f --show "$1") || fail "losetup $1"
+        _LOOPS+=("$LOOP_DEV")
 }
 
 _mnt_cleanup() {
@@ -57,7 +62,7 @@ _mnt_cleanup() {
         if [ -n "$T" ]; then
                 # Deepest first; these mounts exist only in this test's namespace.
                 for m in $(findmnt -rn -o TARGET | grep -F "$T/" | sort -r); do
-                        umount -l "$m" 2>/dev/null
+                        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
                 done
         fi
         for dev in "${_LOOPS[@]}"; do
