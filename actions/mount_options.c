@@ -12,17 +12,16 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <linux/capability.h>
-#include <linux/openat2.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include "../agent/fstab.h"
 #include "../agent/mountinfo.h"
+#include "../agent/mountns.h"
 #include "../agent/policy.h"
 #include "action.h"
 
@@ -207,117 +206,13 @@ static int mnt_spec_to_json(const void *spec, struct json_object **ret) {
         return 0;
 }
 
-/* ---- the host's mount namespace ---- */
-
-struct view {
-        pid_t host_pid;  /* whose mount namespace is the host's: 1, or MEDIC_HOST_MNTNS_PID */
-        bool other_ns;   /* medic runs in another mount namespace than host_pid */
-        char *table;     /* the mountinfo text of the namespace medic reads and changes */
-        char *problem;   /* why medic reads its own namespace without knowing, or NULL */
-};
-
-static void view_done(struct view *v) {
-        free(v->table);
-        free(v->problem);
-        *v = (struct view) { 0 };
-}
-
-static int view_open(struct ctx *ctx, struct view *v) {
-        /* Test hook: the tests stand in a process of a private namespace for PID 1. */
-        const char *e = getenv("MEDIC_HOST_MNTNS_PID");
-        _cleanup_free_ char *self = NULL, *host = NULL, *host_path = NULL;
-        unsigned long long pid = 1;
-        int r;
-
-        *v = (struct view) { .host_pid = 1 };
-        if (e && *e && (parse_uint(e, INT32_MAX, &pid) < 0 || pid == 0)) {
-                if (ctx)
-                        ctx_fail(ctx, "MEDIC_HOST_MNTNS_PID=%s is not a process id", e);
-                return -EINVAL;
-        }
-        v->host_pid = (pid_t) pid;
-        r = read_file("/proc/self/mountinfo", &self, NULL);
-        if (r < 0) {
-                if (ctx)
-                        ctx_fail(ctx, "cannot read /proc/self/mountinfo: %s", strerror(-r));
-                return r;
-        }
-        host_path = xasprintf("/proc/%d/mountinfo", (int) v->host_pid);
-        r = read_file(host_path, &host, NULL);
-        if (r < 0) {
-                /* hidepid= or a pid that is gone: what medic can see is its own view. */
-                v->problem = xasprintf("cannot read %s (%s): showing medic's own mount namespace, which may not be the host's",
-                                       host_path, strerror(-r));
-                v->table = TAKE_PTR(self);
-                return 0;
-        }
-        v->other_ns = !mountinfo_share_ids(self, host);
-        v->table = v->other_ns ? TAKE_PTR(host) : TAKE_PTR(self);
-        return 0;
-}
-
-#ifndef STATX_MNT_ID_UNIQUE
-#define STATX_MNT_ID_UNIQUE 0x00004000U /* Linux 6.8 */
-#endif
-
-/* Opens path (O_PATH) as the host's path lookup resolves it. -EACCES/-EPERM when medic
- * runs in another namespace and cannot reach the host's root (no access to the pid). */
-static int host_open(const struct view *v, const char *path) {
-        _cleanup_free_ char *rp = NULL;
-        _cleanup_close_ int root = -1;
-        /* RESOLVE_IN_ROOT: an absolute symlink on the way means the host's "/", not ours. */
-        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-        int fd;
-
-        if (!v->other_ns) {
-                fd = open(path, O_PATH | O_CLOEXEC);
-                return fd < 0 ? -errno : fd;
-        }
-        rp = xasprintf("/proc/%d/root", (int) v->host_pid);
-        root = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (root < 0)
-                return -errno;
-        fd = (int) syscall(SYS_openat2, root, path, &how, sizeof how);
-        return fd < 0 ? -errno : fd;
-}
-
-/* The mount id mountinfo shows and, on Linux 6.8+, the one the kernel never reuses (else 0). */
-static int fd_mount_ids(int fd, uint64_t *ret_id, uint64_t *ret_unique) {
-        struct statx stx = { 0 };
-
-        if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0)
-                return -errno;
-        if (!(stx.stx_mask & STATX_MNT_ID))
-                return -EOPNOTSUPP;
-        *ret_id = stx.stx_mnt_id;
-        *ret_unique = 0;
-        if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &stx) == 0 && (stx.stx_mask & STATX_MNT_ID_UNIQUE))
-                *ret_unique = stx.stx_mnt_id;
-        return 0;
-}
-
-/* The mount the host's path lookup of path ends on. *by_prefix: the host's root could
- * not be opened, so mount points were matched as strings. */
-static int path_mount(const struct view *v, const char *path, struct mount_entry *ret, uint64_t *ret_unique,
-                      bool *by_prefix) {
-        _cleanup_close_ int fd = -1;
-        uint64_t id;
-        int r;
-
-        *by_prefix = false;
-        *ret_unique = 0;
-        fd = host_open(v, path);
-        if (v->other_ns && (fd == -EACCES || fd == -EPERM)) {
-                *by_prefix = true;
-                return mountinfo_find_path(v->table, path, ret);
-        }
-        if (fd < 0)
-                return fd;
-        r = fd_mount_ids(fd, &id, ret_unique);
-        if (r < 0)
-                return r;
-        r = mountinfo_find_id(v->table, id, ret);
-        return r == -ENOENT ? -ESTALE : r;
+/* The host's view; on failure the reason goes to ctx (when there is one). */
+static int view_open(struct ctx *ctx, struct host_view *v) {
+        _cleanup_free_ char *why = NULL;
+        int r = host_view_open(v, &why);
+        if (r < 0 && ctx)
+                ctx_fail(ctx, "%s", why);
+        return r;
 }
 
 static char *mount_label(const struct mount_entry *m) {
@@ -353,14 +248,14 @@ static int mnt_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
         _cleanup_free_ char *wanted = atime_describe(&s->atime);
         struct mount_entry m = { 0 };
         uint64_t unique = 0;
-        struct view v;
+        struct host_view v;
         bool by_prefix;
         int r;
 
         r = view_open(ctx, &v);
         if (r < 0)
                 return r;
-        r = path_mount(&v, s->path, &m, &unique, &by_prefix);
+        r = host_path_mount(&v, s->path, &m, &unique, &by_prefix);
         if (r == -ENOENT || r == -ENOTDIR) {
                 /* Not a crash and not "ok": the policy names a data directory this host does
                  * not have (etcd not installed yet, or another --data-dir). Say where it
@@ -371,7 +266,7 @@ static int mnt_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
                 while (q < 0 && strlen(parent) > 1) {
                         char *slash = strrchr(parent, '/');
                         slash[slash == parent ? 1 : 0] = 0;
-                        q = path_mount(&v, parent, &pm, &unique, &by_prefix);
+                        q = host_path_mount(&v, parent, &pm, &unique, &by_prefix);
                 }
                 if (q >= 0) {
                         _cleanup_free_ char *label = mount_label(&pm);
@@ -386,7 +281,7 @@ static int mnt_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
                 plan_list_finding(out, xstrdup(s->path),
                                   xasprintf("%s does not exist on this host%s", s->path, where ? where : ""),
                                   TAKE_PTR(wanted));
-                view_done(&v);
+                host_view_done(&v);
                 return 0;
         }
         if (r < 0) {
@@ -395,7 +290,7 @@ static int mnt_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
                          : r == -ESTALE   ? "its mount id is not in the mount table"
                                           : strerror(-r),
                          r == -EACCES ? " (a directory on the way is not searchable)" : "");
-                view_done(&v);
+                host_view_done(&v);
                 return r;
         }
         struct mnt_state *w = state_from_entry(s->path, &m);
@@ -404,7 +299,7 @@ static int mnt_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
         w->unique_id = unique;
         plan_list_add(out, xasprintf("%s on %s", s->path, label), w, NULL);
         mount_entry_done(&m);
-        view_done(&v);
+        host_view_done(&v);
         return 0;
 }
 
@@ -412,7 +307,7 @@ static int mnt_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
  * old id, source and anonymous device. Where the kernel has ids it never reuses, the mount
  * point must still lead to the very mount recorded. (Where it cannot be reached, or on
  * older kernels, the id and the rest of the identity are all there is.) */
-static bool replaced(const struct view *v, const struct mnt_state *s) {
+static bool replaced(const struct host_view *v, const struct mnt_state *s) {
         _cleanup_close_ int fd = -1;
         uint64_t id, unique;
 
@@ -425,7 +320,7 @@ static bool replaced(const struct view *v, const struct mnt_state *s) {
 }
 
 /* The mount a state names, as it is now. -ESRCH: unmounted or replaced since. */
-static int find_mount(struct ctx *ctx, const struct view *v, const struct mnt_state *s, struct mount_entry *ret) {
+static int find_mount(struct ctx *ctx, const struct host_view *v, const struct mnt_state *s, struct mount_entry *ret) {
         struct mount_entry m;
         int r = mountinfo_find_id(v->table, s->mount_id, &m);
 
@@ -449,14 +344,14 @@ static int mnt_read(struct ctx *ctx, const void *state, void **ret_have) {
         struct mount_entry m;
         struct mnt_state *h;
         unsigned long ms;
-        struct view v;
+        struct host_view v;
         int r;
 
         r = view_open(ctx, &v);
         if (r < 0)
                 return r;
         r = find_mount(ctx, &v, s, &m);
-        view_done(&v);
+        host_view_done(&v);
         if (r < 0)
                 return r;
         h = state_from_entry(s->path, &m);
@@ -501,7 +396,7 @@ struct outcome {
 /* In a forked child: setns(2) changes the caller's root and cwd to the namespace's, and
  * the journal and state paths must keep meaning what they meant. The child does one
  * change and exits; medic itself never leaves its namespace. */
-static void child_change(const struct view *v, const struct mount_entry *m, const struct atime *target,
+static void child_change(const struct host_view *v, const struct mount_entry *m, const struct atime *target,
                          unsigned long others, bool remount_only, int out_fd) {
         struct outcome o = { STEP_DONE, 0, 0 };
         struct statx stx = { 0 };
@@ -552,7 +447,7 @@ out:
         _exit(0);
 }
 
-static int change_mount(struct ctx *ctx, const struct view *v, const struct mount_entry *m,
+static int change_mount(struct ctx *ctx, const struct host_view *v, const struct mount_entry *m,
                         const struct atime *target, unsigned long others, bool remount_only) {
         struct outcome o = { _STEP_MAX, EIO, 0 };
         int p[2], status;
@@ -619,31 +514,34 @@ static int mnt_apply(struct ctx *ctx, const void *want, const void *have _unused
         struct mount_entry m = { 0 };
         struct atime cur, target;
         unsigned long others;
-        struct view v;
+        struct host_view v;
         int r;
 
         if (api && *api && !streq(api, "setattr") && !streq(api, "remount")) {
                 ctx_fail(ctx, "MEDIC_MOUNT_API=%s: expected setattr or remount", api);
                 return -EINVAL;
         }
+        /* The flags as they are this moment, not as planned: they are all passed again. */
+        host_view_invalidate();
         r = view_open(ctx, &v);
         if (r < 0)
                 return r;
-        /* The flags as they are this moment, not as planned: they are all passed again. */
         r = find_mount(ctx, &v, w, &m);
         if (r >= 0 && (r = mount_options_parse(m.options, &cur, &others)) < 0)
                 ctx_fail(ctx, "cannot read the options of mount %llu", (unsigned long long) w->mount_id);
         if (r >= 0) {
                 target = atime_merge(&cur, &w->atime);
                 r = change_mount(ctx, &v, &m, &target, others, streq(api, "remount"));
+                /* The read-back must see the table as the change left it. */
+                host_view_invalidate();
         }
         mount_entry_done(&m);
-        view_done(&v);
+        host_view_done(&v);
         return r;
 }
 
 static uint64_t mnt_caps(const void *state _unused_) {
-        struct view v;
+        struct host_view v;
         uint64_t caps = CAP_TO_MASK(CAP_SYS_ADMIN);
 
         /* Entering PID 1's namespace: setns needs CAP_SYS_CHROOT too, and opening
@@ -651,7 +549,7 @@ static uint64_t mnt_caps(const void *state _unused_) {
          * CAP_SYS_PTRACE. */
         if (view_open(NULL, &v) >= 0 && v.other_ns)
                 caps |= CAP_TO_MASK(CAP_SYS_CHROOT) | CAP_TO_MASK(CAP_SYS_PTRACE);
-        view_done(&v);
+        host_view_done(&v);
         return caps;
 }
 
@@ -710,7 +608,7 @@ static void boot_note(struct ctx *ctx, const struct mnt_state *w, const struct m
 
 static void mnt_notes(struct ctx *ctx, const void *want, const void *have, char ***notes) {
         const struct mnt_state *w = want, *h = have;
-        struct view v;
+        struct host_view v;
 
         if (view_open(NULL, &v) >= 0) {
                 if (v.problem)
@@ -723,7 +621,7 @@ static void mnt_notes(struct ctx *ctx, const void *want, const void *have, char 
                                 strv_push(notes, xasprintf("%s is not accessible: the path was matched against pid %d's mount points without following symlinks",
                                                            rp, (int) v.host_pid));
                 }
-                view_done(&v);
+                host_view_done(&v);
         }
         if (h->others)
                 strv_push(notes, xasprintf("only the atime mode changes; kept as they are: %s", h->others));

@@ -148,13 +148,10 @@ int mountinfo_find_id(const char *text, uint64_t id, struct mount_entry *ret) {
         return mountinfo_parse_line(line, ret);
 }
 
-static bool id_in_text(uint64_t id, const void *ud) {
-        return find_line(ud, id_is, &id) != NULL;
+bool mountinfo_has_id(const char *text, uint64_t id) {
+        return find_line(text, id_is, &id) != NULL;
 }
 
-bool mountinfo_share_ids(const char *a, const char *b) {
-        return find_line(a, id_in_text, b) != NULL;
-}
 
 /* Is mount point mp a path prefix of path ("/" of everything, "/var" of "/var/lib")? */
 static size_t prefix_len(const char *mp, const char *path) {

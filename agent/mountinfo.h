@@ -37,9 +37,9 @@ int mountinfo_find_id(const char *text, uint64_t id, struct mount_entry *ret);
  * several are): a path lookup without following symlinks, for when the namespace's root
  * cannot be opened. */
 int mountinfo_find_path(const char *text, const char *path, struct mount_entry *ret);
-/* Mount ids are unique across namespaces at any one time: two tables that share an id are
- * two views of one namespace. */
-bool mountinfo_share_ids(const char *a, const char *b);
+/* Mount ids are unique across namespaces at any one time: a table that has the id of a
+ * mount medic sees is the table of medic's own namespace. */
+bool mountinfo_has_id(const char *text, uint64_t id);
 
 /* ---- atime ---- */
 

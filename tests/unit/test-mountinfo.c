@@ -107,12 +107,15 @@ static void test_find(void **st _unused_) {
         assert_int_equal(mountinfo_find_path("22 27 0:21 / /proc rw - proc proc rw\n", "/etc", &e), -ENOENT);
 }
 
-static void test_share_ids(void **st _unused_) {
-        assert_true(mountinfo_share_ids(table, table));
-        assert_true(mountinfo_share_ids(table, "99 1 0:1 / /x rw - t s rw\n32 27 0:41 / /var rw - tmpfs tmpfs rw\n"));
+static void test_has_id(void **st _unused_) {
+        assert_true(mountinfo_has_id(table, 27));
+        assert_true(mountinfo_has_id(table, 34));
+        /* Whole numbers only: 3 is not 30's prefix, 2 not 22's. */
+        assert_false(mountinfo_has_id(table, 3));
+        assert_false(mountinfo_has_id(table, 2));
         /* A copied namespace has new ids for every mount. */
-        assert_false(mountinfo_share_ids(table, "122 127 0:21 / /proc rw - proc proc rw\n127 1 254:1 / / rw - ext4 /dev/vda1 rw\n"));
-        assert_false(mountinfo_share_ids(table, ""));
+        assert_false(mountinfo_has_id("122 127 0:21 / /proc rw - proc proc rw\n127 1 254:1 / / rw - ext4 /dev/vda1 rw\n", 27));
+        assert_false(mountinfo_has_id("", 27));
 }
 
 static void test_options(void **st _unused_) {
@@ -370,7 +373,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_line),
                 cmocka_unit_test(test_unescape),
                 cmocka_unit_test(test_find),
-                cmocka_unit_test(test_share_ids),
+                cmocka_unit_test(test_has_id),
                 cmocka_unit_test(test_options),
                 cmocka_unit_test(test_kernel_bits),
                 cmocka_unit_test(test_atime_model),
