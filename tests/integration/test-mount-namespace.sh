@@ -62,7 +62,21 @@ expect_rc 2 medic rollback
 assert_opts "$base" rw,nosuid,nodev,relatime "$host"
 assert_opts "$base" rw,nosuid,nodev,relatime
 
+step "an absolute symlink on the path is resolved in the host's root, to a mount only the host has"
+mkdir -p "$T/data2"
+nsenter -t "$host" -m mount -t tmpfs -o relatime medic-hostonly "$T/data2"
+nsenter -t "$host" -m mkdir "$T/data2/etcd"
+ln -s "$T/data2" "$T/link"
+mount_policy "$T/link/etcd" noatime
+expect_rc 2 medic apply
+assert_match "$OUT" "$T/link/etcd on $T/data2 \\(tmpfs medic-hostonly\\) +relatime +→ noatime +changed"
+assert_opts "$T/data2" rw,noatime "$host"
+expect_rc 2 medic rollback
+assert_opts "$T/data2" rw,relatime "$host"
+[ -z "$(findmnt -rn --mountpoint "$T/data2")" ] || fail "the host-only mount appeared in medic's namespace"
+
 step "medic in the same namespace as the host changes its own view only"
+mount_policy "$base/etcd" noatime
 HOST_PID=$$
 expect_rc 2 medic apply
 assert_not_contains "$OUT" "another mount namespace"
