@@ -614,12 +614,13 @@ static void mnt_notes(struct ctx *ctx, const void *want, const void *have, char 
                 if (v.problem)
                         strv_push(notes, xstrdup(v.problem));
                 if (v.other_ns) {
-                        _cleanup_free_ char *rp = xasprintf("/proc/%d/root", (int) v.host_pid);
+                        _cleanup_close_ int root = host_open(&v, "/");
                         strv_push(notes, xasprintf("medic runs in another mount namespace than pid %d (a sandboxed unit?): it reads pid %d's mounts and changes them through setns(2), which needs CAP_SYS_ADMIN, CAP_SYS_CHROOT and CAP_SYS_PTRACE",
                                                    (int) v.host_pid, (int) v.host_pid));
-                        if (access(rp, X_OK) < 0)
-                                strv_push(notes, xasprintf("%s is not accessible: the path was matched against pid %d's mount points without following symlinks",
-                                                           rp, (int) v.host_pid));
+                        /* What host_path_mount() fell back to for this audit. */
+                        if (root == -EACCES || root == -EPERM)
+                                strv_push(notes, xasprintf("/proc/%d/root is not accessible: the path was matched against pid %d's mount points without following symlinks",
+                                                           (int) v.host_pid, (int) v.host_pid));
                 }
                 host_view_done(&v);
         }
