@@ -8,6 +8,7 @@ const struct action_ops *const action_registry[] = {
         &sysctl_ops,
         &io_priority_ops,
         &traffic_priority_ops,
+        &mount_options_ops,
         NULL,
 };
 
