@@ -13,10 +13,8 @@
 #include <netlink/route/classifier.h>
 #include <netlink/route/cls/u32.h>
 #include <netlink/route/qdisc.h>
-#include <netlink/route/qdisc/fifo.h>
 #include <netlink/route/qdisc/htb.h>
 #include <netlink/route/qdisc/prio.h>
-#include <netlink/route/qdisc/tbf.h>
 #include <netlink/route/tc.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +31,36 @@ static const char *const backend_names[] = {
         [TC_BACKEND_AUTO] = "auto",
 };
 
+char *tc_rate_str(uint64_t bytes) {
+        static const struct { const char *unit; uint64_t div; } units[] = {
+                { "tbit", 1000000000000ull }, { "gbit", 1000000000 }, { "mbit", 1000000 }, { "kbit", 1000 },
+        };
+        uint64_t bits = bytes * 8;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (bits >= units[i].div && bits % units[i].div == 0)
+                        return xasprintf("%llu%s", (unsigned long long) (bits / units[i].div), units[i].unit);
+        return xasprintf("%llubit", (unsigned long long) bits);
+}
+
+char *tc_describe_opts(const char *kind, const uint8_t *opts, size_t len) {
+        if (streq(kind, "tbf")) {
+                struct nlattr *tb[TCA_TBF_MAX + 1];
+                const struct tc_tbf_qopt *q;
+                if (nla_parse(tb, TCA_TBF_MAX, (struct nlattr *) opts, (int) len, NULL) < 0 || !tb[TCA_TBF_PARMS] ||
+                    nla_len(tb[TCA_TBF_PARMS]) < (int) sizeof(*q))
+                        return xstrdup("(unreadable options)");
+                q = nla_data(tb[TCA_TBF_PARMS]);
+                uint64_t rate = tb[TCA_TBF_RATE64] ? nla_get_u64(tb[TCA_TBF_RATE64]) : q->rate.rate;
+                /* The burst is kept as the time to send it at the rate, in 64 ns ticks. */
+                uint64_t burst = (uint64_t) ((long double) rate * q->buffer * 64 / 1e9L + 0.5L);
+                _cleanup_free_ char *r = tc_rate_str(rate);
+                return xasprintf("rate %s burst %llu limit %u", r, (unsigned long long) burst, q->limit);
+        }
+        if ((streq(kind, "pfifo") || streq(kind, "bfifo")) && len >= sizeof(struct tc_fifo_qopt))
+                return xasprintf("limit %u", ((const struct tc_fifo_qopt *) opts)->limit);
+        return xstrdup("");
+}
+
 const char *tc_backend_name(enum tc_backend b) {
         return b < _TC_BACKEND_MAX ? backend_names[b] : "?";
 }
@@ -40,6 +68,9 @@ const char *tc_backend_name(enum tc_backend b) {
 void tc_view_done(struct tc_view *v) {
         free(v->detail);
         v->detail = NULL;
+        free(v->opts);
+        v->opts = NULL;
+        v->opts_len = 0;
 }
 
 static inline void rtnl_qdisc_putp(struct rtnl_qdisc **q) {
@@ -56,6 +87,14 @@ static inline void nlmsg_freep(struct nl_msg **m) {
 }
 
 /* ---- per-run dumps ------------------------------------------------------------------ */
+
+/* The socket's callbacks (with medic's error handler) plus a dump's own. nl_socket_get_cb()
+ * hands out a reference, which the clone does not consume. */
+static struct nl_cb *socket_cb_clone(struct nl_sock *s) {
+        struct nl_cb *base = nl_socket_get_cb(s), *cb = nl_cb_clone(base);
+        nl_cb_put(base);
+        return cb;
+}
 
 struct filter_dump {
         char **lines; /* canonical lines of the root's filters, sorted */
@@ -78,19 +117,38 @@ static void tc_iface_done(struct tc_iface *f) {
 }
 
 
+/* One qdisc as the dump gave it, options kept as the kernel's bytes. */
+struct tc_qd {
+        int ifindex;
+        uint32_t handle, parent;
+        char kind[16];
+        uint8_t *opts;
+        size_t opts_len;
+};
+
 struct tc_cache {
-        struct nl_cache *qdiscs; /* one dump, every interface */
+        struct tc_qd *qdiscs; /* one dump, every interface */
+        size_t n_qdiscs;
+        bool have_qdiscs;
         struct tc_iface *ifs;
         size_t n;
 };
+
+static void qdiscs_drop(struct tc_cache *c) {
+        for (size_t i = 0; i < c->n_qdiscs; i++)
+                free(c->qdiscs[i].opts);
+        free(c->qdiscs);
+        c->qdiscs = NULL;
+        c->n_qdiscs = 0;
+        c->have_qdiscs = false;
+}
 
 
 static void tc_cache_free(void *p) {
         struct tc_cache *c = p;
         if (!c)
                 return;
-        if (c->qdiscs)
-                nl_cache_free(c->qdiscs);
+        qdiscs_drop(c);
         for (size_t i = 0; i < c->n; i++)
                 tc_iface_done(&c->ifs[i]);
         free(c->ifs);
@@ -110,10 +168,7 @@ static struct tc_cache *tc_cache_get(struct ctx *ctx) {
 static void tc_invalidate(struct ctx *ctx, int ifindex) {
         struct tc_cache *c = tc_cache_get(ctx);
 
-        if (c->qdiscs) {
-                nl_cache_free(c->qdiscs);
-                c->qdiscs = NULL;
-        }
+        qdiscs_drop(c);
         for (size_t i = 0; i < c->n; i++)
                 if (c->ifs[i].ifindex == ifindex) {
                         tc_iface_done(&c->ifs[i]);
@@ -122,23 +177,58 @@ static void tc_invalidate(struct ctx *ctx, int ifindex) {
                 }
 }
 
-static int tc_qdiscs(struct ctx *ctx, struct nl_cache **ret) {
+static int qdisc_cb(struct nl_msg *msg, void *arg) {
+        struct tc_cache *c = arg;
+        struct nlmsghdr *h = nlmsg_hdr(msg);
+        struct tcmsg *t = nlmsg_data(h);
+        struct nlattr *tb[TCA_MAX + 1];
+        struct tc_qd q;
+
+        if (h->nlmsg_type != RTM_NEWQDISC || nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, NULL) < 0 || !tb[TCA_KIND])
+                return NL_SKIP;
+        q = (struct tc_qd) { .ifindex = t->tcm_ifindex, .handle = t->tcm_handle, .parent = t->tcm_parent };
+        snprintf(q.kind, sizeof(q.kind), "%s", nla_get_string(tb[TCA_KIND]));
+        if (tb[TCA_OPTIONS] && nla_len(tb[TCA_OPTIONS]) > 0) {
+                q.opts_len = (size_t) nla_len(tb[TCA_OPTIONS]);
+                q.opts = xmalloc(q.opts_len);
+                memcpy(q.opts, nla_data(tb[TCA_OPTIONS]), q.opts_len);
+        }
+        c->qdiscs = xrealloc(c->qdiscs, (c->n_qdiscs + 1) * sizeof(*c->qdiscs));
+        c->qdiscs[c->n_qdiscs++] = q;
+        return NL_OK;
+}
+
+/* Every qdisc of every interface in one RTM_GETQDISC dump. libnl's qdisc objects do not
+ * keep the option bytes, and a previous root is rebuilt from exactly those. */
+static int tc_qdiscs(struct ctx *ctx, struct tc_cache **ret) {
         struct tc_cache *c = tc_cache_get(ctx);
+        struct tcmsg t = { .tcm_family = AF_UNSPEC };
         struct nl_sock *s;
+        struct nl_cb *cb;
         int r;
 
-        if (!c->qdiscs) {
+        if (!c->have_qdiscs) {
                 r = netrun_route(ctx, &s);
                 if (r < 0)
                         return r;
-                r = rtnl_qdisc_alloc_cache(s, &c->qdiscs);
+                r = nl_send_simple(s, RTM_GETQDISC, NLM_F_DUMP, &t, sizeof(t));
+                if (r >= 0) {
+                        cb = socket_cb_clone(s);
+                        if (!cb)
+                                return -ENOMEM;
+                        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, qdisc_cb, c);
+                        r = nl_recvmsgs(s, cb);
+                        nl_cb_put(cb);
+                }
                 if (r < 0) {
+                        qdiscs_drop(c);
                         r = netrun_errno(ctx, r);
                         ctx_fail(ctx, "dumping qdiscs: %s", strerror(-r));
                         return r;
                 }
+                c->have_qdiscs = true;
         }
-        *ret = c->qdiscs;
+        *ret = c;
         return 0;
 }
 
@@ -409,7 +499,7 @@ static int dump_filters(struct ctx *ctx, int ifindex, uint32_t parent, struct fi
         r = nl_send_simple(s, RTM_GETTFILTER, NLM_F_DUMP, &t, sizeof(t));
         if (r < 0)
                 return netrun_errno(ctx, r);
-        cb = nl_cb_clone(nl_socket_get_cb(s));
+        cb = socket_cb_clone(s);
         if (!cb)
                 return -ENOMEM;
         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, filter_cb, d);
@@ -420,7 +510,8 @@ static int dump_filters(struct ctx *ctx, int ifindex, uint32_t parent, struct fi
                 ctx_fail(ctx, "dumping filters: %s", strerror(-r));
                 return r;
         }
-        qsort(d->lines, strv_length(d->lines), sizeof(char *), strcmp_p);
+        if (d->lines)
+                qsort(d->lines, strv_length(d->lines), sizeof(char *), strcmp_p);
         return 0;
 }
 
@@ -552,51 +643,37 @@ foreign:
         return false;
 }
 
-/* Previous roots medic can serialise and build again exactly. */
-static bool read_params(struct rtnl_qdisc *q, struct tc_view *v) {
-        const char *kind = v->kind;
-        int x;
+/* Previous roots medic builds again exactly: classless kinds whose dumped options are
+ * exactly what their change request takes, so replaying the bytes gives the same qdisc
+ * (tbf's burst is kept in timer ticks, which round-trip; libnl's tbf rebuild does not). */
+bool tc_kind_rebuildable(const char *kind) {
+        return streq(kind, "tbf") || streq(kind, "pfifo") || streq(kind, "bfifo");
+}
 
-        if (streq(kind, "tbf")) {
-                v->params.limit = (uint32_t) rtnl_qdisc_tbf_get_limit(q);
-                v->params.rate = (uint32_t) rtnl_qdisc_tbf_get_rate(q);
-                v->params.bucket = (uint32_t) rtnl_qdisc_tbf_get_rate_bucket(q);
-                v->params.cell = (uint32_t) rtnl_qdisc_tbf_get_rate_cell(q);
-                x = rtnl_qdisc_tbf_get_peakrate(q);
-                if (x > 0) {
-                        v->params.peakrate = (uint32_t) x;
-                        v->params.pbucket = (uint32_t) rtnl_qdisc_tbf_get_peakrate_bucket(q);
-                        v->params.pcell = (uint32_t) rtnl_qdisc_tbf_get_peakrate_cell(q);
-                }
-                return rtnl_qdisc_tbf_get_rate(q) > 0;
-        }
-        if (streq(kind, "pfifo") || streq(kind, "bfifo")) {
-                x = rtnl_qdisc_fifo_get_limit(q);
-                if (x < 0)
-                        return false;
-                v->params.limit = (uint32_t) x;
-                return true;
-        }
-        return false;
+static uint32_t htb_defcls(const struct tc_qd *q) {
+        struct nlattr *tb[TCA_HTB_MAX + 1];
+        if (!q->opts_len || nla_parse(tb, TCA_HTB_MAX, (struct nlattr *) q->opts, (int) q->opts_len, NULL) < 0 ||
+            !tb[TCA_HTB_INIT] || nla_len(tb[TCA_HTB_INIT]) < (int) sizeof(struct tc_htb_glob))
+                return 0;
+        return ((const struct tc_htb_glob *) nla_data(tb[TCA_HTB_INIT]))->defcls;
 }
 
 int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
         struct tc_view v = { .root = TC_ROOT_DEFAULT };
-        struct rtnl_qdisc *root = NULL;
-        struct nl_cache *qdiscs = NULL;
+        const struct tc_qd *root = NULL;
+        struct tc_cache *c = NULL;
         unsigned below = 0;
-        int r = tc_qdiscs(ctx, &qdiscs);
+        int r = tc_qdiscs(ctx, &c);
 
         if (r < 0)
                 return r;
-        for (struct nl_object *o = nl_cache_get_first(qdiscs); o; o = nl_cache_get_next(o)) {
-                struct rtnl_qdisc *q = (struct rtnl_qdisc *) o;
-                uint32_t parent = rtnl_tc_get_parent(TC_CAST(q));
-                if (rtnl_tc_get_ifindex(TC_CAST(q)) != ifindex)
+        for (size_t i = 0; i < c->n_qdiscs; i++) {
+                const struct tc_qd *q = &c->qdiscs[i];
+                if (q->ifindex != ifindex)
                         continue;
-                if (parent == TC_H_ROOT)
+                if (q->parent == TC_H_ROOT)
                         root = q;
-                else if (parent != TC_H_INGRESS && rtnl_tc_get_handle(TC_CAST(q)) != 0)
+                else if (q->parent != TC_H_INGRESS && q->handle != 0)
                         below++;
         }
         if (!root) {
@@ -605,8 +682,8 @@ int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
                 *ret = v;
                 return 0;
         }
-        snprintf(v.kind, sizeof(v.kind), "%s", rtnl_tc_get_kind(TC_CAST(root)) ?: "?");
-        v.handle = rtnl_tc_get_handle(TC_CAST(root));
+        snprintf(v.kind, sizeof(v.kind), "%s", root->kind);
+        v.handle = root->handle;
         if (v.handle == 0) {
                 *ret = v;
                 return 0;
@@ -617,8 +694,12 @@ int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
 
         bool classful = streq(v.kind, "prio") || streq(v.kind, "htb");
         if (!classful) {
-                if (!below)
-                        v.rebuildable = read_params(root, &v);
+                if (!below && tc_kind_rebuildable(v.kind) && root->opts_len) {
+                        v.rebuildable = true;
+                        v.opts = xmalloc(root->opts_len);
+                        memcpy(v.opts, root->opts, root->opts_len);
+                        v.opts_len = root->opts_len;
+                }
                 if (!v.rebuildable && !v.detail)
                         v.detail = xasprintf("medic cannot rebuild a '%s' root", v.kind);
                 *ret = v;
@@ -634,11 +715,11 @@ int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
         unsigned n = 0;
         if (v.handle == TC_MEDIC_HANDLE && !below) {
                 if (streq(v.kind, "prio")) {
-                        int bands = rtnl_qdisc_prio_get_bands(root);
-                        uint8_t *map = rtnl_qdisc_prio_get_priomap(root);
-                        bool all_last = map != NULL;
-                        for (int i = 0; map && i <= TC_PRIO_MAX; i++)
-                                if (map[i] != bands - 1)
+                        const struct tc_prio_qopt *o = root->opts_len >= sizeof(*o) ? (const void *) root->opts : NULL;
+                        int bands = o ? o->bands : 0;
+                        bool all_last = o != NULL;
+                        for (int i = 0; o && i <= TC_PRIO_MAX; i++)
+                                if (o->priomap[i] != bands - 1)
                                         all_last = false;
                         if (bands >= 2 && bands <= TC_MAX_BANDS + 1 && all_last &&
                             nl_cache_nitems(f->classes) <= bands) {
@@ -647,7 +728,7 @@ int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
                         } else
                                 v.detail = xasprintf("a prio root whose bands or priomap are not medic's");
                 } else {
-                        uint32_t def = rtnl_htb_get_defcls(root);
+                        uint32_t def = htb_defcls(root);
                         if (def >= 2 && def <= TC_MAX_BANDS + 1 &&
                             htb_classes_are_medics(&v, f->classes, def - 1)) {
                                 n = def - 1;
@@ -866,34 +947,47 @@ int tc_build(struct ctx *ctx, int ifindex, const char *ifname, enum tc_backend b
         return 0;
 }
 
+int tc_rebuild_request(int ifindex, const struct tc_view *prev, struct nl_msg **ret) {
+        struct tcmsg t = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = TC_H_ROOT,
+                           .tcm_handle = prev->handle };
+        struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE);
+
+        if (!m)
+                return -ENOMEM;
+        if (nlmsg_append(m, &t, sizeof(t), NLMSG_ALIGNTO) < 0 || nla_put_string(m, TCA_KIND, prev->kind) < 0 ||
+            nla_put(m, TCA_OPTIONS, (int) prev->opts_len, prev->opts) < 0) {
+                nlmsg_free(m);
+                return -ENOMEM;
+        }
+        *ret = m;
+        return 0;
+}
+
 int tc_rebuild(struct ctx *ctx, int ifindex, const char *ifname, const struct tc_view *prev) {
-        _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = root_qdisc(ifindex, prev->handle, prev->kind);
+        _cleanup_(nlmsg_freep) struct nl_msg *m = NULL;
+        struct nl_sock *s;
         int r;
 
-        if (!q)
-                return -ENOMEM;
-        if (streq(prev->kind, "tbf")) {
-                rtnl_qdisc_tbf_set_limit(q, (int) prev->params.limit);
-                rtnl_qdisc_tbf_set_rate(q, (int) prev->params.rate, (int) prev->params.bucket, (int) prev->params.cell);
-                if (prev->params.peakrate &&
-                    rtnl_qdisc_tbf_set_peakrate(q, (int) prev->params.peakrate, (int) prev->params.pbucket,
-                                                (int) prev->params.pcell) < 0)
-                        return -EINVAL;
-        } else if (streq(prev->kind, "pfifo") || streq(prev->kind, "bfifo")) {
-                if (rtnl_qdisc_fifo_set_limit(q, (int) prev->params.limit) < 0)
-                        return -EINVAL;
-        } else {
+        if (!prev->rebuildable || !tc_kind_rebuildable(prev->kind) || !prev->opts_len) {
                 ctx_fail(ctx, "%s: medic cannot rebuild a '%s' root", ifname, prev->kind);
                 return -EOPNOTSUPP;
         }
+        r = netrun_route(ctx, &s);
+        if (r < 0)
+                return r;
         r = clear_same_handle(ctx, ifindex, ifname, prev->handle);
         if (r < 0)
                 return r;
-        r = add_qdisc(ctx, q);
+        r = tc_rebuild_request(ifindex, prev, &m);
+        if (r < 0)
+                return r;
+        r = nl_send_auto(s, m);
+        if (r >= 0)
+                r = nl_wait_for_ack(s);
         tc_invalidate(ctx, ifindex);
         if (r < 0) {
-                _cleanup_free_ char *what = xasprintf("re-creating the previous %s root", prev->kind);
-                ctx_fail(ctx, "%s: %s: %s", ifname, what, strerror(-r));
+                r = netrun_errno(ctx, r);
+                ctx_fail(ctx, "%s: re-creating the previous %s root: %s", ifname, prev->kind, strerror(-r));
                 return r;
         }
         return 0;

@@ -39,13 +39,6 @@ struct tc_band {
         unsigned n_ports;
 };
 
-/* A previous root qdisc that medic can rebuild exactly on rollback. */
-struct tc_qdisc_params {
-        uint32_t limit;                   /* tbf, pfifo, bfifo */
-        uint32_t rate, bucket, cell;      /* tbf, bytes/s and bytes */
-        uint32_t peakrate, pbucket, pcell;
-};
-
 /* What the root of one interface holds. */
 enum tc_root {
         TC_ROOT_DEFAULT, /* the kernel's own (handle 0): pfifo_fast, mq, noqueue, fq_codel... */
@@ -70,7 +63,8 @@ struct tc_view {
         unsigned n_bands;
         uint64_t rate;                       /* TC_ROOT_MEDIC htb: link rate, bytes/s */
         bool rebuildable;                    /* TC_ROOT_FOREIGN */
-        struct tc_qdisc_params params;       /* TC_ROOT_FOREIGN and rebuildable */
+        uint8_t *opts;                       /* TC_ROOT_FOREIGN and rebuildable: the */
+        size_t opts_len;                     /*   kernel's TCA_OPTIONS bytes */
         char *detail;                        /* why a root is not medic's / cannot be rebuilt */
 };
 
@@ -99,5 +93,12 @@ void tc_filters_free(struct rtnl_cls **v, unsigned n);
 char *tc_filter_line(struct nl_msg *msg);
 /* The lines medic's filters for these bands produce. */
 char **tc_filter_lines(int ifindex, const struct tc_band *bands, unsigned n);
+/* A previous root of this kind can be re-created from its dumped options. */
+bool tc_kind_rebuildable(const char *kind);
+/* The request that re-creates a previous root: its kind, handle and option bytes. */
+int tc_rebuild_request(int ifindex, const struct tc_view *prev, struct nl_msg **ret);
+/* "rate 1mbit burst 32768 limit 82768" from a tbf/fifo root's option bytes. */
+char *tc_describe_opts(const char *kind, const uint8_t *opts, size_t len);
+char *tc_rate_str(uint64_t bytes); /* "10gbit", "100mbit" */
 /* Is sch_prio in this kernel? 1 yes, 0 no, -ENOENT unknown; *how says how medic knows. */
 int tc_kernel_has_prio(const char **how);

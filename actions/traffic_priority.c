@@ -102,17 +102,6 @@ static int parse_rate(const char *s, uint64_t *ret_bytes) {
         return -EINVAL;
 }
 
-static char *rate_str(uint64_t bytes) {
-        static const struct { const char *unit; uint64_t div; } units[] = {
-                { "tbit", 1000000000000ull }, { "gbit", 1000000000 }, { "mbit", 1000000 }, { "kbit", 1000 },
-        };
-        uint64_t bits = bytes * 8;
-        for (size_t i = 0; i < ELEMENTSOF(units); i++)
-                if (bits >= units[i].div && bits % units[i].div == 0)
-                        return xasprintf("%llu%s", (unsigned long long) (bits / units[i].div), units[i].unit);
-        return xasprintf("%llubit", (unsigned long long) bits);
-}
-
 static bool valid_band_name(const char *s) {
         size_t n = strlen(s);
         if (n == 0 || n > 15)
@@ -277,7 +266,7 @@ static void tp_claims(const void *spec, claim_fn fn, void *userdata) {
         const struct tp_spec *s = spec;
         _cleanup_free_ char *obj = xasprintf("interface %s", s->interface);
         _cleanup_free_ char *b = bands_str(s->bands, NULL, s->n);
-        _cleanup_free_ char *r = s->rate ? rate_str(s->rate) : NULL;
+        _cleanup_free_ char *r = s->rate ? tc_rate_str(s->rate) : NULL;
         _cleanup_free_ char *val = xasprintf("%s %s%s%s", tc_backend_name(s->backend), b, r ? " at " : "", r ? r : "");
         fn(userdata, obj, val, s->at);
 }
@@ -298,7 +287,7 @@ static int tp_spec_to_json(const void *spec, struct json_object **ret) {
         }
         json_object_object_add(j, "bands", bands);
         if (s->rate) {
-                _cleanup_free_ char *r = rate_str(s->rate);
+                _cleanup_free_ char *r = tc_rate_str(s->rate);
                 json_object_object_add(j, "rate", json_object_new_string(r));
         }
         json_object_object_add(j, "replace-foreign", json_object_new_boolean(s->replace_foreign));
@@ -388,11 +377,6 @@ static int tp_read(struct ctx *ctx, const void *state, void **ret_have) {
         return 0;
 }
 
-static bool params_eq(const struct tc_qdisc_params *a, const struct tc_qdisc_params *b) {
-        return a->limit == b->limit && a->rate == b->rate && a->bucket == b->bucket && a->cell == b->cell &&
-               a->peakrate == b->peakrate && a->pbucket == b->pbucket && a->pcell == b->pcell;
-}
-
 static bool tp_same(const void *want, const void *have) {
         const struct tp_state *w = want, *h = have;
 
@@ -404,7 +388,8 @@ static bool tp_same(const void *want, const void *have) {
         case TC_ROOT_FOREIGN:
                 return streq(w->v.kind, h->v.kind) && w->v.handle == h->v.handle &&
                        w->v.rebuildable == h->v.rebuildable &&
-                       (!w->v.rebuildable || params_eq(&w->v.params, &h->v.params)) &&
+                       (!w->v.rebuildable || (w->v.opts_len == h->v.opts_len &&
+                                               memcmp(w->v.opts, h->v.opts, w->v.opts_len) == 0)) &&
                        (w->v.rebuildable || streq_ptr(w->v.detail, h->v.detail));
         case TC_ROOT_MEDIC:
                 if (w->v.backend != TC_BACKEND_AUTO && w->v.backend != h->v.backend)
@@ -497,7 +482,7 @@ static void tp_notes(struct ctx *ctx _unused_, const void *want, const void *hav
                         strv_push(notes, xasprintf("backend auto: apply tries prio and uses htb if this kernel has no 'prio' qdisc (%s)", how));
         }
         if (eff != TC_BACKEND_PRIO) {
-                _cleanup_free_ char *r = rate_str(w->v.rate);
+                _cleanup_free_ char *r = tc_rate_str(w->v.rate);
                 strv_push(notes, xasprintf("htb shapes %s to %s (%s); HTB priority orders traffic only where this host's HTB is the bottleneck, so set rate: to the real link speed",
                                            w->ifname, r, w->rate_from ? w->rate_from : "rate:"));
         }
@@ -530,18 +515,15 @@ static char *tp_describe(const void *state) {
         case TC_ROOT_DEFAULT:
                 return xasprintf("kernel default (%s)", s->v.kind[0] ? s->v.kind : "?");
         case TC_ROOT_FOREIGN:
-                if (s->v.rebuildable && streq(s->v.kind, "tbf")) {
-                        r = rate_str(s->v.params.rate);
-                        return xasprintf("tbf %x: rate %s burst %u limit %u", TC_H_MAJ(s->v.handle) >> 16, r,
-                                         s->v.params.bucket, s->v.params.limit);
+                if (s->v.rebuildable) {
+                        _cleanup_free_ char *o = tc_describe_opts(s->v.kind, s->v.opts, s->v.opts_len);
+                        return xasprintf("%s %x: %s", s->v.kind, TC_H_MAJ(s->v.handle) >> 16, o);
                 }
-                if (s->v.rebuildable)
-                        return xasprintf("%s %x: limit %u", s->v.kind, TC_H_MAJ(s->v.handle) >> 16, s->v.params.limit);
                 return xasprintf("%s %x: (%s)", s->v.kind, TC_H_MAJ(s->v.handle) >> 16, s->v.detail ? s->v.detail : "not medic's");
         case TC_ROOT_MEDIC:
                 b = bands_str(s->v.bands, s->names, s->v.n_bands);
                 if (s->v.backend == TC_BACKEND_HTB) {
-                        r = rate_str(s->v.rate);
+                        r = tc_rate_str(s->v.rate);
                         return xasprintf("htb %s: %s", r, b);
                 }
                 return xasprintf("%s: %s", tc_backend_name(s->v.backend), b);
@@ -575,16 +557,14 @@ static int tp_to_json(const void *state, struct json_object **ret) {
                 json_object_object_add(j, "rate", json_object_new_int64((int64_t) s->v.rate));
         }
         if (s->v.root == TC_ROOT_FOREIGN) {
-                struct json_object *p = json_object_new_object();
                 json_object_object_add(j, "rebuildable", json_object_new_boolean(s->v.rebuildable));
-                json_object_object_add(p, "limit", json_object_new_int64(s->v.params.limit));
-                json_object_object_add(p, "rate", json_object_new_int64(s->v.params.rate));
-                json_object_object_add(p, "bucket", json_object_new_int64(s->v.params.bucket));
-                json_object_object_add(p, "cell", json_object_new_int64(s->v.params.cell));
-                json_object_object_add(p, "peakrate", json_object_new_int64(s->v.params.peakrate));
-                json_object_object_add(p, "pbucket", json_object_new_int64(s->v.params.pbucket));
-                json_object_object_add(p, "pcell", json_object_new_int64(s->v.params.pcell));
-                json_object_object_add(j, "params", p);
+                if (s->v.rebuildable) {
+                        _cleanup_free_ char *hex = xmalloc(s->v.opts_len * 2 + 1);
+                        for (size_t i = 0; i < s->v.opts_len; i++)
+                                sprintf(hex + 2 * i, "%02x", s->v.opts[i]);
+                        hex[s->v.opts_len * 2] = 0;
+                        json_object_object_add(j, "options", json_object_new_string(hex));
+                }
         }
         if (s->v.detail)
                 json_object_object_add(j, "detail", json_object_new_string(s->v.detail));
@@ -663,16 +643,23 @@ static int tp_from_json(struct json_object *j, void **ret_state) {
                 }
         }
         if (s->v.root == TC_ROOT_FOREIGN) {
-                struct json_object *p;
                 if (!json_object_object_get_ex(j, "rebuildable", &v) || !json_object_is_type(v, json_type_boolean))
                         goto bad;
                 s->v.rebuildable = json_object_get_boolean(v);
-                if (!json_object_object_get_ex(j, "params", &p) ||
-                    !get_u32(p, "limit", &s->v.params.limit) || !get_u32(p, "rate", &s->v.params.rate) ||
-                    !get_u32(p, "bucket", &s->v.params.bucket) || !get_u32(p, "cell", &s->v.params.cell) ||
-                    !get_u32(p, "peakrate", &s->v.params.peakrate) || !get_u32(p, "pbucket", &s->v.params.pbucket) ||
-                    !get_u32(p, "pcell", &s->v.params.pcell))
-                        goto bad;
+                if (s->v.rebuildable) {
+                        size_t n;
+                        if (!(str = get_str(j, "options")) || (n = strlen(str)) == 0 || n % 2 || n > 8192)
+                                goto bad;
+                        s->v.opts = xmalloc(n / 2);
+                        s->v.opts_len = n / 2;
+                        for (size_t i = 0; i < n / 2; i++) {
+                                unsigned byte;
+                                if (sscanf(str + 2 * i, "%2x", &byte) != 1 || !isxdigit((unsigned char) str[2 * i]) ||
+                                    !isxdigit((unsigned char) str[2 * i + 1]))
+                                        goto bad;
+                                s->v.opts[i] = (uint8_t) byte;
+                        }
+                }
         }
         *ret_state = s;
         return 0;

@@ -183,7 +183,10 @@ static int default_route_family(struct ctx *ctx, int family, struct route_pick *
         r = nl_send_simple(s, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
         if (r < 0)
                 return netrun_errno(ctx, r);
-        cb = nl_cb_clone(nl_socket_get_cb(s));
+        /* nl_socket_get_cb() takes a reference that the clone does not consume. */
+        struct nl_cb *base = nl_socket_get_cb(s);
+        cb = nl_cb_clone(base);
+        nl_cb_put(base);
         if (!cb)
                 return -ENOMEM;
         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, pick_default, p);

@@ -249,6 +249,43 @@ static void test_lines_differ_by_port_and_band(void **state _unused_) {
         strv_free(a), strv_free(b), strv_free(c);
 }
 
+/* A previous tbf root goes back byte for byte: its kind, handle and the option bytes the
+ * dump gave, which keep the burst in timer ticks. */
+static void test_rebuild_request(void **state _unused_) {
+        struct { struct nlattr a; struct tc_tbf_qopt q; } opts = {
+                .a = { .nla_len = NLA_HDRLEN + sizeof(struct tc_tbf_qopt), .nla_type = TCA_TBF_PARMS },
+                .q = { .rate = { .rate = 125000, .linklayer = TC_LINKLAYER_ETHERNET }, .limit = 82768,
+                       .buffer = 4096000 }, /* 262 ms at 1mbit = 32768 bytes */
+        };
+        struct tc_view prev = { .root = TC_ROOT_FOREIGN, .kind = "tbf", .handle = 0x00050000, .rebuildable = true,
+                                .opts = (uint8_t *) &opts, .opts_len = sizeof(opts) };
+        struct nlattr *tb[TCA_MAX + 1];
+        struct nl_msg *m = NULL;
+        char *d;
+
+        assert_true(tc_kind_rebuildable("tbf"));
+        assert_true(tc_kind_rebuildable("bfifo"));
+        assert_false(tc_kind_rebuildable("htb"));
+        assert_false(tc_kind_rebuildable("fq_codel"));
+        d = tc_describe_opts("tbf", prev.opts, prev.opts_len);
+        assert_string_equal(d, "rate 1mbit burst 32768 limit 82768");
+        free(d);
+
+        assert_int_equal(tc_rebuild_request(4, &prev, &m), 0);
+        struct nlmsghdr *h = nlmsg_hdr(m);
+        struct tcmsg *t = nlmsg_data(h);
+        assert_int_equal(h->nlmsg_type, RTM_NEWQDISC);
+        assert_int_equal(h->nlmsg_flags & (NLM_F_CREATE | NLM_F_REPLACE | NLM_F_EXCL), NLM_F_CREATE | NLM_F_REPLACE);
+        assert_int_equal(t->tcm_ifindex, 4);
+        assert_int_equal(t->tcm_parent, TC_H_ROOT);
+        assert_int_equal(t->tcm_handle, 0x00050000);
+        assert_int_equal(nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, NULL), 0);
+        assert_string_equal(nla_get_string(tb[TCA_KIND]), "tbf");
+        assert_int_equal(nla_len(tb[TCA_OPTIONS]), sizeof(opts));
+        assert_memory_equal(nla_data(tb[TCA_OPTIONS]), &opts, sizeof(opts));
+        nlmsg_free(m);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_prio_qdisc_message),
@@ -257,6 +294,7 @@ int main(void) {
                 cmocka_unit_test(test_filter_lines),
                 cmocka_unit_test(test_dump_folds_handles),
                 cmocka_unit_test(test_lines_differ_by_port_and_band),
+                cmocka_unit_test(test_rebuild_request),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
