@@ -93,6 +93,7 @@ struct action_ops {
 
 extern const struct action_ops sysctl_ops;
 extern const struct action_ops io_priority_ops;
+extern const struct action_ops nic_offload_ops;
 
 /* actions/registry.c: the one table of kinds. */
 extern const struct action_ops *const action_registry[];

@@ -7,6 +7,7 @@
 const struct action_ops *const action_registry[] = {
         &sysctl_ops,
         &io_priority_ops,
+        &nic_offload_ops,
         NULL,
 };
 
