@@ -504,7 +504,7 @@ static void link_counters(struct ctx *ctx, const char *ifname, char ***notes) {
 static void nic_notes(struct ctx *ctx, const void *want, const void *have, char ***notes) {
         const struct nic_state *w = want, *h = have;
         _cleanup_free_ char *driver = NULL;
-        bool tx_off = false, tso_on = false;
+        bool tx_off = false, tx_on_now = false, tso_on = false;
 
         if (ethtool_driver(ctx, w->ifname, &driver) >= 0 && driver[0])
                 strv_push(notes, xasprintf("%s: driver %s; read through ethtool %s", w->ifname, driver, ethtool_backend(ctx)));
@@ -513,9 +513,11 @@ static void nic_notes(struct ctx *ctx, const void *want, const void *have, char 
         link_counters(ctx, w->ifname, notes);
         for (size_t k = 0; k < w->n_req; k++)
                 tx_off = tx_off || (!w->req[k].on && offload_covers(w->req[k].name, "tx-checksum-ip-generic"));
-        for (size_t i = 0; h && i < h->n_feat; i++)
+        for (size_t i = 0; h && i < h->n_feat; i++) {
                 tso_on = tso_on || (h->feat[i].active && offload_covers("tcp-segmentation-offload", h->feat[i].name));
-        if (tx_off && tso_on)
+                tx_on_now = tx_on_now || (h->feat[i].active && offload_covers("tx-checksumming", h->feat[i].name));
+        }
+        if (tx_off && tx_on_now && tso_on)
                 strv_push(notes, xstrdup("without tx checksumming the kernel turns TCP segmentation offload off too; medic records it, and rollback brings it back"));
 }
 

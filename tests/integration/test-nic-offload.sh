@@ -58,6 +58,9 @@ run_path() {
         assert_contains "$OUT" "nic0: rx_crc_errors 0, rx_frame_errors 0"
         assert_contains "$OUT" "the kernel turns TCP segmentation offload off too"
         assert_eq "$before" "$(ethtool_k nic0)" "ethtool -k nic0 after audit"
+        # Reading the features needs no privilege: the same audit as nobody, no capabilities.
+        expect_rc 2 nobody_ns audit
+        assert_match "$OUT" 'nic0 offload tx-checksumming,rx-checksumming .* drift'
 
         step "$path: apply --dry-run: exit 2, nothing changed, no change set"
         expect_rc 2 medic_ns apply --dry-run
