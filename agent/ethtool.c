@@ -32,7 +32,7 @@ struct ethtool_run {
         char **names;
         unsigned n_names;
         bool dumped;
-        struct eth_dev *devs;
+        struct eth_dev **devs; /* pointers: what ethtool_features() lends stays put as the list grows */
         size_t n_devs;
 };
 
@@ -73,8 +73,9 @@ static void run_free(void *p) {
                 close(e->fd);
         strv_free(e->names);
         for (size_t i = 0; i < e->n_devs; i++) {
-                eth_features_done(&e->devs[i].f);
-                strv_free(e->devs[i].changes);
+                eth_features_done(&e->devs[i]->f);
+                strv_free(e->devs[i]->changes);
+                free(e->devs[i]);
         }
         free(e->devs);
         free(e);
@@ -166,8 +167,8 @@ int ethtool_names(struct ctx *ctx, const char *ifname, char ***ret, unsigned *re
 
 static struct eth_dev *dev_find(struct ethtool_run *e, const char *ifname) {
         for (size_t i = 0; i < e->n_devs; i++)
-                if (streq(e->devs[i].name, ifname))
-                        return &e->devs[i];
+                if (streq(e->devs[i]->name, ifname))
+                        return e->devs[i];
         return NULL;
 }
 
@@ -176,8 +177,8 @@ static struct eth_dev *dev_add(struct ethtool_run *e, const char *ifname) {
         if (d)
                 return d;
         e->devs = xrealloc(e->devs, (e->n_devs + 1) * sizeof(*e->devs));
-        d = &e->devs[e->n_devs++];
-        *d = (struct eth_dev) { .stale = true };
+        d = e->devs[e->n_devs++] = xcalloc(1, sizeof(*d));
+        d->stale = true;
         snprintf(d->name, sizeof d->name, "%s", ifname);
         return d;
 }

@@ -94,6 +94,14 @@ run_path() {
         expect_rc 0 medic_ns apply
         assert_change_sets "1"
 
+        step "$path: a feature of the interface changed since: rollback is a conflict, nothing restored"
+        ip netns exec "$NS" ethtool -K nic0 rx-gro-list on
+        changed=$(ethtool_k nic0)
+        expect_rc 4 medic_ns rollback
+        assert_contains "$OUT" "conflict"
+        assert_eq "$changed" "$(ethtool_k nic0)" "ethtool -k nic0 after a conflicting rollback"
+        ip netns exec "$NS" ethtool -K nic0 rx-gro-list off
+
         step "$path: rollback: ethtool -k reads exactly as before, TSO and gro included"
         expect_rc 2 medic_ns rollback
         assert_contains "$OUT" restored
