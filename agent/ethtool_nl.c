@@ -332,7 +332,7 @@ static int on_done(struct nl_msg *m, void *arg) {
 /* Sends msg (taken) and reads until the ack (a request) or NLMSG_DONE (a dump). */
 static int exchange(struct ethnl *nl, struct nl_msg *msg, int (*fn)(struct nlmsghdr *, void *), void *data) {
         struct xfer x = { .fn = fn, .data = data };
-        struct nl_cb *cb;
+        struct nl_cb *cb, *sock_cb;
         int r;
 
         if (!msg)
@@ -342,7 +342,10 @@ static int exchange(struct ethnl *nl, struct nl_msg *msg, int (*fn)(struct nlmsg
         nlmsg_free(msg);
         if (r < 0)
                 return nl_errno(nl, r);
-        cb = nl_cb_clone(nl_socket_get_cb(nl->sock));
+        /* nl_socket_get_cb() hands out a reference of its own. */
+        sock_cb = nl_socket_get_cb(nl->sock);
+        cb = nl_cb_clone(sock_cb);
+        nl_cb_put(sock_cb);
         if (!cb)
                 return -ENOMEM;
         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, &x);
