@@ -99,6 +99,7 @@ extern const struct action_ops sysctl_ops;
 extern const struct action_ops io_priority_ops;
 extern const struct action_ops traffic_priority_ops;
 extern const struct action_ops mount_options_ops;
+extern const struct action_ops nic_offload_ops;
 
 /* actions/registry.c: the one table of kinds. */
 extern const struct action_ops *const action_registry[];

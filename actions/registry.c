@@ -9,6 +9,7 @@ const struct action_ops *const action_registry[] = {
         &io_priority_ops,
         &traffic_priority_ops,
         &mount_options_ops,
+        &nic_offload_ops,
         NULL,
 };
 

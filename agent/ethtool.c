@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The run's ethtool state: which path (netlink or ioctl), the kernel's feature names, and
+ * the features of every interface, read with one dump and kept until a write. Lives in
+ * netrun's `ethtool` slot and is freed with it. */
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+
+#include "../actions/action.h"
+#include "ethtool.h"
+#include "ethtool_ioctl.h"
+#include "ethtool_nl.h"
+#include "netif.h"
+
+enum backend {
+        BACKEND_NETLINK,
+        BACKEND_IOCTL,
+        _BACKEND_MAX,
+};
+
+struct eth_dev {
+        char name[IF_NAMESIZE];
+        struct eth_features f;
+        bool stale;     /* written since it was read */
+        char **changes; /* the last write's changed bits, "name on|off" */
+};
+
+struct ethtool_run {
+        enum backend backend;
+        struct ethnl *nl;
+        int fd; /* the ioctl's socket, opened on first use (drvinfo needs it on both paths) */
+        char **names;
+        unsigned n_names;
+        bool dumped;
+        struct eth_dev **devs; /* pointers: what ethtool_features() lends stays put as the list grows */
+        size_t n_devs;
+};
+
+void eth_features_init(struct eth_features *f, unsigned n_bits) {
+        unsigned w = bits_words(n_bits);
+        uint32_t *m = xcalloc(4 * (size_t) (w ? w : 1), sizeof(uint32_t));
+        *f = (struct eth_features) { .n_bits = n_bits, .words = w, .hw = m, .wanted = m + w,
+                                     .active = m + 2 * w, .nochange = m + 3 * w };
+}
+
+void eth_features_done(struct eth_features *f) {
+        free(f->hw);
+        *f = (struct eth_features) { 0 };
+}
+
+void eth_features_copy(struct eth_features *dst, const struct eth_features *src) {
+        eth_features_init(dst, src->n_bits);
+        memcpy(dst->hw, src->hw, 4 * (size_t) src->words * sizeof(uint32_t));
+}
+
+void eth_set_result_init(struct eth_set_result *r, unsigned n_bits) {
+        unsigned w = bits_words(n_bits);
+        uint32_t *m = xcalloc(3 * (size_t) (w ? w : 1), sizeof(uint32_t));
+        *r = (struct eth_set_result) { .words = w, .not_taken = m, .changed = m + w, .active = m + 2 * w };
+}
+
+void eth_set_result_done(struct eth_set_result *r) {
+        free(r->not_taken);
+        *r = (struct eth_set_result) { 0 };
+}
+
+static void run_free(void *p) {
+        struct ethtool_run *e = p;
+        if (!e)
+                return;
+        ethnl_close(e->nl);
+        if (e->fd >= 0)
+                close(e->fd);
+        strv_free(e->names);
+        for (size_t i = 0; i < e->n_devs; i++) {
+                eth_features_done(&e->devs[i]->f);
+                strv_free(e->devs[i]->changes);
+                free(e->devs[i]);
+        }
+        free(e->devs);
+        free(e);
+}
+
+static int ioctl_fd(struct ctx *ctx, struct ethtool_run *e) {
+        int r;
+        if (e->fd < 0) {
+                r = ethioc_open(&e->fd);
+                if (r < 0) {
+                        ctx_fail(ctx, "opening a socket for SIOCETHTOOL: %s", strerror(-r));
+                        return r;
+                }
+        }
+        return e->fd;
+}
+
+/* The netlink family where the kernel has it (5.6+), else the ioctl. MEDIC_ETHTOOL=ioctl
+ * takes the ioctl path anyway, so that tests cover both on one kernel. */
+static int run_get(struct ctx *ctx, struct ethtool_run **ret) {
+        struct netrun *n = netrun_get(ctx);
+        struct ethtool_run *e = n->ethtool;
+        const char *force = getenv("MEDIC_ETHTOOL");
+        int r;
+
+        if (e) {
+                *ret = e;
+                return 0;
+        }
+        e = xcalloc(1, sizeof(*e));
+        e->fd = -1;
+        e->backend = BACKEND_IOCTL;
+        if (!streq(force, "ioctl")) {
+                r = ethnl_open(&e->nl);
+                if (r >= 0)
+                        e->backend = BACKEND_NETLINK;
+                else if (r != -ENOENT) {
+                        ctx_fail(ctx, "opening the ethtool netlink family: %s", strerror(-r));
+                        free(e);
+                        return r;
+                }
+        }
+        n->ethtool = e;
+        n->ethtool_free = run_free;
+        *ret = e;
+        return 0;
+}
+
+const char *ethtool_backend(struct ctx *ctx) {
+        struct ethtool_run *e;
+        if (run_get(ctx, &e) < 0)
+                return "?";
+        switch (e->backend) {
+        case BACKEND_NETLINK:
+                return "netlink";
+        case BACKEND_IOCTL:
+                return "ioctl";
+        case _BACKEND_MAX:
+                break;
+        }
+        return "?";
+}
+
+int ethtool_names(struct ctx *ctx, const char *ifname, char ***ret, unsigned *ret_n) {
+        struct ethtool_run *e;
+        int r = run_get(ctx, &e);
+
+        if (r < 0)
+                return r;
+        if (!e->names) {
+                if (e->backend == BACKEND_NETLINK)
+                        r = ethnl_feature_names(e->nl, &e->names, &e->n_names);
+                else {
+                        r = ioctl_fd(ctx, e);
+                        /* The ioctl needs an interface even for a global string set. */
+                        if (r >= 0)
+                                r = ethioc_feature_names(e->fd, ifname, &e->names, &e->n_names);
+                }
+                if (r < 0) {
+                        ctx_fail(ctx, "%s: reading the kernel's offload feature names (%s): %s", ifname,
+                                 ethtool_backend(ctx), strerror(-r));
+                        return r;
+                }
+        }
+        *ret = e->names;
+        *ret_n = e->n_names;
+        return 0;
+}
+
+static struct eth_dev *dev_find(struct ethtool_run *e, const char *ifname) {
+        for (size_t i = 0; i < e->n_devs; i++)
+                if (streq(e->devs[i]->name, ifname))
+                        return e->devs[i];
+        return NULL;
+}
+
+static struct eth_dev *dev_add(struct ethtool_run *e, const char *ifname) {
+        struct eth_dev *d = dev_find(e, ifname);
+        if (d)
+                return d;
+        e->devs = xrealloc(e->devs, (e->n_devs + 1) * sizeof(*e->devs));
+        d = e->devs[e->n_devs++] = xcalloc(1, sizeof(*d));
+        d->stale = true;
+        snprintf(d->name, sizeof d->name, "%s", ifname);
+        return d;
+}
+
+static void dump_one(void *userdata, const char *ifname, struct eth_features *f) {
+        struct eth_dev *d = dev_add(userdata, ifname);
+        eth_features_done(&d->f);
+        d->f = *f;
+        d->stale = false;
+}
+
+int ethtool_features(struct ctx *ctx, const char *ifname, const struct eth_features **ret) {
+        struct ethtool_run *e;
+        struct eth_dev *d;
+        char **names;
+        unsigned n;
+        int r;
+
+        r = ethtool_names(ctx, ifname, &names, &n);
+        if (r < 0)
+                return r;
+        e = netrun_get(ctx)->ethtool;
+        /* One dump answers every interface of the run; the ioctl has no dump. */
+        if (e->backend == BACKEND_NETLINK && !e->dumped) {
+                r = ethnl_features_dump(e->nl, n, dump_one, e);
+                if (r < 0) {
+                        ctx_fail(ctx, "dumping offload features: %s", strerror(-r));
+                        return r;
+                }
+                e->dumped = true;
+        }
+        d = dev_find(e, ifname);
+        if (e->backend == BACKEND_NETLINK && !d) {
+                ctx_fail(ctx, "%s: no such interface", ifname);
+                return -ENODEV;
+        }
+        if (!d || d->stale) {
+                struct eth_features f;
+                if (e->backend == BACKEND_NETLINK)
+                        r = ethnl_features_get(e->nl, ifname, n, &f);
+                else
+                        r = ethioc_features_get(e->fd, ifname, n, &f);
+                if (r == -ENODEV) {
+                        ctx_fail(ctx, "%s: no such interface", ifname);
+                        return r;
+                }
+                if (r < 0) {
+                        ctx_fail(ctx, "%s: reading offload features (%s): %s", ifname, ethtool_backend(ctx), strerror(-r));
+                        return r;
+                }
+                dump_one(e, ifname, &f);
+                d = dev_find(e, ifname);
+        }
+        *ret = &d->f;
+        return 0;
+}
+
+static char **describe_changes(const struct ethtool_run *e, const struct eth_set_result *res) {
+        char **v = NULL;
+        for (unsigned i = 0; i < e->n_names; i++)
+                if (bit_on(res->changed, i) && e->names[i][0])
+                        strv_push(&v, xasprintf("%s %s", e->names[i], bit_on(res->active, i) ? "on" : "off"));
+        return v;
+}
+
+int ethtool_set(struct ctx *ctx, const char *ifname, const uint32_t *mask, const uint32_t *value,
+                struct eth_set_result *ret) {
+        const struct eth_features *cur;
+        struct ethtool_run *e;
+        struct eth_features before;
+        struct eth_dev *d;
+        int r;
+
+        r = ethtool_features(ctx, ifname, &cur);
+        if (r < 0)
+                return r;
+        e = netrun_get(ctx)->ethtool;
+        eth_features_copy(&before, cur);
+        d = dev_find(e, ifname);
+        d->stale = true; /* whatever happens next, read it again */
+        if (e->backend == BACKEND_NETLINK)
+                r = ethnl_features_set(e->nl, ifname, before.n_bits, mask, value, ret);
+        else
+                r = ethioc_features_set(e->fd, ifname, before.n_bits, mask, value, ret);
+        if (r == -EPERM)
+                ctx_fail(ctx, "%s: changing offload features needs CAP_NET_ADMIN", ifname);
+        else if (r < 0)
+                ctx_fail(ctx, "%s: changing offload features (%s): %s", ifname, ethtool_backend(ctx), strerror(-r));
+        if (r == 0) {
+                /* No reply (5.6-5.8 kernels when nothing moved): compare a fresh read. */
+                const struct eth_features *now;
+                r = ethtool_features(ctx, ifname, &now);
+                for (unsigned i = 0; r >= 0 && i < before.words; i++) {
+                        ret->not_taken[i] = mask[i] & (value[i] ^ now->active[i]);
+                        ret->changed[i] = before.active[i] ^ now->active[i];
+                        ret->active[i] = now->active[i];
+                }
+        }
+        eth_features_done(&before);
+        if (r < 0)
+                return r;
+        d = dev_find(e, ifname);
+        strv_free(d->changes);
+        d->changes = describe_changes(e, ret);
+        return 0;
+}
+
+char *const *ethtool_last_changes(struct ctx *ctx, const char *ifname) {
+        struct ethtool_run *e = ctx->net ? ctx->net->ethtool : NULL;
+        struct eth_dev *d = e ? dev_find(e, ifname) : NULL;
+        return d ? d->changes : NULL;
+}
+
+int ethtool_driver(struct ctx *ctx, const char *ifname, char **ret) {
+        struct ethtool_run *e;
+        int r = run_get(ctx, &e);
+
+        if (r >= 0)
+                r = ioctl_fd(ctx, e);
+        if (r >= 0)
+                r = ethioc_driver(e->fd, ifname, ret);
+        return r < 0 ? r : 0;
+}
