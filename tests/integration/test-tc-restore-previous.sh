@@ -31,6 +31,7 @@ roots=(
         "handle 5: tbf rate 1mbit burst 32kb latency 400ms"
         "handle 6: tbf rate 100mbit burst 64kb latency 50ms"
         "handle 7: tbf rate 1gbit burst 256kb latency 50ms"
+        "handle c: tbf rate 40gbit burst 4mb latency 10ms"
         "handle 8: tbf rate 1mbit burst 32kb limit 10000 peakrate 2mbit mtu 2000"
         "handle 9: tbf rate 1mbit burst 32kb latency 400ms overhead 20 mpu 64 linklayer atm"
         "handle 1: tbf rate 1mbit burst 32kb latency 400ms"
