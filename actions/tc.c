@@ -132,6 +132,7 @@ struct tc_cache {
         bool have_qdiscs;
         struct tc_iface *ifs;
         size_t n;
+        bool no_prio; /* the kernel said it has no prio qdisc: don't ask again this run */
 };
 
 static void qdiscs_drop(struct tc_cache *c) {
@@ -884,11 +885,18 @@ int tc_build(struct ctx *ctx, int ifindex, const char *ifname, enum tc_backend b
 
         if (backend == TC_BACKEND_PRIO || backend == TC_BACKEND_AUTO) {
                 _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = NULL;
+                struct tc_cache *c = tc_cache_get(ctx);
                 r = tc_prio_qdisc(ifindex, n, &q);
                 if (r < 0)
                         return r;
-                r = add_qdisc(ctx, q);
-                tc_invalidate(ctx, ifindex);
+                if (c->no_prio && backend == TC_BACKEND_AUTO)
+                        r = -ENOENT; /* one refusal per run is enough to know */
+                else {
+                        r = add_qdisc(ctx, q);
+                        tc_invalidate(ctx, ifindex);
+                        if (r == -ENOENT)
+                                c->no_prio = true;
+                }
                 if (r == -ENOENT && backend == TC_BACKEND_AUTO) {
                         ctx_note(ctx, "backend auto: used htb, because this kernel has no 'prio' qdisc (CONFIG_NET_SCH_PRIO not set)");
                         backend = TC_BACKEND_HTB;

@@ -466,6 +466,8 @@ static void tp_notes(struct ctx *ctx _unused_, const void *want, const void *hav
 
         if (w->v.root != TC_ROOT_MEDIC)
                 return;
+        if (w->v.backend == TC_BACKEND_PRIO && tc_kernel_has_prio(&how) == 0)
+                strv_push(notes, xasprintf("backend prio: this kernel has no 'prio' qdisc (%s), so apply will fail; use backend: htb or auto", how));
         if (w->v.backend == TC_BACKEND_AUTO) {
                 int has = tc_kernel_has_prio(&how);
                 if (h->v.root == TC_ROOT_MEDIC)
