@@ -192,8 +192,8 @@ void report_print(const struct report *rep, bool json, int verbosity) {
         }
         wa = wa > 36 ? 36 : wa;
         wo = wo > 40 ? 40 : wo;
-        wc = wc > 24 ? 24 : wc;
-        ww = ww > 24 ? 24 : ww;
+        wc = wc > 40 ? 40 : wc;
+        ww = ww > 40 ? 40 : ww;
         for (size_t i = 0; i < rep->n_rows; i++) {
                 const struct row *r = &rep->rows[i];
                 if (verbosity < 0 && (r->status == ROW_OK || r->status == ROW_SKIPPED))
