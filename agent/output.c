@@ -164,17 +164,53 @@ static void print_json(const struct report *rep) {
 }
 
 /* A note an earlier row of the same action already carried is said once in the table
- * (three keepalive sysctls, one note about Go's keepalive); --json keeps it per item. */
-static bool note_shown(const struct report *rep, size_t row, const char *note) {
-        for (size_t i = 0; i < row; i++)
-                if (streq_ptr(rep->rows[i].action, rep->rows[row].action) &&
-                    strv_contains(rep->rows[i].notes, note))
-                        return true;
-        return false;
+ * (three keepalive sysctls, one note about Go's keepalive); --json keeps it per item.
+ * A hash set of (action, note): `interface: all` makes thousands of rows with a few notes
+ * each, and a scan of every earlier row was quadratic. */
+struct note_set {
+        struct note_key { uint64_t h; const char *action, *note; } *v;
+        size_t cap, n;
+};
+
+static uint64_t note_hash(const char *action, const char *note) {
+        uint64_t h = 1469598103934665603ull; /* FNV-1a */
+        for (const char *p = action ? action : ""; *p; p++)
+                h = (h ^ (unsigned char) *p) * 1099511628211ull;
+        h = (h ^ 0xff) * 1099511628211ull;
+        for (const char *p = note; *p; p++)
+                h = (h ^ (unsigned char) *p) * 1099511628211ull;
+        return h;
+}
+
+/* Adds (action, note); false if it was there already. */
+static bool note_set_add(struct note_set *s, const char *action, const char *note) {
+        uint64_t h = note_hash(action, note);
+        size_t i;
+
+        if ((s->n + 1) * 2 > s->cap) {
+                struct note_set g = { .cap = s->cap ? s->cap * 2 : 64 };
+                g.v = xcalloc(g.cap, sizeof(*g.v));
+                for (size_t k = 0; k < s->cap; k++)
+                        if (s->v[k].note) {
+                                for (i = s->v[k].h & (g.cap - 1); g.v[i].note; i = (i + 1) & (g.cap - 1))
+                                        ;
+                                g.v[i] = s->v[k];
+                        }
+                g.n = s->n;
+                free(s->v);
+                *s = g;
+        }
+        for (i = h & (s->cap - 1); s->v[i].note; i = (i + 1) & (s->cap - 1))
+                if (s->v[i].h == h && streq_ptr(s->v[i].action, action) && streq(s->v[i].note, note))
+                        return false;
+        s->v[i] = (struct note_key) { .h = h, .action = action, .note = note };
+        s->n++;
+        return true;
 }
 
 void report_print(const struct report *rep, bool json, int verbosity) {
         bool tty = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+        struct note_set shown = { 0 };
         size_t wa = 6, wo = 6, wc = 7, ww = 10;
 
         for (size_t k = 0; rep->errors && rep->errors[k]; k++)
@@ -208,11 +244,12 @@ void report_print(const struct report *rep, bool json, int verbosity) {
                        tty ? colour(r->status) : "",
                        row_status_name(r->status), r->audit_only && r->status == ROW_DRIFT ? " (audit only)" : "",
                        r->reason ? ": " : "", r->reason ? r->reason : "", tty && *colour(r->status) ? "\033[0m" : "");
-                if (verbosity >= 0 && (r->status != ROW_OK || verbosity > 0))
-                        for (size_t k = 0; r->notes && r->notes[k]; k++)
-                                if (!note_shown(rep, i, r->notes[k]))
-                                        printf("    note: %s\n", r->notes[k]);
+                bool show = verbosity >= 0 && (r->status != ROW_OK || verbosity > 0);
+                for (size_t k = 0; r->notes && r->notes[k]; k++)
+                        if (note_set_add(&shown, r->action, r->notes[k]) && show)
+                                printf("    note: %s\n", r->notes[k]);
         }
+        free(shown.v);
         for (size_t k = 0; rep->text && rep->text[k]; k++)
                 printf("%s\n", rep->text[k]);
         if (verbosity >= 0)
