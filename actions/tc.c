@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../agent/netif.h"
+#include "../agent/nlsock.h"
 #include "action.h"
 #include "tc.h"
 
@@ -88,13 +89,6 @@ static inline void nlmsg_freep(struct nl_msg **m) {
 
 /* ---- per-run dumps ------------------------------------------------------------------ */
 
-/* The socket's callbacks (with medic's error handler) plus a dump's own. nl_socket_get_cb()
- * hands out a reference, which the clone does not consume. */
-static struct nl_cb *socket_cb_clone(struct nl_sock *s) {
-        struct nl_cb *base = nl_socket_get_cb(s), *cb = nl_cb_clone(base);
-        nl_cb_put(base);
-        return cb;
-}
 
 struct filter_dump {
         char **lines; /* canonical lines of the root's filters, sorted */
@@ -214,7 +208,7 @@ static int tc_qdiscs(struct ctx *ctx, struct tc_cache **ret) {
                         return r;
                 r = nl_send_simple(s, RTM_GETQDISC, NLM_F_DUMP, &t, sizeof(t));
                 if (r >= 0) {
-                        cb = socket_cb_clone(s);
+                        cb = nlsock_cb_clone(s);
                         if (!cb)
                                 return -ENOMEM;
                         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, qdisc_cb, c);
@@ -500,7 +494,7 @@ static int dump_filters(struct ctx *ctx, int ifindex, uint32_t parent, struct fi
         r = nl_send_simple(s, RTM_GETTFILTER, NLM_F_DUMP, &t, sizeof(t));
         if (r < 0)
                 return netrun_errno(ctx, r);
-        cb = socket_cb_clone(s);
+        cb = nlsock_cb_clone(s);
         if (!cb)
                 return -ENOMEM;
         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, filter_cb, d);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ethtool_nl.h"
+#include "nlsock.h"
 #include "util.h"
 
 /* Attribute types, so that a short or malformed attribute is refused, not read past. */
@@ -41,30 +42,8 @@ struct ethnl {
         int kerr; /* the kernel's errno of the last NLMSG_ERROR, negative */
 };
 
-/* libnl folds several kernel errnos into NLE_INVAL: keep the kernel's own. */
-static int keep_errno(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg) {
-        struct ethnl *nl = arg;
-        (void) nla;
-        nl->kerr = e->error;
-        return NL_STOP;
-}
-
 static int nl_errno(struct ethnl *nl, int nlerr) {
-        int k = nl->kerr;
-
-        nl->kerr = 0;
-        if (k < 0)
-                return k;
-        switch (nlerr < 0 ? -nlerr : nlerr) {
-        case NLE_NOMEM: return -ENOMEM;
-        case NLE_PERM: return -EPERM;
-        case NLE_NOACCESS: return -EACCES;
-        case NLE_OBJ_NOTFOUND: return -ENOENT;
-        case NLE_NODEV: return -ENODEV;
-        case NLE_OPNOTSUPP: return -EOPNOTSUPP;
-        case NLE_MSGSIZE: return -EMSGSIZE;
-        default: return -EIO;
-        }
+        return nlsock_errno(&nl->kerr, nlerr);
 }
 
 int ethnl_open(struct ethnl **ret) {
@@ -88,7 +67,7 @@ int ethnl_open(struct ethnl **ret) {
         /* Acks are asked for where they are wanted: a dump ends with NLMSG_DONE. */
         nl_socket_disable_auto_ack(nl->sock);
         nl_socket_enable_msg_peek(nl->sock);
-        nl_socket_modify_err_cb(nl->sock, NL_CB_CUSTOM, keep_errno, nl);
+        nlsock_keep_errno(nl->sock, &nl->kerr);
         *ret = nl;
         return 0;
 }
@@ -332,7 +311,7 @@ static int on_done(struct nl_msg *m, void *arg) {
 /* Sends msg (taken) and reads until the ack (a request) or NLMSG_DONE (a dump). */
 static int exchange(struct ethnl *nl, struct nl_msg *msg, int (*fn)(struct nlmsghdr *, void *), void *data) {
         struct xfer x = { .fn = fn, .data = data };
-        struct nl_cb *cb, *sock_cb;
+        struct nl_cb *cb;
         int r;
 
         if (!msg)
@@ -342,10 +321,7 @@ static int exchange(struct ethnl *nl, struct nl_msg *msg, int (*fn)(struct nlmsg
         nlmsg_free(msg);
         if (r < 0)
                 return nl_errno(nl, r);
-        /* nl_socket_get_cb() hands out a reference of its own. */
-        sock_cb = nl_socket_get_cb(nl->sock);
-        cb = nl_cb_clone(sock_cb);
-        nl_cb_put(sock_cb);
+        cb = nlsock_cb_clone(nl->sock);
         if (!cb)
                 return -ENOMEM;
         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, &x);

@@ -8,15 +8,7 @@
 
 #include "../actions/action.h"
 #include "netif.h"
-
-/* libnl maps several kernel errnos onto one NLE_* code; the error callback keeps the
- * kernel's own, so "Operation not permitted" is not reported as "Invalid input data". */
-static int keep_errno(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg) {
-        struct netrun *n = arg;
-        (void) nla;
-        n->kerr = e->error;
-        return NL_STOP;
-}
+#include "nlsock.h"
 
 struct netrun *netrun_get(struct ctx *ctx) {
         if (!ctx->net)
@@ -52,7 +44,7 @@ int netrun_route(struct ctx *ctx, struct nl_sock **ret) {
                         ctx_fail(ctx, "opening rtnetlink: %s", nl_geterror(r));
                         return -EIO;
                 }
-                nl_socket_modify_err_cb(s, NL_CB_CUSTOM, keep_errno, n);
+                nlsock_keep_errno(s, &n->kerr);
                 n->route = s;
         }
         *ret = n->route;
@@ -60,25 +52,7 @@ int netrun_route(struct ctx *ctx, struct nl_sock **ret) {
 }
 
 int netrun_errno(struct ctx *ctx, int nlerr) {
-        struct netrun *n = netrun_get(ctx);
-        int k = n->kerr;
-
-        n->kerr = 0;
-        if (k < 0)
-                return k;
-        switch (nlerr < 0 ? -nlerr : nlerr) {
-        case NLE_NOMEM: return -ENOMEM;
-        case NLE_PERM: return -EPERM;
-        case NLE_NOACCESS: return -EACCES;
-        case NLE_EXIST: return -EEXIST;
-        case NLE_OBJ_NOTFOUND: return -ENOENT;
-        case NLE_NODEV: return -ENODEV;
-        case NLE_BUSY: return -EBUSY;
-        case NLE_OPNOTSUPP: return -EOPNOTSUPP;
-        case NLE_RANGE: return -ERANGE;
-        case NLE_AGAIN: return -EAGAIN;
-        default: return -EIO;
-        }
+        return nlsock_errno(&netrun_get(ctx)->kerr, nlerr);
 }
 
 int netif_links(struct ctx *ctx, struct nl_cache **ret) {
@@ -183,10 +157,7 @@ static int default_route_family(struct ctx *ctx, int family, struct route_pick *
         r = nl_send_simple(s, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
         if (r < 0)
                 return netrun_errno(ctx, r);
-        /* nl_socket_get_cb() takes a reference that the clone does not consume. */
-        struct nl_cb *base = nl_socket_get_cb(s);
-        cb = nl_cb_clone(base);
-        nl_cb_put(base);
+        cb = nlsock_cb_clone(s);
         if (!cb)
                 return -ENOMEM;
         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, pick_default, p);
