@@ -449,14 +449,6 @@ static int iop_to_json(const void *state, struct json_object **ret) {
         return 0;
 }
 
-static bool get_int(struct json_object *j, const char *k, int64_t *ret) {
-        struct json_object *v;
-        if (!json_object_object_get_ex(j, k, &v) || !json_object_is_type(v, json_type_int))
-                return false;
-        *ret = json_object_get_int64(v);
-        return true;
-}
-
 static bool get_class(struct json_object *j, int *ret) {
         struct json_object *v;
         if (!json_object_object_get_ex(j, "class", &v) || !json_object_is_type(v, json_type_string))
@@ -470,15 +462,15 @@ static int iop_from_json(struct json_object *j, void **ret_state) {
         struct json_object *th, *comm;
         int64_t v;
 
-        if (!get_int(j, "pid", &v) || v <= 0 || v > INT32_MAX)
+        if (!json_get_int(j, "pid", &v) || v <= 0 || v > INT32_MAX)
                 goto bad;
         s->pid = (pid_t) v;
-        if (!get_int(j, "starttime", &v) || v < 0)
+        if (!json_get_int(j, "starttime", &v) || v < 0)
                 goto bad;
         s->starttime = (uint64_t) v;
         if (json_object_object_get_ex(j, "comm", &comm) && json_object_is_type(comm, json_type_string))
                 snprintf(s->comm, sizeof s->comm, "%s", json_object_get_string(comm));
-        if (!get_class(j, &s->class) || !get_int(j, "level", &v) || v < 0 || v > 7)
+        if (!get_class(j, &s->class) || !json_get_int(j, "level", &v) || v < 0 || v > 7)
                 goto bad;
         s->level = (int) v;
         if (json_object_object_get_ex(j, "threads", &th) && json_object_is_type(th, json_type_array)) {
@@ -487,10 +479,10 @@ static int iop_from_json(struct json_object *j, void **ret_state) {
                 for (size_t i = 0; i < n; i++) {
                         struct json_object *t = json_object_array_get_idx(th, i);
                         struct iop_thread *x = &s->threads[s->n];
-                        if (!get_int(t, "tid", &v) || v <= 0 || v > INT32_MAX)
+                        if (!json_get_int(t, "tid", &v) || v <= 0 || v > INT32_MAX)
                                 goto bad;
                         x->tid = (pid_t) v;
-                        if (!get_class(t, &x->class) || !get_int(t, "level", &v) || v < 0 || v > 7)
+                        if (!get_class(t, &x->class) || !json_get_int(t, "level", &v) || v < 0 || v > 7)
                                 goto bad;
                         x->level = (int) v;
                         s->n++;

@@ -661,17 +661,10 @@ static int mnt_to_json(const void *state, struct json_object **ret) {
         return 0;
 }
 
-static const char *get_str(struct json_object *j, const char *k) {
-        struct json_object *v;
-        if (!json_object_object_get_ex(j, k, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
 static int mnt_from_json(struct json_object *j, void **ret_state) {
-        const char *path = get_str(j, "path"), *mp = get_str(j, "mount_point"), *src = get_str(j, "source");
-        const char *type = get_str(j, "fstype"), *root = get_str(j, "root"), *dev = get_str(j, "dev");
-        const char *mode = get_str(j, "atime"), *kept = get_str(j, "kept");
+        const char *path = json_get_str(j, "path"), *mp = json_get_str(j, "mount_point"), *src = json_get_str(j, "source");
+        const char *type = json_get_str(j, "fstype"), *root = json_get_str(j, "root"), *dev = json_get_str(j, "dev");
+        const char *mode = json_get_str(j, "atime"), *kept = json_get_str(j, "kept");
         struct json_object *id, *nd, *uid;
         struct mnt_state *s;
         unsigned major, minor;

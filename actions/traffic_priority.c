@@ -574,35 +574,16 @@ static int tp_to_json(const void *state, struct json_object **ret) {
         return 0;
 }
 
-static bool get_u32(struct json_object *j, const char *k, uint32_t *ret) {
-        struct json_object *v;
-        int64_t x;
-        if (!json_object_object_get_ex(j, k, &v) || !json_object_is_type(v, json_type_int))
-                return false;
-        x = json_object_get_int64(v);
-        if (x < 0 || x > UINT32_MAX)
-                return false;
-        *ret = (uint32_t) x;
-        return true;
-}
-
-static const char *get_str(struct json_object *j, const char *k) {
-        struct json_object *v;
-        if (!json_object_object_get_ex(j, k, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
 static int tp_from_json(struct json_object *j, void **ret_state) {
         struct tp_state *s = xcalloc(1, sizeof(*s));
         struct json_object *v;
         const char *str;
         int x = -1;
 
-        if (!(str = get_str(j, "interface")) || strlen(str) >= sizeof(s->ifname))
+        if (!(str = json_get_str(j, "interface")) || strlen(str) >= sizeof(s->ifname))
                 goto bad;
         snprintf(s->ifname, sizeof(s->ifname), "%s", str);
-        if (!(str = get_str(j, "root")))
+        if (!(str = json_get_str(j, "root")))
                 goto bad;
         for (int i = 0; i < _TC_ROOT_MAX; i++)
                 if (streq(root_names[i], str))
@@ -610,19 +591,18 @@ static int tp_from_json(struct json_object *j, void **ret_state) {
         if (x < 0)
                 goto bad;
         s->v.root = x;
-        if ((str = get_str(j, "kind")))
+        if ((str = json_get_str(j, "kind")))
                 snprintf(s->v.kind, sizeof(s->v.kind), "%s", str);
-        if (!get_u32(j, "handle", &s->v.handle))
+        if (!json_get_u32(j, "handle", &s->v.handle))
                 goto bad;
-        if ((str = get_str(j, "detail")))
+        if ((str = json_get_str(j, "detail")))
                 s->v.detail = xstrdup(str);
         if (s->v.root == TC_ROOT_MEDIC) {
                 int64_t rate;
-                if (!(str = get_str(j, "backend")) || (x = backend_from_name(str)) < 0)
+                if (!(str = json_get_str(j, "backend")) || (x = backend_from_name(str)) < 0)
                         goto bad;
                 s->v.backend = x;
-                if (!json_object_object_get_ex(j, "rate", &v) || !json_object_is_type(v, json_type_int) ||
-                    (rate = json_object_get_int64(v)) < 0)
+                if (!json_get_int(j, "rate", &rate) || rate < 0)
                         goto bad;
                 s->v.rate = (uint64_t) rate;
                 if (!json_object_object_get_ex(j, "bands", &v) || !json_object_is_type(v, json_type_array) ||
@@ -631,7 +611,7 @@ static int tp_from_json(struct json_object *j, void **ret_state) {
                 s->v.n_bands = (unsigned) json_object_array_length(v);
                 for (unsigned b = 0; b < s->v.n_bands; b++) {
                         struct json_object *o = json_object_array_get_idx(v, b), *ports;
-                        if ((str = get_str(o, "name")))
+                        if ((str = json_get_str(o, "name")))
                                 s->names[b] = xstrdup(str);
                         if (!json_object_object_get_ex(o, "ports", &ports) || !json_object_is_type(ports, json_type_array) ||
                             json_object_array_length(ports) < 1 || json_object_array_length(ports) > TC_MAX_PORTS)
@@ -650,7 +630,7 @@ static int tp_from_json(struct json_object *j, void **ret_state) {
                 s->v.rebuildable = json_object_get_boolean(v);
                 if (s->v.rebuildable) {
                         size_t n;
-                        if (!(str = get_str(j, "options")) || (n = strlen(str)) == 0 || n % 2 || n > 8192)
+                        if (!(str = json_get_str(j, "options")) || (n = strlen(str)) == 0 || n % 2 || n > 8192)
                                 goto bad;
                         s->v.opts = xmalloc(n / 2);
                         s->v.opts_len = n / 2;

@@ -199,21 +199,6 @@ int change_set_to_json(const struct change_set *cs, struct json_object **ret) {
         return 0;
 }
 
-static const char *get_str(struct json_object *j, const char *key) {
-        struct json_object *v;
-        if (!json_object_object_get_ex(j, key, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
-static bool get_int(struct json_object *j, const char *key, int64_t *ret) {
-        struct json_object *v;
-        if (!json_object_object_get_ex(j, key, &v) || !json_object_is_type(v, json_type_int))
-                return false;
-        *ret = json_object_get_int64(v);
-        return true;
-}
-
 int change_set_from_json(struct json_object *j, struct change_set **ret, char **ret_why) {
         _cleanup_(change_set_freep) struct change_set *cs = xcalloc(1, sizeof(*cs));
         struct json_object *items, *pol, *user;
@@ -229,51 +214,51 @@ int change_set_from_json(struct json_object *j, struct change_set **ret, char **
 
         if (!json_object_is_type(j, json_type_object))
                 BAD("not a JSON object");
-        if (!get_int(j, "id", &v) || v <= 0 || v > UINT_MAX)
+        if (!json_get_int(j, "id", &v) || v <= 0 || v > UINT_MAX)
                 BAD("missing or bad 'id'");
         cs->id = (unsigned) v;
-        if (!(s = get_str(j, "time")))
+        if (!(s = json_get_str(j, "time")))
                 BAD("missing 'time'");
         snprintf(cs->time, sizeof cs->time, "%s", s);
-        if (!(s = get_str(j, "kind")) || (k = lookup(set_kind_names, _SET_KIND_MAX, s)) < 0)
+        if (!(s = json_get_str(j, "kind")) || (k = lookup(set_kind_names, _SET_KIND_MAX, s)) < 0)
                 BAD("missing or bad 'kind'");
         cs->kind = (enum set_kind) k;
-        if (!(s = get_str(j, "state")) || (k = lookup(set_state_names, _SET_STATE_MAX, s)) < 0)
+        if (!(s = json_get_str(j, "state")) || (k = lookup(set_state_names, _SET_STATE_MAX, s)) < 0)
                 BAD("missing or bad 'state'");
         cs->state = (enum set_state) k;
         if (json_object_object_get_ex(j, "policy", &pol)) {
-                if ((s = get_str(pol, "name")))
+                if ((s = json_get_str(pol, "name")))
                         cs->policy_name = xstrdup(s);
-                if ((s = get_str(pol, "sha256")))
+                if ((s = json_get_str(pol, "sha256")))
                         cs->policy_sha256 = xstrdup(s);
         }
         if (json_object_object_get_ex(j, "user", &user)) {
-                if (get_int(user, "uid", &v))
+                if (json_get_int(user, "uid", &v))
                         cs->uid = (uid_t) v;
-                if ((s = get_str(user, "sudo_user")))
+                if ((s = json_get_str(user, "sudo_user")))
                         cs->sudo_user = xstrdup(s);
         }
-        if ((s = get_str(j, "command")))
+        if ((s = json_get_str(j, "command")))
                 cs->command = xstrdup(s);
-        if ((s = get_str(j, "hostname")))
+        if ((s = json_get_str(j, "hostname")))
                 cs->hostname = xstrdup(s);
-        if (!(s = get_str(j, "boot_id")))
+        if (!(s = json_get_str(j, "boot_id")))
                 BAD("missing 'boot_id'");
         snprintf(cs->boot_id, sizeof cs->boot_id, "%s", s);
-        if (get_int(j, "deadline", &v))
+        if (json_get_int(j, "deadline", &v))
                 cs->deadline = v;
-        if (get_int(j, "rollback_of", &v))
+        if (json_get_int(j, "rollback_of", &v))
                 cs->rollback_of = (unsigned) v;
-        if (get_int(j, "rolled_back_by", &v))
+        if (json_get_int(j, "rolled_back_by", &v))
                 cs->rolled_back_by = (unsigned) v;
-        if ((s = get_str(j, "message")))
+        if ((s = json_get_str(j, "message")))
                 cs->message = xstrdup(s);
         if (!json_object_object_get_ex(j, "items", &items) || !json_object_is_type(items, json_type_array))
                 BAD("missing 'items'");
         for (size_t i = 0; i < json_object_array_length(items); i++) {
                 struct json_object *o = json_object_array_get_idx(items, i), *b, *a;
-                const char *action = get_str(o, "action"), *kind = get_str(o, "kind"),
-                           *object = get_str(o, "object"), *st = get_str(o, "status");
+                const char *action = json_get_str(o, "action"), *kind = json_get_str(o, "kind"),
+                           *object = json_get_str(o, "object"), *st = json_get_str(o, "status");
                 struct set_item *it;
 
                 if (!action || !kind || !object || !st || (k = lookup(item_state_names, _ITEM_STATE_MAX, st)) < 0)
@@ -284,7 +269,7 @@ int change_set_from_json(struct json_object *j, struct change_set **ret, char **
                         it->before = json_object_get(b);
                 if (json_object_object_get_ex(o, "after", &a))
                         it->after = json_object_get(a);
-                if ((s = get_str(o, "message")))
+                if ((s = json_get_str(o, "message")))
                         it->message = xstrdup(s);
         }
 #undef BAD

@@ -16,6 +16,29 @@ void json_object_putp(struct json_object **j) {
                 json_object_put(*j);
 }
 
+const char *json_get_str(struct json_object *j, const char *key) {
+        struct json_object *v;
+        if (!json_object_object_get_ex(j, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+bool json_get_int(struct json_object *j, const char *key, int64_t *ret) {
+        struct json_object *v;
+        if (!json_object_object_get_ex(j, key, &v) || !json_object_is_type(v, json_type_int))
+                return false;
+        *ret = json_object_get_int64(v);
+        return true;
+}
+
+bool json_get_u32(struct json_object *j, const char *key, uint32_t *ret) {
+        int64_t x;
+        if (!json_get_int(j, key, &x) || x < 0 || x > UINT32_MAX)
+                return false;
+        *ret = (uint32_t) x;
+        return true;
+}
+
 void *xmalloc(size_t n) {
         void *p = malloc(n ? n : 1);
         if (!p)

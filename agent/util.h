@@ -53,6 +53,10 @@ static inline void fclosep(FILE **f) {
 
 void json_object_putp(struct json_object **j);
 #define _cleanup_json_ _cleanup_(json_object_putp)
+/* Typed members of a JSON object: NULL/false when missing or of another type. */
+const char *json_get_str(struct json_object *j, const char *key);
+bool json_get_int(struct json_object *j, const char *key, int64_t *ret);
+bool json_get_u32(struct json_object *j, const char *key, uint32_t *ret);
 
 void strv_free(char **v);
 static inline void strv_freep(char ***v) {
