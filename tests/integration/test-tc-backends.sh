@@ -9,6 +9,7 @@
 #   prio 0, 1, 2, quantum 1514; without rate: the link speed from sysfs (a veth: 10000),
 #   or medic's documented default (lo reports no speed: 10gbit).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tc-lib.sh"
 setup - <<'YAML'
 medic: 1
 name: tp
@@ -35,17 +36,9 @@ with_backend() {
                 printf '      bands:\n        - {name: peer, ports: [2380]}\n        - {name: client, ports: [2379]}\n'
         } | write_policy "$POLICY"
 }
-snapshot() {
-        tc -n "$NS" -d qdisc show dev "${1:-vt0}"
-        tc -n "$NS" -d class show dev "${1:-vt0}"
-        tc -n "$NS" -d filter show dev "${1:-vt0}"
-}
+snapshot() { tc_snapshot "$NS" "${1:-vt0}"; }
 
-# Does this kernel have sch_prio? Ask it, in a scratch namespace of our own.
-main_ns=$NS
-new_netns; scratch=$NS
-NS=$main_ns
-if ip netns exec "$scratch" tc qdisc add dev lo root prio 2>/dev/null; then
+if tc_kernel_has_prio; then
         has_prio=1
 else
         has_prio=0

@@ -8,6 +8,7 @@
 # the IPv4 header length. Then the same on a veth pair between two namespaces, and a
 # three-band policy with several ports per band (unmatched traffic in 1:4).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tc-lib.sh"
 setup - <<'YAML'
 medic: 1
 name: tp
@@ -23,33 +24,11 @@ YAML
 NS_LO=$NS
 ip -n "$NS" link set lo up
 
-# connect.py ADDR PORT [opts]: one TCP connection attempt that must be refused (RST).
-cat >"$T/connect.py" <<'EOF'
-import socket, sys
-addr, port = sys.argv[1], int(sys.argv[2])
-s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
-if len(sys.argv) > 3 and sys.argv[3] == "opts":
-    # 4 bytes of IPv4 options (NOP NOP NOP EOL): header length 24, the ports move by 4.
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, b"\x01\x01\x01\x00")
-s.settimeout(3)
-try:
-    s.connect((addr, port))
-except ConnectionRefusedError:
-    sys.exit(0)
-except OSError as e:
-    sys.exit("connect %s:%d: %s (expected a refusal)" % (addr, port, e))
-sys.exit("connect %s:%d: accepted (expected a refusal: something listens)" % (addr, port))
-EOF
-
 # attempt NS ADDR PORT [opts]
-attempt() {
-        ip netns exec "$1" python3 "$T/connect.py" "${@:2}" || fail "connection attempt ${*:2} in $1"
-}
+attempt() { tc_attempt "$@"; }
 
 # counters NS DEV: "class packets bytes" per class, sorted by class.
-counters() {
-        tc -n "$1" -s class show dev "$2" | awk '/^class/ { c = $3 } /^ Sent / { print c, $4, $2 }' | sort
-}
+counters() { tc_counters "$@"; }
 pkts() { awk -v c="$2" '$1 == c { print $2 }' <<<"$1"; }
 bytes() { awk -v c="$2" '$1 == c { print $3 }' <<<"$1"; }
 
@@ -70,11 +49,7 @@ expect_deltas() {
 }
 
 # snapshot NS DEV: everything tc shows about the device's traffic control.
-snapshot() {
-        tc -n "$1" -d qdisc show dev "$2"
-        tc -n "$1" -d class show dev "$2"
-        tc -n "$1" -d filter show dev "$2"
-}
+snapshot() { tc_snapshot "$@"; }
 
 assert_medic_htb() { # NS DEV NBANDS
         local q

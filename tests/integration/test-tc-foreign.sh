@@ -10,6 +10,7 @@
 #    exactly as it was; with replace-foreign: true apply replaces it, and rollback gives the
 #    kernel default back and says the old root could not be rebuilt.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tc-lib.sh"
 setup - <<'YAML'
 medic: 1
 name: tp
@@ -28,11 +29,7 @@ ip -n "$NS" link add vt0 type veth peer name vt1
 ip -n "$NS" link set vt0 up
 ip -n "$NS" link set vt1 up
 
-snapshot() {
-        tc -n "$NS" -d qdisc show dev vt0
-        tc -n "$NS" -d class show dev vt0
-        tc -n "$NS" -d filter show dev vt0
-}
+snapshot() { tc_snapshot "$NS" vt0; }
 tcq() { tc -n "$NS" "$@"; }
 default_root=$(snapshot)
 assert_eq "qdisc noqueue 0: root refcnt 2 " "$default_root" "vt0 at the start"

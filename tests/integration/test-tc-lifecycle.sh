@@ -6,6 +6,7 @@
 # "mode: audit" never changes anything. Things that must not move: the peer interface,
 # lo, and an ingress qdisc with its filter on the same device.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tc-lib.sh"
 setup - <<'YAML'
 medic: 1
 name: tp
@@ -27,9 +28,7 @@ tc -n "$NS" qdisc add dev vt0 ingress
 tc -n "$NS" filter add dev vt0 parent ffff: protocol ip pref 7 u32 match ip dport 9999 0xffff flowid ffff:9
 
 snapshot() {
-        tc -n "$NS" -d qdisc show dev "$1"
-        tc -n "$NS" -d class show dev "$1"
-        tc -n "$NS" -d filter show dev "$1"
+        tc_snapshot "$NS" "$1"
         tc -n "$NS" -d filter show dev "$1" parent ffff:
 }
 others() {

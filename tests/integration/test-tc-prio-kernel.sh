@@ -5,6 +5,7 @@
 # rollback to the kernel default; auto picks prio there. Skipped where the kernel has no
 # sch_prio (test-tc-backends.sh checks the failure and the htb fallback there).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tc-lib.sh"
 setup - <<'YAML'
 medic: 1
 name: tp
@@ -17,31 +18,12 @@ actions:
         - {name: peer, ports: [2380]}
         - {name: client, ports: [2379]}
 YAML
-main_ns=$NS
-new_netns
-if ! ip netns exec "$NS" tc qdisc add dev lo root prio 2>/dev/null; then
+tc_kernel_has_prio ||
         skip "kernel has no sch_prio (CONFIG_NET_SCH_PRIO not set): the prio path runs on a stock kernel"
-fi
-NS=$main_ns
 ip -n "$NS" link set lo up
 
-cat >"$T/connect.py" <<'EOF'
-import socket, sys
-addr, port = sys.argv[1], int(sys.argv[2])
-s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
-if len(sys.argv) > 3 and sys.argv[3] == "opts":
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, b"\x01\x01\x01\x00")
-s.settimeout(3)
-try:
-    s.connect((addr, port))
-except ConnectionRefusedError:
-    sys.exit(0)
-except OSError as e:
-    sys.exit("connect %s:%d: %s (expected a refusal)" % (addr, port, e))
-sys.exit("connect %s:%d: accepted (expected a refusal)" % (addr, port))
-EOF
-attempt() { ip netns exec "$NS" python3 "$T/connect.py" "$@" || fail "connection attempt $*"; }
-counters() { tc -n "$NS" -s class show dev lo | awk '/^class/ { c = $3 } /^ Sent / { print c, $4 }' | sort; }
+attempt() { tc_attempt "$NS" "$@"; }
+counters() { tc_counters "$NS" lo; }
 pkts() { awk -v c="$2" '$1 == c { print $2 }' <<<"$1"; }
 expect_deltas() { # BEFORE "1:1=N ..."
         local now spec got
@@ -51,11 +33,7 @@ expect_deltas() { # BEFORE "1:1=N ..."
                 assert_eq "${spec#*=}" "$got" "packets in class ${spec%%=*}"
         done
 }
-snapshot() {
-        tc -n "$NS" -d qdisc show dev lo
-        tc -n "$NS" -d class show dev lo
-        tc -n "$NS" -d filter show dev lo
-}
+snapshot() { tc_snapshot "$NS" lo; }
 before=$(snapshot)
 
 step "backend: prio: apply builds prio 1: with 3 bands, every priority in the last band"

@@ -5,6 +5,7 @@
 # linklayer), not as medic describes them. Every root is tried in turn; each failing check
 # is reported (soft_fail) so that one run shows every divergence.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tc-lib.sh"
 setup - <<'YAML'
 medic: 1
 name: tp
@@ -20,11 +21,7 @@ ip -n "$NS" link add vt0 type veth peer name vt1
 ip -n "$NS" link set vt0 up
 ip -n "$NS" link set vt1 up
 
-snapshot() {
-        tc -n "$NS" -d qdisc show dev vt0
-        tc -n "$NS" -d class show dev vt0
-        tc -n "$NS" -d filter show dev vt0
-}
+snapshot() { tc_snapshot "$NS" vt0; }
 
 # Roots a node may carry before medic arrives; the first is the one etcd guides show.
 roots=(
