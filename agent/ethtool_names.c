@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdint.h>
 #include <string.h>
 
 #include "ethtool_names.h"
@@ -71,11 +72,39 @@ bool offload_pattern_match(const char *kernel_name, const char *pattern) {
         return strncmp(kernel_name, pattern, head) == 0 && streq(kernel_name + n - tail, star + 1);
 }
 
-const char *offload_group_of(const char *kernel_name) {
+static const char *group_scan(const char *kernel_name) {
         for (size_t i = 0; i < offload_names_n; i++)
                 if (offload_pattern_match(kernel_name, offload_names[i].pattern))
                         return offload_names[i].name;
         return NULL;
+}
+
+/* The same ~65 kernel names are asked about for every interface, several times per item
+ * (describe, compare, notes): over 1,000 interfaces the pattern scan was most of an audit.
+ * A name's group never changes, so remember it. */
+#define GROUP_MEMO 256
+static struct { char name[32]; const char *group; bool used; } group_memo[GROUP_MEMO];
+
+const char *offload_group_of(const char *kernel_name) {
+        size_t len, i;
+        uint32_t h = 2166136261u;
+
+        if (!kernel_name || (len = strlen(kernel_name)) >= sizeof(group_memo[0].name))
+                return group_scan(kernel_name);
+        for (const char *c = kernel_name; *c; c++)
+                h = (h ^ (unsigned char) *c) * 16777619u;
+        for (size_t probe = 0; probe < GROUP_MEMO; probe++) {
+                i = (h + probe) % GROUP_MEMO;
+                if (!group_memo[i].used) {
+                        memcpy(group_memo[i].name, kernel_name, len + 1);
+                        group_memo[i].group = group_scan(kernel_name);
+                        group_memo[i].used = true;
+                        return group_memo[i].group;
+                }
+                if (streq(group_memo[i].name, kernel_name))
+                        return group_memo[i].group;
+        }
+        return group_scan(kernel_name); /* full: more names than any kernel has */
 }
 
 bool offload_covers(const char *name, const char *kernel_name) {
