@@ -213,15 +213,24 @@ static int plan_build(struct run *run, struct plan *pl, bool notes) {
                         row->wanted = a->ops->describe(pi->want);
                         row->wanted_json = state_json(a->ops, pi->want);
 
-                        /* The loader refused different values for one object; the same value
-                         * twice is one item, or rollback would undo it twice. */
-                        const char *dup = NULL;
+                        /* The same value twice is one item, or rollback would undo it twice.
+                         * The loader refuses different values for one object where the policy
+                         * names it; `interface: all` and `eth0` meet only here, and two
+                         * actions that disagree must not be settled by their order. */
+                        const struct item *dup = NULL;
                         for (size_t m = 0; m < pl->n; m++)
                                 if (pl->items[m].ops == a->ops && streq(pl->items[m].object, pi->object))
-                                        dup = pl->items[m].action;
+                                        dup = &pl->items[m];
                         if (dup) {
-                                row->status = ROW_SKIPPED;
-                                row->reason = xasprintf("also set by action '%s'", dup);
+                                _cleanup_free_ char *other = a->ops->describe(dup->want);
+                                if (streq(other, row->wanted)) {
+                                        row->status = ROW_SKIPPED;
+                                        row->reason = xasprintf("also set by action '%s'", dup->action);
+                                } else {
+                                        row->status = ROW_FAILED;
+                                        row->reason = xasprintf("action '%s' wants %s here: two actions disagree, fix the policy",
+                                                                dup->action, other);
+                                }
                                 free(pi->object);
                                 a->ops->free(pi->want);
                                 continue;
