@@ -114,6 +114,15 @@ int strv_push(char ***v, char *s) {
         return 0;
 }
 
+static int strcmp_p(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+void strv_sort(char **v) {
+        if (v)
+                qsort(v, strv_length(v), sizeof(char *), strcmp_p);
+}
+
 bool strv_contains(char *const *v, const char *s) {
         for (size_t i = 0; v && v[i]; i++)
                 if (streq(v[i], s))

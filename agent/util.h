@@ -66,6 +66,7 @@ static inline void strv_freep(char ***v) {
 size_t strv_length(char *const *v);
 int strv_push(char ***v, char *s); /* takes s on success */
 bool strv_contains(char *const *v, const char *s);
+void strv_sort(char **v); /* strcmp order */
 
 /* Never NULL: medic stops on allocation failure, there is no sane way on. */
 void *xmalloc(size_t n);
