@@ -787,7 +787,7 @@ int tc_rebuild(struct ctx *ctx, int ifindex, const char *ifname, const struct tc
 }
 
 /* Read-only: whether the kernel can create a prio qdisc, without creating one. */
-int tc_kernel_has_prio(const char **how) {
+static int probe_prio(const char **how) {
         struct utsname u;
         char path[256];
         _cleanup_free_ char *builtin = NULL, *dep = NULL;
@@ -796,6 +796,7 @@ int tc_kernel_has_prio(const char **how) {
                 *how = "module sch_prio is loaded";
                 return 1;
         }
+        *how = "no /lib/modules for this kernel to tell";
         if (uname(&u) < 0)
                 return -ENOENT;
         snprintf(path, sizeof(path), "/lib/modules/%s/modules.builtin", u.release);
@@ -816,4 +817,18 @@ int tc_kernel_has_prio(const char **how) {
         }
         *how = "no /lib/modules for this kernel to tell";
         return -ENOENT;
+}
+
+/* modules.dep is a megabyte on a distribution kernel, and the audit asks once per
+ * interface: the answer cannot change while medic runs. */
+int tc_kernel_has_prio(const char **how) {
+        static int known = 0, answer;
+        static const char *said;
+
+        if (!known) {
+                answer = probe_prio(&said);
+                known = 1;
+        }
+        *how = said;
+        return answer;
 }
