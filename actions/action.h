@@ -84,8 +84,15 @@ struct action_ops {
         /* Pure comparison: does have satisfy want? */
         bool (*same)(const void *want, const void *have);
         int (*apply)(struct ctx *ctx, const void *want, const void *have);
-        /* Bring the object back to before; NULL means apply(before) does it. */
+        /* Bring the object back to before; NULL means apply(before) does it. restore must
+         * work from any state in_between() accepts, not only from after. */
         int (*restore)(struct ctx *ctx, const void *before, const void *have);
+        /* Does have look like medic's own change from before toward after, stopped part
+         * way (a half-built root qdisc, some threads set and some not, some feature bits
+         * flipped)? Recovery restores such an object; anything else that is neither before
+         * nor after is a foreign change and stays a conflict. NULL: the kind changes its
+         * object in one system call, so there is no in-between. */
+        bool (*in_between)(const void *before, const void *after, const void *have);
         /* Operator-facing notes for audit (runtime-only fix, limits of the fix), or NULL. */
         void (*notes)(struct ctx *ctx, const void *want, const void *have, char ***notes);
 
