@@ -77,6 +77,12 @@ void auditlog_close(struct auditlog *l) {
         *l = (struct auditlog) { .fd = -1 };
 }
 
+int auditlog_sync(struct auditlog *l) {
+        if (l->fd < 0)
+                return -EBADF;
+        return fsync(l->fd) < 0 ? -errno : 0;
+}
+
 static struct json_object *opt_str(const char *s) {
         return s ? json_object_new_string(s) : NULL;
 }
@@ -115,9 +121,15 @@ int auditlog_write(struct auditlog *l, const struct audit_record *rec) {
         ssize_t n = write(l->fd, line, len);
         if (n < 0)
                 return -errno;
-        if ((size_t) n != len)
-                return -EIO;
-        if (fsync(l->fd) < 0)
+        if ((size_t) n != len) {
+                /* A full disk took part of the line: cut it off again, or the next record
+                 * would be glued onto it and lost to every reader. */
+                struct stat st;
+                if (fstat(l->fd, &st) == 0 && st.st_size >= n)
+                        (void) ftruncate(l->fd, st.st_size - n);
+                return -ENOSPC;
+        }
+        if (!l->defer_sync && fsync(l->fd) < 0)
                 return -errno;
 
         before_s = rec->before ? json_object_to_json_string_ext(rec->before, JSON_C_TO_STRING_PLAIN) : "";

@@ -30,6 +30,9 @@ struct auditlog {
         char *host;
         char boot_id[37];
         uid_t uid;
+        /* Within a change set: records are written as objects change and fsync'd together
+         * by auditlog_sync() before the set is marked applied. */
+        bool defer_sync;
         char *sudo_user;
         char *policy_name;
         char *policy_sha256;
@@ -55,5 +58,9 @@ struct audit_record {
         const char *message;
 };
 
-/* Appends and fsyncs one record; -errno when the record is not durable. */
+/* Appends one record (one write(2), then fsync unless deferred) and sends it to journald;
+ * -errno when the record is not written. A short write is cut back off the file, so it
+ * never swallows the next record. */
 int auditlog_write(struct auditlog *l, const struct audit_record *rec);
+/* Makes the records written with defer_sync durable. */
+int auditlog_sync(struct auditlog *l);

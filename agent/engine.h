@@ -32,6 +32,7 @@ struct run {
         bool log_open;
         int lock_fd;
         char boot_id[37];
+        int boot_id_error; /* reading it failed: no change may be recorded */
         struct report rep;
         /* The journal, read once per run by whoever needs it first (run_journal()). */
         struct change_set **sets;

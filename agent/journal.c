@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <dirent.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <string.h>
@@ -277,56 +278,357 @@ int change_set_from_json(struct json_object *j, struct change_set **ret, char **
         return 0;
 }
 
-int journal_load(const char *state_dir, unsigned id, struct change_set **ret, char **ret_why) {
-        _cleanup_free_ char *path = xasprintf("%s/changes/%u.json", state_dir, id), *text = NULL, *why = NULL;
-        _cleanup_json_ struct json_object *j = NULL;
-        struct change_set *cs;
+/* One appended record: {"item": K, "status": ..., "after": ..., "message": ...} or
+ * {"state": ..., "deadline": ..., "rolled_back_by": ..., "message": ...}. */
+static int apply_record(struct change_set *cs, struct json_object *rec, char **ret_why) {
+        struct json_object *after;
+        const char *s;
+        int64_t v;
+        int k;
+
+        if (!json_object_is_type(rec, json_type_object)) {
+                *ret_why = xstrdup("a record is not a JSON object");
+                return -EBADMSG;
+        }
+        if (json_get_int(rec, "item", &v)) {
+                if (v < 0 || (uint64_t) v >= cs->n_items || !(s = json_get_str(rec, "status")) ||
+                    (k = lookup(item_state_names, _ITEM_STATE_MAX, s)) < 0) {
+                        *ret_why = xasprintf("bad item record (item %lld)", (long long) v);
+                        return -EBADMSG;
+                }
+                struct set_item *it = &cs->items[v];
+                it->state = (enum item_state) k;
+                if (json_object_object_get_ex(rec, "after", &after)) {
+                        json_object_put(it->after);
+                        it->after = json_object_get(after);
+                }
+                if ((s = json_get_str(rec, "message"))) {
+                        free(it->message);
+                        it->message = xstrdup(s);
+                }
+                return 0;
+        }
+        if (!(s = json_get_str(rec, "state")) || (k = lookup(set_state_names, _SET_STATE_MAX, s)) < 0) {
+                *ret_why = xstrdup("a record that is neither an item's nor the set's");
+                return -EBADMSG;
+        }
+        cs->state = (enum set_state) k;
+        if (json_get_int(rec, "deadline", &v))
+                cs->deadline = v;
+        if (json_get_int(rec, "rolled_back_by", &v) && v > 0 && v <= UINT_MAX)
+                cs->rolled_back_by = (unsigned) v;
+        if ((s = json_get_str(rec, "message"))) {
+                free(cs->message);
+                cs->message = xstrdup(s);
+        }
+        return 0;
+}
+
+static size_t skip_space(const char *text, size_t len, size_t at) {
+        while (at < len && (text[at] == ' ' || text[at] == '\n' || text[at] == '\t' || text[at] == '\r'))
+                at++;
+        return at;
+}
+
+/* The next JSON value at text[at..len). *torn: the bytes end inside a value — the tail of a
+ * record whose write was cut short. */
+static struct json_object *next_value(const char *text, size_t len, size_t *at, bool *torn) {
+        struct json_tokener *tok = json_tokener_new();
+        struct json_object *j;
+        size_t rest = len - *at;
+
+        *torn = false;
+        j = json_tokener_parse_ex(tok, text + *at, rest > INT_MAX ? INT_MAX : (int) rest);
+        if (!j)
+                *torn = json_tokener_get_error(tok) == json_tokener_continue;
+        else
+                *at += json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+        return j;
+}
+
+int journal_parse(const char *text, size_t len, unsigned id, struct change_set **ret, char **ret_why) {
+        _cleanup_json_ struct json_object *head = NULL;
+        _cleanup_(change_set_freep) struct change_set *cs = NULL;
+        _cleanup_free_ char *why = NULL;
+        size_t at = skip_space(text, len, 0);
+        bool torn;
         int r;
 
-        r = read_file(path, &text, NULL);
+        if (memchr(text, 0, len)) {
+                *ret_why = xstrdup("damaged journal file (not JSON)");
+                return -EBADMSG;
+        }
+        head = at < len ? next_value(text, len, &at, &torn) : NULL;
+        if (!head) {
+                *ret_why = xstrdup("damaged journal file (not JSON)");
+                return -EBADMSG;
+        }
+        r = change_set_from_json(head, &cs, &why);
+        if (r < 0) {
+                *ret_why = xasprintf("damaged journal file: %s", why);
+                return r;
+        }
+        if (cs->id != id) {
+                *ret_why = xasprintf("damaged journal file: it says it is set %u", cs->id);
+                return -EBADMSG;
+        }
+        for (;;) {
+                _cleanup_json_ struct json_object *rec = NULL;
+                size_t start;
+
+                at = skip_space(text, len, at);
+                if (at >= len)
+                        break;
+                start = at;
+                rec = next_value(text, len, &at, &torn);
+                /* Every record is written whole, with its newline, by one write(2): a last
+                 * record without its newline never completed, and the set is as before it. */
+                if ((!rec && torn) || (rec && at >= len && !memchr(text + start, '\n', len - start)))
+                        break;
+                if (!rec) {
+                        *ret_why = xstrdup("damaged journal file (data after the change set)");
+                        return -EBADMSG;
+                }
+                free(why);
+                why = NULL;
+                r = apply_record(cs, rec, &why);
+                if (r < 0) {
+                        *ret_why = xasprintf("damaged journal file: %s", why);
+                        return r;
+                }
+        }
+        *ret = TAKE_PTR(cs);
+        return 0;
+}
+
+int journal_load(const char *state_dir, unsigned id, struct change_set **ret, char **ret_why) {
+        _cleanup_free_ char *path = xasprintf("%s/changes/%u.json", state_dir, id), *text = NULL, *why = NULL;
+        size_t len = 0;
+        int r;
+
+        r = read_file(path, &text, &len);
         if (r < 0) {
                 *ret_why = xasprintf("%s: %s", path, strerror(-r));
                 return r;
         }
-        {
-                struct json_tokener *tok = json_tokener_new();
-                size_t len = strlen(text), end;
-                j = json_tokener_parse_ex(tok, text, (int) len);
-                end = json_tokener_get_parse_end(tok);
-                json_tokener_free(tok);
-                /* A torn or doubled write leaves bytes after the object: damaged too. */
-                while (j && end < len && (text[end] == ' ' || text[end] == '\n' || text[end] == '\t' || text[end] == '\r'))
-                        end++;
-                if (!j || end != len) {
-                        *ret_why = xasprintf("%s: damaged journal file (%s)", path, j ? "data after the change set" : "not JSON");
-                        return -EBADMSG;
-                }
-        }
-        r = change_set_from_json(j, &cs, &why);
-        if (r < 0) {
-                *ret_why = xasprintf("%s: damaged journal file: %s", path, why);
-                return r;
-        }
-        if (cs->id != id) {
-                *ret_why = xasprintf("%s: damaged journal file: it says it is set %u", path, cs->id);
-                change_set_free(cs);
-                return -EBADMSG;
-        }
-        *ret = cs;
-        return 0;
+        r = journal_parse(text, len, id, ret, &why);
+        if (r < 0)
+                *ret_why = xasprintf("%s: %s", path, why);
+        return r;
+}
+
+static char *set_text(const struct change_set *cs) {
+        _cleanup_json_ struct json_object *j = NULL;
+        if (change_set_to_json(cs, &j) < 0)
+                return NULL;
+        return xasprintf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 int journal_save(const char *state_dir, const struct change_set *cs) {
         _cleanup_free_ char *path = xasprintf("%s/changes/%u.json", state_dir, cs->id);
-        _cleanup_json_ struct json_object *j = NULL;
-        const char *text;
+        _cleanup_free_ char *data = set_text(cs);
+
+        if (!data)
+                return -ENOMEM;
+        return write_file_atomic(path, data, strlen(data), 0600);
+}
+
+bool set_state_closed(enum set_state s) {
+        switch (s) {
+        case SET_APPLIED:
+        case SET_FAILED:
+        case SET_ROLLED_BACK:
+                return true;
+        case SET_APPLYING:
+        case SET_AWAITING_CONFIRM:
+        case _SET_STATE_MAX:
+                break;
+        }
+        return false;
+}
+
+/* ---- the index ---- */
+
+static char *index_path(const char *state_dir) {
+        return xasprintf("%s/changes/index", state_dir);
+}
+
+/* A cache: a lost or torn line only makes a later run load a set it could have skipped. */
+static int index_append(const char *state_dir, unsigned id, enum set_state st) {
+        _cleanup_free_ char *path = index_path(state_dir), *line = xasprintf("%u %s\n", id, set_state_name(st));
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+        ssize_t n;
+
+        if (fd < 0)
+                return -errno;
+        n = write(fd, line, strlen(line));
+        if (n < 0)
+                return -errno;
+        return (size_t) n == strlen(line) ? 0 : -EIO;
+}
+
+int journal_index_note(const char *state_dir, const struct change_set *cs) {
+        return index_append(state_dir, cs->id, cs->state);
+}
+
+static int cmp_closed(const void *a, const void *b) {
+        return cmp_uint(a, b);
+}
+
+int journal_open_ids(const char *state_dir, unsigned **ret_ids, size_t *ret_n) {
+        _cleanup_free_ unsigned *ids = NULL, *closed = NULL;
+        _cleanup_free_ char *path = index_path(state_dir), *text = NULL;
+        size_t n = 0, n_closed = 0, len = 0, out = 0;
         int r;
 
-        r = change_set_to_json(cs, &j);
+        r = journal_list(state_dir, &ids, &n);
         if (r < 0)
                 return r;
-        text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                         JSON_C_TO_STRING_NOSLASHESCAPE);
-        _cleanup_free_ char *data = xasprintf("%s\n", text);
-        return write_file_atomic(path, data, strlen(data), 0600);
+        r = read_file(path, &text, &len);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        /* Last line per id wins; ids are few and lines short, so collect closed ids in a
+         * sorted array and drop reopened ones. Sets only ever move from open to closed, or
+         * from applied back to rolled-back: both closed. */
+        for (char *line = text, *end; line && line < text + len; line = end + 1) {
+                unsigned long long id;
+                char *sp;
+                end = memchr(line, '\n', (size_t) (text + len - line));
+                if (!end)
+                        break; /* a torn last line */
+                *end = 0;
+                sp = strchr(line, ' ');
+                if (!sp)
+                        continue;
+                *sp = 0;
+                int k = lookup(set_state_names, _SET_STATE_MAX, sp + 1);
+                if (parse_uint(line, UINT_MAX, &id) < 0 || k < 0)
+                        continue;
+                if (!set_state_closed((enum set_state) k))
+                        continue;
+                closed = xrealloc(closed, (n_closed + 1) * sizeof(*closed));
+                closed[n_closed++] = (unsigned) id;
+        }
+        if (n_closed > 1)
+                qsort(closed, n_closed, sizeof(*closed), cmp_closed);
+        for (size_t i = 0; i < n; i++)
+                if (!(n_closed && bsearch(&ids[i], closed, n_closed, sizeof(*closed), cmp_closed)))
+                        ids[out++] = ids[i];
+        *ret_ids = TAKE_PTR(ids);
+        *ret_n = out;
+        return 0;
+}
+
+/* ---- appending ---- */
+
+void journal_close(struct jfile *f) {
+        closep(&f->fd);
+        free(f->state_dir);
+        *f = (struct jfile) JFILE_INIT;
+}
+
+int journal_open(const char *state_dir, unsigned id, struct jfile *ret) {
+        _cleanup_free_ char *path = xasprintf("%s/changes/%u.json", state_dir, id), *text = NULL, *why = NULL;
+        _cleanup_(change_set_freep) struct change_set *cs = NULL;
+        _cleanup_close_ int fd = -1;
+        size_t len = 0;
+        off_t good;
+        int r;
+
+        fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        r = read_file(path, &text, &len);
+        if (r < 0)
+                return r;
+        r = journal_parse(text, len, id, &cs, &why);
+        if (r < 0)
+                return r;
+        /* Cut off a torn last record, so the next one starts on a line of its own. */
+        good = (off_t) len;
+        while (good > 0 && text[good - 1] != '\n')
+                good--;
+        if (good < (off_t) len && ftruncate(fd, good) < 0)
+                return -errno;
+        if (lseek(fd, 0, SEEK_END) < 0)
+                return -errno;
+        *ret = (struct jfile) { .fd = TAKE_FD(fd), .size = good, .id = id, .state_dir = xstrdup(state_dir) };
+        return 0;
+}
+
+int journal_create(const char *state_dir, const struct change_set *cs, struct jfile *ret) {
+        _cleanup_free_ char *path = xasprintf("%s/changes/%u.json", state_dir, cs->id);
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int r;
+
+        r = journal_save(state_dir, cs);
+        if (r < 0)
+                return r;
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_END) < 0)
+                return -errno;
+        (void) index_append(state_dir, cs->id, cs->state);
+        *ret = (struct jfile) { .fd = TAKE_FD(fd), .size = st.st_size, .id = cs->id, .state_dir = xstrdup(state_dir) };
+        return 0;
+}
+
+/* One record, one write(2). A short write (a full disk) is cut back, so a failed record
+ * never glues itself to the next one. */
+static int put_record(struct jfile *f, struct json_object *rec) {
+        _cleanup_free_ char *line = xasprintf("%s\n", json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        size_t len = strlen(line);
+        ssize_t n;
+
+        if (f->fd < 0)
+                return -EBADF;
+        do
+                n = pwrite(f->fd, line, len, f->size);
+        while (n < 0 && errno == EINTR);
+        if (n < 0 || (size_t) n != len) {
+                int r = n < 0 ? -errno : -ENOSPC;
+                (void) ftruncate(f->fd, f->size);
+                return r;
+        }
+        f->size += (off_t) len;
+        return 0;
+}
+
+int journal_put_item(struct jfile *f, const struct change_set *cs, size_t k) {
+        _cleanup_json_ struct json_object *rec = json_object_new_object();
+        const struct set_item *it = &cs->items[k];
+
+        json_object_object_add(rec, "item", json_object_new_int64((int64_t) k));
+        json_object_object_add(rec, "status", json_object_new_string(item_state_name(it->state)));
+        if (it->after)
+                json_object_object_add(rec, "after", json_object_get(it->after));
+        if (it->message)
+                json_object_object_add(rec, "message", json_object_new_string(it->message));
+        return put_record(f, rec);
+}
+
+int journal_put_state(struct jfile *f, const struct change_set *cs) {
+        _cleanup_json_ struct json_object *rec = json_object_new_object();
+        int r;
+
+        json_object_object_add(rec, "state", json_object_new_string(set_state_name(cs->state)));
+        if (cs->deadline)
+                json_object_object_add(rec, "deadline", json_object_new_int64(cs->deadline));
+        if (cs->rolled_back_by)
+                json_object_object_add(rec, "rolled_back_by", json_object_new_int64(cs->rolled_back_by));
+        if (cs->message)
+                json_object_object_add(rec, "message", json_object_new_string(cs->message));
+        r = put_record(f, rec);
+        if (r < 0)
+                return r;
+        /* Every record before this one becomes durable with it. */
+        if (fdatasync(f->fd) < 0) {
+                r = -errno;
+                return r;
+        }
+        (void) index_append(f->state_dir, cs->id, cs->state);
+        return 0;
 }

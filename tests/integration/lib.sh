@@ -335,15 +335,20 @@ assert_change_sets() {
 }
 
 # py FILE EXPR: evaluates EXPR with d = the JSON document in FILE (json.load: exactly one
-# document, nothing else) and prints the result. Fails the test if FILE is not one JSON document.
+# document, nothing else; a change-set file under changes/ is read with its appended
+# records by journal.py) and prints the result. Fails the test if FILE cannot be read so.
 py() {
         local file=$1 expr=$2
-        python3 - "$file" "$expr" <<'EOF' || fail "python check failed on $file: $expr"
+        PYTHONPATH="$(dirname "${BASH_SOURCE[0]}")" python3 - "$file" "$expr" <<'EOF' || fail "python check failed on $file: $expr"
 import json, sys
+import journal
 with open(sys.argv[1]) as f:
     text = f.read()
 try:
-    d = json.loads(text)
+    if "/changes/" in sys.argv[1]:
+        d = journal.read_set(sys.argv[1])
+    else:
+        d = json.loads(text)
 except ValueError as e:
     sys.stderr.write("not exactly one JSON document: %s\n" % e)
     sys.exit(1)

@@ -24,11 +24,12 @@ audit_events >"$T/events"
 [ "$(wc -l <"$AUDIT")" -eq "$(wc -l <"$T/events")" ] || fail "audit log has lines that are not JSON objects"
 
 step "the records: common fields, change events complete, counts match the journal"
-python3 - "$T/events" "$boot" "$sha" "$(journal_file 1)" "$(hostname)" <<'PY' || fail "audit log records"
+PYTHONPATH="$(dirname "$0")" python3 - "$T/events" "$boot" "$sha" "$(journal_file 1)" "$(hostname)" <<'PY' || fail "audit log records"
 import json, re, sys
+import journal as medic_journal
 events = [json.loads(l) for l in open(sys.argv[1])]
 boot, sha, host = sys.argv[2], sys.argv[3], sys.argv[5]
-journal = json.load(open(sys.argv[4]))
+journal = medic_journal.read_set(sys.argv[4])
 bad = []
 for n, e in enumerate(events, 1):
     if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", e.get("time") or ""):

@@ -7,16 +7,19 @@ setup
 other=00000000-1111-4222-8333-444444444444
 [ "$(cat /proc/sys/kernel/random/boot_id)" != "$other" ] || fail "this boot has the test's fake boot id"
 
-set_boot() { # ID UUID [STATE]: edit the journal file directly
-        python3 - "$(journal_file "$1")" "$2" "${3:-}" <<'PY'
-import json, sys
+set_boot() { # ID UUID [STATE]: edit the journal file directly; the index of set states is
+        # a cache of the files, so it goes with the edit
+        PYTHONPATH="$(dirname "$0")" python3 - "$(journal_file "$1")" "$2" "${3:-}" <<'PY'
+import sys
+import journal
 p = sys.argv[1]
-d = json.load(open(p))
+d = journal.read_set(p)
 d["boot_id"] = sys.argv[2]
 if sys.argv[3]:
     d["state"] = sys.argv[3]
-json.dump(d, open(p, "w"), indent=2)
+journal.write_set(p, d)
 PY
+        rm -f "$STATE/changes/index"
 }
 
 step "apply, then make change set 1 one of an earlier boot"
