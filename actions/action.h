@@ -111,3 +111,5 @@ extern const struct action_ops nic_offload_ops;
 /* actions/registry.c: the one table of kinds. */
 extern const struct action_ops *const action_registry[];
 const struct action_ops *action_ops_find(const char *kind);
+/* Only the engine's unit tests set this (a kind without a kernel). */
+extern const struct action_ops *action_unit_test_kind;

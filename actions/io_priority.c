@@ -314,6 +314,26 @@ static bool iop_same(const void *want, const void *have) {
         return true;
 }
 
+/* ioprio is per thread: a medic stopped between two threads' ioprio_set leaves some
+ * threads at the old value and some at the new. Its own partial change is exactly that:
+ * the same process, every thread at what before or after says for it. */
+static bool iop_in_between(const void *before, const void *after, const void *have) {
+        const struct iop_state *b = before, *a = after, *h = have;
+
+        if (h->pid != b->pid || h->starttime != b->starttime || a->pid != b->pid || a->starttime != b->starttime ||
+            h->n == 0)
+                return false;
+        for (size_t i = 0; i < h->n; i++) {
+                int cb, lb, ca, la;
+                expected_for(b, h->threads[i].tid, &cb, &lb);
+                expected_for(a, h->threads[i].tid, &ca, &la);
+                if (!prio_eq(cb, lb, h->threads[i].class, h->threads[i].level) &&
+                    !prio_eq(ca, la, h->threads[i].class, h->threads[i].level))
+                        return false;
+        }
+        return true;
+}
+
 static bool seen(const pid_t *done, size_t n, pid_t tid) {
         for (size_t i = 0; i < n; i++)
                 if (done[i] == tid)
@@ -368,14 +388,10 @@ static int set_all_threads(struct ctx *ctx, const struct iop_state *target) {
         return -EAGAIN;
 }
 
+/* Also the restore: each thread a snapshot recorded gets its own value back, threads born
+ * since get the value the process had (its main thread's), from any mix of old and new. */
 static int iop_apply(struct ctx *ctx, const void *want, const void *have _unused_) {
         return set_all_threads(ctx, want);
-}
-
-static int iop_restore(struct ctx *ctx, const void *before, const void *have _unused_) {
-        /* Each recorded thread gets its own value back; threads born since get the value
-         * the process had (its main thread's). */
-        return set_all_threads(ctx, before);
 }
 
 static void iop_notes(struct ctx *ctx _unused_, const void *want, const void *have _unused_, char ***notes) {
@@ -507,7 +523,7 @@ const struct action_ops io_priority_ops = {
         .read = iop_read,
         .same = iop_same,
         .apply = iop_apply,
-        .restore = iop_restore,
+        .in_between = iop_in_between,
         .notes = iop_notes,
         .describe = iop_describe,
         .to_json = iop_to_json,

@@ -465,6 +465,42 @@ static int nic_restore(struct ctx *ctx, const void *before, const void *have _un
         return r;
 }
 
+/* Where after asks for name's wanted bit, what it asks: 1 on, 0 off, -1 nothing. */
+static int after_wants(const struct nic_state *a, const char *name) {
+        if (a->n_feat > 0) {
+                const struct nic_feat *x = feat_find(a, name);
+                return x && !x->fixed ? x->wanted : -1;
+        }
+        for (size_t k = 0; k < a->n_req; k++)
+                if (offload_covers(a->req[k].name, name))
+                        return a->req[k].on;
+        return -1;
+}
+
+/* The kernel takes one features request whole, but a medic stopped after the write and
+ * before its read-back, or a restore that the kernel took in part (a driver refusing one
+ * bit), leaves wanted bits between before and after. medic's own partial change: every
+ * wanted bit that moved from before moved to what after asks for it, and at least one did
+ * (active bits follow the wanted ones, dependents included, so they may differ). */
+static bool nic_in_between(const void *before, const void *after, const void *have) {
+        const struct nic_state *b = before, *a = after, *h = have;
+        bool moved = false;
+
+        if (b->n_feat == 0 || !streq(b->ifname, h->ifname) || !streq(a->ifname, b->ifname))
+                return false;
+        for (size_t i = 0; i < b->n_feat; i++) {
+                const struct nic_feat *x = &b->feat[i], *y = feat_find(h, x->name);
+                if (!y)
+                        return false;
+                if (x->fixed || y->fixed || x->wanted == y->wanted)
+                        continue;
+                if (after_wants(a, x->name) != (int) y->wanted)
+                        return false;
+                moved = true;
+        }
+        return moved;
+}
+
 /* ---- notes, text and JSON ---- */
 
 static void link_counters(struct ctx *ctx, const char *ifname, char ***notes) {
@@ -761,6 +797,7 @@ const struct action_ops nic_offload_ops = {
         .same = nic_same,
         .apply = nic_apply,
         .restore = nic_restore,
+        .in_between = nic_in_between,
         .notes = nic_notes,
         .describe = nic_describe,
         .to_json = nic_to_json,

@@ -150,7 +150,7 @@ static int finish_undone(struct applying *ap) {
         if (r < 0)
                 report_error(&run->rep, "change set %u: could not record that it was undone; the host is as before it, and the next medic run confirms that object by object",
                              ap->cs->id);
-        report_message(&run->rep, "change set %u failed (%s); what it had changed was restored", ap->cs->id, ap->stop);
+        report_message(&run->rep, "change set %u failed; what it had changed was restored (%s)", ap->cs->id, ap->stop);
         return EXIT_FAILURES;
 }
 

@@ -263,6 +263,7 @@ void stop_signals_catch(void) {
         /* SA_RESTART: a system call in flight completes; the loop looks at the flag between
          * objects. A second signal changes nothing; SIGKILL is left to recovery. */
         struct sigaction sa = { .sa_handler = on_stop, .sa_flags = SA_RESTART };
+        stop_sig = 0;
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);

@@ -611,6 +611,59 @@ static void test_crash_after_journal_write(void **state) {
         change_set_free(cs);
 }
 
+/* Records appended after the write-ahead record: applied in order; a last record cut short
+ * by a crash (no newline) does not count, and the next append starts after the last whole
+ * record. */
+static void test_appended_records(void **state) {
+        const char *dir = *state;
+        struct change_set *cs = sample_set(4), *back = NULL;
+        struct jfile jf = JFILE_INIT;
+        char *why = NULL, *path = xasprintf("%s/changes/4.json", dir), *text = NULL;
+        size_t len;
+        FILE *f;
+
+        assert_int_equal(journal_init(dir, true), 0);
+        assert_int_equal(journal_create(dir, cs, &jf), 0);
+        cs->items[0].state = ITEM_CHANGED;
+        assert_int_equal(journal_put_item(&jf, cs, 0), 0);
+        cs->state = SET_APPLIED;
+        assert_int_equal(journal_put_state(&jf, cs), 0);
+        journal_close(&jf);
+        assert_int_equal(journal_load(dir, 4, &back, &why), 0);
+        assert_int_equal(back->state, SET_APPLIED);
+        assert_int_equal(back->items[0].state, ITEM_CHANGED);
+        assert_int_equal(back->items[1].state, ITEM_PENDING);
+        change_set_free(back);
+
+        /* A torn record: ignored on load, cut off by the next append. */
+        f = fopen(path, "a");
+        fputs("{\"item\": 1, \"status\": \"TORN", f);
+        fclose(f);
+        assert_int_equal(journal_load(dir, 4, &back, &why), 0);
+        assert_int_equal(back->items[1].state, ITEM_PENDING);
+        change_set_free(back);
+        assert_int_equal(journal_open(dir, 4, &jf), 0);
+        cs->state = SET_ROLLED_BACK;
+        assert_int_equal(journal_put_state(&jf, cs), 0);
+        journal_close(&jf);
+        assert_int_equal(read_file(path, &text, &len), 0);
+        assert_null(strstr(text, "TORN"));
+        assert_int_equal(journal_load(dir, 4, &back, &why), 0);
+        assert_int_equal(back->state, SET_ROLLED_BACK);
+        change_set_free(back);
+        free(text);
+
+        /* A whole line that is no record is damage, not a torn write. */
+        f = fopen(path, "a");
+        fputs("{\"what\": 1}\n", f);
+        fclose(f);
+        assert_int_equal(journal_load(dir, 4, &back, &why), -EBADMSG);
+        assert_non_null(strstr(why, "neither an item's nor the set's"));
+        free(why);
+        free(path);
+        change_set_free(cs);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_state_names),
@@ -627,6 +680,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_damaged_files, setup_state, teardown_state),
                 cmocka_unit_test_setup_teardown(test_trailing_garbage, setup_state, teardown_state),
                 cmocka_unit_test_setup_teardown(test_crash_after_journal_write, setup_state, teardown_state),
+                cmocka_unit_test_setup_teardown(test_appended_records, setup_state, teardown_state),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
