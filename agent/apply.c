@@ -88,7 +88,7 @@ static void change_one(struct applying *ap, struct item *it) {
         row->status = ROW_CHANGED;
         put_item(ap, it);
         /* Nothing changes unrecorded: no audit record, no change. */
-        r = audit_event(run, EV_CHANGE, ap->cs->id, it->action, it->ops->kind, it->object, x->before, x->after,
+        r = audit_event(run, ap->cs->kind == SET_KIND_REPAIR ? EV_REPAIR : EV_CHANGE, ap->cs->id, it->action, it->ops->kind, it->object, x->before, x->after,
                         "changed", NULL);
         if (r < 0 && !ap->stop)
                 ap->stop = xasprintf("cannot write the audit log %s: %s", run->opt->audit_log, strerror(-r));
@@ -182,7 +182,7 @@ static size_t pick(struct run *run, struct plan *pl, uint64_t *needed) {
         return n;
 }
 
-int engine_apply(struct run *run) {
+static int apply_set(struct run *run, enum set_kind kind) {
         _cleanup_(change_set_freep) struct change_set *cs = NULL;
         struct plan pl = { 0 };
         struct applying ap = { .run = run, .pl = &pl, .jf = JFILE_INIT };
@@ -212,8 +212,10 @@ int engine_apply(struct run *run) {
                 goto out;
         }
 
-        cs = change_set_new(SET_KIND_APPLY);
+        cs = change_set_new(kind);
         set_header(run, cs);
+        if (run->repair_cause)
+                cs->message = xasprintf("repair: %s", run->repair_cause);
         r = journal_next_id(run->opt->state_dir, &cs->id);
         if (r < 0) {
                 report_error(&run->rep, "cannot read the journal: %s", strerror(-r));
@@ -309,4 +311,19 @@ out:
         free(ap.stop);
         plan_free(&pl);
         return exit_code;
+}
+
+int engine_apply(struct run *run) {
+        return apply_set(run, SET_KIND_APPLY);
+}
+
+int engine_repair(struct run *run, char *const *objects, const char *cause) {
+        int r;
+
+        run->repair_objects = objects;
+        run->repair_cause = cause;
+        r = apply_set(run, SET_KIND_REPAIR);
+        run->repair_objects = NULL;
+        run->repair_cause = NULL;
+        return r;
 }

@@ -39,6 +39,9 @@ struct run {
         size_t n_sets;
         bool sets_loaded;
         char *journal_error; /* a damaged or unreadable journal: no change may happen */
+        /* engine_repair(): only these objects, recorded as a set of kind repair. */
+        char *const *repair_objects;
+        const char *repair_cause;
 };
 
 void run_init(struct run *run, const struct options *opt, const char *command);
@@ -56,6 +59,11 @@ int run_open_audit_log(struct run *run);
  * and returns the exit code. */
 int engine_audit(struct run *run);
 int engine_apply(struct run *run);
+/* The daemon's entry: bring these objects (as plan items name them: "eth0",
+ * "net.ipv4.tcp_keepalive_time") back to the policy, as one change set of kind repair whose
+ * message is the cause ("RTM_DELQDISC on eth0"). Same journal, audit and undo as apply; the
+ * outcome of each object is in run->rep.rows. */
+int engine_repair(struct run *run, char *const *objects, const char *cause);
 /* Undo change set id (0 = the latest applied one). */
 int engine_rollback(struct run *run, unsigned id);
 int engine_confirm(struct run *run, unsigned id);

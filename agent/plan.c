@@ -119,8 +119,17 @@ int plan_build(struct run *run, struct plan *pl, bool notes) {
                 }
                 for (size_t j = 0; j < l.n; j++) {
                         struct plan_item *pi = &l.items[j];
-                        struct row *row = report_add_row(&run->rep);
+                        struct row *row;
                         struct item *it;
+
+                        /* A repair looks only at the objects an event named. */
+                        if (run->repair_objects && !strv_contains(run->repair_objects, pi->object)) {
+                                free(pi->object), free(pi->skip), free(pi->wanted);
+                                if (pi->want)
+                                        a->ops->free(pi->want);
+                                continue;
+                        }
+                        row = report_add_row(&run->rep);
 
                         row->action = xstrdup(a->name);
                         row->kind = xstrdup(a->ops->kind);

@@ -516,6 +516,31 @@ static void test_index_skips_closed_sets(void **state _unused_) {
         free(index);
 }
 
+/* The daemon's entry: only the objects an event named, as a set of kind repair. */
+static void test_repair_only_named_objects(void **state _unused_) {
+        struct options opt = { .state_dir = statedir, .audit_log = auditpath, .policy_path = "fake.yaml" };
+        char *objects[] = { (char *) "b", NULL };
+        struct run run;
+
+        run_init(&run, &opt, "agent");
+        run.policy = policy_of(ABC);
+        assert_int_equal(run_lock(&run), 0);
+        assert_int_equal(run_open_audit_log(&run), 0);
+        assert_int_equal(engine_repair(&run, objects, "b was changed"), EXIT_CHANGES);
+        assert_int_equal(run.rep.n_rows, 1);
+        assert_string_equal(run.rep.rows[0].object, "b");
+        run_done(&run);
+        assert_int_equal(obj("a"), 10);
+        assert_int_equal(obj("b"), 2);
+        assert_int_equal(obj("c"), 30);
+        struct change_set *cs = set_of(1);
+        assert_int_equal(cs->kind, SET_KIND_REPAIR);
+        assert_int_equal(cs->n_items, 1);
+        assert_string_equal(cs->message, "repair: b was changed");
+        change_set_free(cs);
+        assert_int_equal(count_lines(auditpath, "\"event\":\"repair\""), 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_journal_before_first_change, setup, teardown),
@@ -526,6 +551,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_sigterm_between_objects, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unwritable_record_undoes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_index_skips_closed_sets, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_repair_only_named_objects, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
