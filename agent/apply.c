@@ -205,7 +205,7 @@ static int apply_set(struct run *run, enum set_kind kind) {
                 exit_code = EXIT_CANNOT;
                 goto out;
         }
-        r = caps_limit(needed);
+        r = run->keep_caps ? 0 : caps_limit(needed);
         if (r < 0) {
                 report_error(&run->rep, "cannot limit capabilities: %s", strerror(-r));
                 exit_code = EXIT_CANNOT;
@@ -317,12 +317,14 @@ int engine_apply(struct run *run) {
         return apply_set(run, SET_KIND_APPLY);
 }
 
-int engine_repair(struct run *run, char *const *objects, const char *cause) {
+int engine_repair(struct run *run, char *const *kinds, char *const *objects, const char *cause) {
         int r;
 
+        run->repair_kinds = kinds;
         run->repair_objects = objects;
         run->repair_cause = cause;
         r = apply_set(run, SET_KIND_REPAIR);
+        run->repair_kinds = NULL;
         run->repair_objects = NULL;
         run->repair_cause = NULL;
         return r;

@@ -20,6 +20,7 @@ struct options {
         bool force;
         char **only;
         long confirm_within; /* seconds, 0 = none */
+        long sysctl_interval_s; /* agent: how often sysctls are read again (0 = 60) */
         char *command_line;
 };
 
@@ -39,9 +40,14 @@ struct run {
         size_t n_sets;
         bool sets_loaded;
         char *journal_error; /* a damaged or unreadable journal: no change may happen */
-        /* engine_repair(): only these objects, recorded as a set of kind repair. */
+        /* engine_repair(): only these kinds (NULL: all) and objects (NULL: all), never the
+         * objects in repair_skip; recorded as a set of kind repair. */
+        char *const *repair_kinds;
         char *const *repair_objects;
+        char *const *repair_skip;
         const char *repair_cause;
+        /* The agent keeps the capabilities it started with across sets. */
+        bool keep_caps;
 };
 
 void run_init(struct run *run, const struct options *opt, const char *command);
@@ -63,7 +69,7 @@ int engine_apply(struct run *run);
  * "net.ipv4.tcp_keepalive_time") back to the policy, as one change set of kind repair whose
  * message is the cause ("RTM_DELQDISC on eth0"). Same journal, audit and undo as apply; the
  * outcome of each object is in run->rep.rows. */
-int engine_repair(struct run *run, char *const *objects, const char *cause);
+int engine_repair(struct run *run, char *const *kinds, char *const *objects, const char *cause);
 /* Undo change set id (0 = the latest applied one). */
 int engine_rollback(struct run *run, unsigned id);
 int engine_confirm(struct run *run, unsigned id);

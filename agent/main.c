@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 
 #include "caps.h"
+#include "daemon.h"
+#include "lock.h"
 #include "engine.h"
 
 #define MEDIC_VERSION "0.1.0"
@@ -22,6 +24,7 @@ enum {
         OPT_CONFIRM_WITHIN,
         OPT_FORCE,
         OPT_VERSION,
+        OPT_SYSCTL_INTERVAL,
 };
 
 /* Which command takes which command-specific option. */
@@ -30,6 +33,7 @@ enum {
 #define F_KEEP_GOING (1u << 2)
 #define F_CONFIRM (1u << 3)
 #define F_FORCE (1u << 4)
+#define F_SYSCTL_INTERVAL (1u << 5)
 
 struct command {
         const char *name;
@@ -130,6 +134,26 @@ static int cmd_show(struct run *run, unsigned id) {
         return engine_show(run, id);
 }
 
+static int cmd_agent(struct run *run, unsigned id _unused_) {
+        uint64_t keep = 0;
+        int r;
+
+        if (run_load_policy(run, true) < 0 || run_lock(run) < 0)
+                return EXIT_CANNOT;
+        /* The agent may repair any kind of its policy, and a reload may bring others: it
+         * keeps what every kind needs, nothing more, for as long as it runs. */
+        for (size_t i = 0; action_registry[i]; i++)
+                keep |= action_registry[i]->caps_all;
+        r = caps_limit(keep);
+        if (r < 0) {
+                report_error(&run->rep, "cannot limit capabilities: %s", strerror(-r));
+                return EXIT_CANNOT;
+        }
+        /* The lock is taken per repair from now on, so a CLI apply or rollback can run. */
+        lock_release(&run->lock_fd);
+        return agent_run(run);
+}
+
 static const struct command commands[] = {
         { "validate", cmd_validate, 0, 0, "", "parse and check the policy; print it normalised" },
         { "audit", cmd_audit, F_ONLY, 0, "", "compare host and policy; change nothing" },
@@ -138,6 +162,8 @@ static const struct command commands[] = {
         { "confirm", cmd_confirm, 0, 1, "[ID]", "keep a change set applied with --confirm-within" },
         { "rollback", cmd_rollback, F_DRY_RUN | F_FORCE, 1, "[ID] [--dry-run] [--force]",
           "undo change set ID (default: the latest applied)" },
+        { "agent", cmd_agent, F_SYSCTL_INTERVAL, 0, "[--sysctl-interval SECONDS]",
+          "stay running and repair drift as the kernel announces it" },
         { "history", cmd_history, 0, 0, "", "list change sets" },
         { "show", cmd_show, 0, 2, "ID", "one change set: every item with before/after" },
 };
@@ -185,6 +211,7 @@ int main(int argc, char **argv) {
                 { "keep-going", no_argument, NULL, OPT_KEEP_GOING },
                 { "confirm-within", required_argument, NULL, OPT_CONFIRM_WITHIN },
                 { "force", no_argument, NULL, OPT_FORCE },
+                { "sysctl-interval", required_argument, NULL, OPT_SYSCTL_INTERVAL },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
                 {},
@@ -250,6 +277,13 @@ int main(int argc, char **argv) {
                         }
                         used |= F_CONFIRM;
                         break;
+                case OPT_SYSCTL_INTERVAL:
+                        if (parse_seconds(optarg, 86400, &opt.sysctl_interval_s) < 0 || opt.sysctl_interval_s == 0) {
+                                fprintf(stderr, "medic: --sysctl-interval: '%s' is not a number of seconds (1-86400)\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        used |= F_SYSCTL_INTERVAL;
+                        break;
                 case OPT_FORCE:
                         opt.force = true;
                         used |= F_FORCE;
@@ -283,6 +317,7 @@ int main(int argc, char **argv) {
                         : used & F_ONLY && !(cmd->flags & F_ONLY) ? "--only"
                         : used & F_KEEP_GOING && !(cmd->flags & F_KEEP_GOING) ? "--keep-going"
                         : used & F_CONFIRM && !(cmd->flags & F_CONFIRM) ? "--confirm-within"
+                        : used & F_SYSCTL_INTERVAL && !(cmd->flags & F_SYSCTL_INTERVAL) ? "--sysctl-interval"
                                                                           : "--force");
                 return EXIT_USAGE;
         }

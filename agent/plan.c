@@ -106,6 +106,8 @@ int plan_build(struct run *run, struct plan *pl, bool notes) {
 
                 if (run->opt->only && !strv_contains(run->opt->only, a->name))
                         continue;
+                if (run->repair_kinds && !strv_contains(run->repair_kinds, a->ops->kind))
+                        continue;
                 ctx_clear(&run->ctx);
                 r = a->ops->plan(&run->ctx, a->spec, &l);
                 if (r < 0) {
@@ -123,7 +125,8 @@ int plan_build(struct run *run, struct plan *pl, bool notes) {
                         struct item *it;
 
                         /* A repair looks only at the objects an event named. */
-                        if (run->repair_objects && !strv_contains(run->repair_objects, pi->object)) {
+                        if ((run->repair_objects && !strv_contains(run->repair_objects, pi->object)) ||
+                            strv_contains(run->repair_skip, pi->object)) {
                                 free(pi->object), free(pi->skip), free(pi->wanted);
                                 if (pi->want)
                                         a->ops->free(pi->want);

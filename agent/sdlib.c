@@ -43,3 +43,35 @@ int sdlib_pid_get_unit(pid_t pid, char **ret_unit) {
                 return -ENOSYS;
         return sd.pid_get_unit(pid, ret_unit);
 }
+
+struct sdlib_event sdev;
+
+int sdlib_event_load(void) {
+        void *h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+        struct {
+                void **slot;
+                const char *name;
+        } syms[] = {
+                { (void **) &sdev.event_new, "sd_event_new" },
+                { (void **) &sdev.event_unref, "sd_event_unref" },
+                { (void **) &sdev.add_io, "sd_event_add_io" },
+                { (void **) &sdev.add_time_relative, "sd_event_add_time_relative" },
+                { (void **) &sdev.add_signal, "sd_event_add_signal" },
+                { (void **) &sdev.source_set_enabled, "sd_event_source_set_enabled" },
+                { (void **) &sdev.source_set_time_relative, "sd_event_source_set_time_relative" },
+                { (void **) &sdev.source_unref, "sd_event_source_unref" },
+                { (void **) &sdev.set_watchdog, "sd_event_set_watchdog" },
+                { (void **) &sdev.loop, "sd_event_loop" },
+                { (void **) &sdev.exit, "sd_event_exit" },
+                { (void **) &sdev.notify, "sd_notify" },
+        };
+
+        if (!h)
+                return -ENOSYS;
+        for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+                *syms[i].slot = dlsym(h, syms[i].name);
+                if (!*syms[i].slot)
+                        return -ENOSYS;
+        }
+        return 0;
+}
