@@ -55,9 +55,10 @@ struct agent {
         struct options opt;
         struct policy *policy;
         sd_event *e;
-        sd_event_source *debounce, *sysctl_timer;
+        sd_event_source *debounce, *sysctl_timer, *rtnl_src, *proc_src, *mnt_src;
         int rtnl_fd, proc_fd, mnt_fd;
         unsigned dirty; /* 1 << K_* */
+        unsigned kinds; /* the kinds the policy has: events of others are not listened to */
         char *cause;    /* the first event of this burst */
         unsigned repairs;
         unsigned last_set; /* the newest change set the agent has looked at */
@@ -230,6 +231,9 @@ static void mark(struct agent *a, unsigned mask, const char *fmt, ...) _printf_(
 static void mark(struct agent *a, unsigned mask, const char *fmt, ...) {
         va_list ap;
 
+        mask &= a->kinds;
+        if (!mask)
+                return;
         if (!a->dirty) {
                 sdev.source_set_time_relative(a->debounce, DEBOUNCE_USEC);
                 sdev.source_set_enabled(a->debounce, SD_EVENT_ONESHOT);
@@ -437,6 +441,26 @@ static int on_mounts(sd_event_source *s _unused_, int fd, uint32_t revents _unus
         return 0;
 }
 
+/* Listens only for what the policy's kinds need: an agent with nothing to do for a source
+ * is not woken by it. */
+static void listen_for(struct agent *a) {
+        a->kinds = 0;
+        for (size_t i = 0; a->policy && i < a->policy->n_actions; i++)
+                for (int k = 0; k < _K_MAX; k++)
+                        if (streq(a->policy->actions[i].ops->kind, kind_names[k]))
+                                a->kinds |= 1u << k;
+        if (a->rtnl_src)
+                sdev.source_set_enabled(a->rtnl_src, a->kinds & ((1u << K_TC) | (1u << K_NIC)) ? SD_EVENT_ON : SD_EVENT_OFF);
+        if (a->proc_src)
+                sdev.source_set_enabled(a->proc_src, a->kinds & (1u << K_IOPRIO) ? SD_EVENT_ON : SD_EVENT_OFF);
+        if (a->mnt_src)
+                sdev.source_set_enabled(a->mnt_src, a->kinds & (1u << K_MOUNT) ? SD_EVENT_ON : SD_EVENT_OFF);
+        if (a->sysctl_timer)
+                sdev.source_set_enabled(a->sysctl_timer,
+                                        a->kinds & ((1u << K_SYSCTL) | (a->proc_fd < 0 ? 1u << K_IOPRIO : 0)) ? SD_EVENT_ONESHOT
+                                                                                                         : SD_EVENT_OFF);
+}
+
 /* ---- timer and signals ---- */
 
 static int on_sysctl_timer(sd_event_source *s, uint64_t usec _unused_, void *u) {
@@ -471,6 +495,7 @@ static int on_hup(sd_event_source *s _unused_, const struct signalfd_siginfo *si
         strv_free(a->rolled_back);
         a->given_up = a->rolled_back = NULL;
         rebuild_skip(a);
+        listen_for(a);
         say("SIGHUP: policy %s reloaded (sha256 %s)", p->name, p->sha256);
         sdev.notify(0, "RELOADING=1");
         repair(a, 0, "policy reloaded", true);
@@ -521,22 +546,22 @@ int agent_run(struct run *boot) {
         if (a.rtnl_fd < 0)
                 say("cannot listen to rtnetlink (%s): traffic-priority and nic-offload are not watched", strerror(-a.rtnl_fd));
         else
-                sdev.add_io(a.e, NULL, a.rtnl_fd, EPOLLIN, on_rtnl, &a);
+                sdev.add_io(a.e, &a.rtnl_src, a.rtnl_fd, EPOLLIN, on_rtnl, &a);
         a.proc_fd = proc_open();
         if (a.proc_fd < 0) {
                 a.proc_note = xasprintf("no process events (proc connector: %s): etcd restarts found at the sysctl timer",
                                         strerror(-a.proc_fd));
                 say("%s", a.proc_note);
         } else
-                sdev.add_io(a.e, NULL, a.proc_fd, EPOLLIN, on_proc, &a);
+                sdev.add_io(a.e, &a.proc_src, a.proc_fd, EPOLLIN, on_proc, &a);
         a.mnt_fd = mnt_open();
         if (a.mnt_fd < 0)
                 say("cannot watch the mount table (%s): mount-options are checked at the sysctl timer", strerror(-a.mnt_fd));
         else
-                sdev.add_io(a.e, NULL, a.mnt_fd, EPOLLPRI, on_mounts, &a);
+                sdev.add_io(a.e, &a.mnt_src, a.mnt_fd, EPOLLPRI, on_mounts, &a);
         sdev.add_time_relative(a.e, &a.sysctl_timer, CLOCK_MONOTONIC, a.opt.sysctl_interval_s * 1000000ULL, 1000,
                                on_sysctl_timer, &a);
-        sdev.source_set_enabled(a.sysctl_timer, SD_EVENT_ONESHOT);
+        listen_for(&a);
         sdev.set_watchdog(a.e, 1);
 
         /* The start: interrupted sets recovered, the policy applied as one change set. What
@@ -550,6 +575,16 @@ int agent_run(struct run *boot) {
         r = sdev.loop(a.e);
         code = r < 0 ? EXIT_FAILURES : EXIT_NOTHING;
 out:
+        if (a.rtnl_src)
+                sdev.source_unref(a.rtnl_src);
+        if (a.proc_src)
+                sdev.source_unref(a.proc_src);
+        if (a.mnt_src)
+                sdev.source_unref(a.mnt_src);
+        if (a.debounce)
+                sdev.source_unref(a.debounce);
+        if (a.sysctl_timer)
+                sdev.source_unref(a.sysctl_timer);
         if (a.e)
                 sdev.event_unref(a.e);
         closep(&a.rtnl_fd);
