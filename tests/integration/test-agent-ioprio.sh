@@ -55,8 +55,8 @@ t0=$(now_ms)
 start_target
 wait_until 5 all_threads_be2 "$TARGET" || fail "threads of the new pid $TARGET: $(for t in /proc/$TARGET/task/*; do ionice -p "${t##*/}"; done | sort | uniq -c); $(cat "$T/agent.log")"
 log "set within $(( $(now_ms) - t0 )) ms of the start (polled every 100 ms)"
-grep -q "repaired pid $TARGET" "$T/agent.log" || grep -q "($comm).*pid $TARGET started" "$T/agent.log" ||
-        grep -q "pid $TARGET started" "$T/agent.log" || fail "no repair for pid $TARGET in the log: $(cat "$T/agent.log")"
+wait_until 5 grep -q "^medic agent: repaired .*(pid $TARGET started)" "$T/agent.log" ||
+        fail "no repair for pid $TARGET in the log: $(cat "$T/agent.log")"
 id=$(ls "$STATE/changes" | sed -n 's/^\([0-9]*\)\.json$/\1/p' | sort -n | tail -1)
 assert_eq "repair" "$(py "$(journal_file "$id")" 'd["kind"]')" "kind of set $id"
 
