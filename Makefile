@@ -119,6 +119,7 @@ check: deps
 
 bench: build/medic
 	@tests/bench/audit-bench build/medic
+	@tests/bench/agent-latency build/medic
 
 install: build/medic
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)/man8

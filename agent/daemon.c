@@ -36,7 +36,7 @@
 #include "sdlib.h"
 
 #define DEBOUNCE_USEC 2000ULL /* a burst of netlink messages is one repair */
-#define FIGHT_MAX 5           /* repairs of one object ... */
+#define FIGHT_DEFAULT 5       /* repairs of one object ... */
 #define FIGHT_WINDOW_USEC (60ULL * 1000000) /* ... within this long: a fight */
 
 enum { K_SYSCTL, K_IOPRIO, K_TC, K_NIC, K_MOUNT, _K_MAX };
@@ -47,7 +47,7 @@ static const char *const kind_names[_K_MAX] = {
 
 struct fight {
         char *object;
-        uint64_t t[FIGHT_MAX];
+        uint64_t *t;
         size_t n;
 };
 
@@ -146,17 +146,21 @@ static bool fight(struct agent *a, const char *object) {
         for (size_t i = 0; i < a->n_fights; i++)
                 if (streq(a->fights[i].object, object))
                         f = &a->fights[i];
+        size_t limit = (size_t) a->opt.fight_limit;
+
+        if (limit == 0)
+                return false;
         if (!f) {
                 a->fights = xrealloc(a->fights, (a->n_fights + 1) * sizeof(*a->fights));
                 f = &a->fights[a->n_fights++];
-                *f = (struct fight) { .object = xstrdup(object) };
+                *f = (struct fight) { .object = xstrdup(object), .t = xcalloc(limit, sizeof(uint64_t)) };
         }
-        if (f->n == FIGHT_MAX) {
-                memmove(f->t, f->t + 1, (FIGHT_MAX - 1) * sizeof(*f->t));
+        if (f->n == limit) {
+                memmove(f->t, f->t + 1, (limit - 1) * sizeof(*f->t));
                 f->n--;
         }
         f->t[f->n++] = t;
-        return f->n == FIGHT_MAX && t - f->t[0] <= FIGHT_WINDOW_USEC;
+        return f->n == limit && t - f->t[0] <= FIGHT_WINDOW_USEC;
 }
 
 static void repair(struct agent *a, unsigned mask, const char *cause, bool start) {
@@ -191,8 +195,8 @@ static void repair(struct agent *a, unsigned mask, const char *cause, bool start
                             r->wanted ? r->wanted : "?", cause);
                         if (!start && fight(a, r->object)) {
                                 _cleanup_free_ char *msg = xasprintf(
-                                        "changed back %d times within %llu s by someone else: the agent stops repairing it until reload%s",
-                                        FIGHT_MAX, FIGHT_WINDOW_USEC / 1000000,
+                                        "changed back %ld times within %llu s by someone else: the agent stops repairing it until reload%s",
+                                        a->opt.fight_limit, FIGHT_WINDOW_USEC / 1000000,
                                         streq(r->kind, "sysctl") ? " (a write to /proc/sys names no writer)" : "");
                                 say("%s: %s", r->object, msg);
                                 (void) audit_event(&run, EV_CONFLICT, run.rep.change, r->action, r->kind, r->object,
@@ -523,6 +527,8 @@ int agent_run(struct run *boot) {
         }
         if (a.opt.sysctl_interval_s <= 0)
                 a.opt.sysctl_interval_s = 60;
+        if (a.opt.fight_limit < 0)
+                a.opt.fight_limit = FIGHT_DEFAULT;
         a.policy = TAKE_PTR(boot->policy);
         /* One lock wait per repair: a CLI apply or rollback finishes first. */
         a.opt.wait_ms = 60 * 1000;
@@ -590,8 +596,10 @@ out:
         closep(&a.rtnl_fd);
         closep(&a.proc_fd);
         closep(&a.mnt_fd);
-        for (size_t i = 0; i < a.n_fights; i++)
+        for (size_t i = 0; i < a.n_fights; i++) {
                 free(a.fights[i].object);
+                free(a.fights[i].t);
+        }
         free(a.fights);
         strv_free(a.given_up);
         strv_free(a.rolled_back);

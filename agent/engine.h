@@ -21,6 +21,7 @@ struct options {
         char **only;
         long confirm_within; /* seconds, 0 = none */
         long sysctl_interval_s; /* agent: how often sysctls are read again (0 = 60) */
+        long fight_limit;       /* agent: repairs of one object within 60 s before it stops (-1 = 5, 0 = never) */
         char *command_line;
 };
 

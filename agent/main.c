@@ -25,6 +25,7 @@ enum {
         OPT_FORCE,
         OPT_VERSION,
         OPT_SYSCTL_INTERVAL,
+        OPT_FIGHT_LIMIT,
 };
 
 /* Which command takes which command-specific option. */
@@ -162,7 +163,7 @@ static const struct command commands[] = {
         { "confirm", cmd_confirm, 0, 1, "[ID]", "keep a change set applied with --confirm-within" },
         { "rollback", cmd_rollback, F_DRY_RUN | F_FORCE, 1, "[ID] [--dry-run] [--force]",
           "undo change set ID (default: the latest applied)" },
-        { "agent", cmd_agent, F_SYSCTL_INTERVAL, 0, "[--sysctl-interval SECONDS]",
+        { "agent", cmd_agent, F_SYSCTL_INTERVAL, 0, "[--sysctl-interval SECONDS] [--fight-limit N]",
           "stay running and repair drift as the kernel announces it" },
         { "history", cmd_history, 0, 0, "", "list change sets" },
         { "show", cmd_show, 0, 2, "ID", "one change set: every item with before/after" },
@@ -212,12 +213,14 @@ int main(int argc, char **argv) {
                 { "confirm-within", required_argument, NULL, OPT_CONFIRM_WITHIN },
                 { "force", no_argument, NULL, OPT_FORCE },
                 { "sysctl-interval", required_argument, NULL, OPT_SYSCTL_INTERVAL },
+                { "fight-limit", required_argument, NULL, OPT_FIGHT_LIMIT },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
                 {},
         };
         _cleanup_free_ char *command_line = NULL;
         struct options opt = {
+                .fight_limit = -1,
                 .state_dir = "/var/lib/medic",
                 .audit_log = "/var/log/medic/audit.jsonl",
         };
@@ -284,6 +287,13 @@ int main(int argc, char **argv) {
                         }
                         used |= F_SYSCTL_INTERVAL;
                         break;
+                case OPT_FIGHT_LIMIT:
+                        if (parse_seconds(optarg, 1000, &opt.fight_limit) < 0) {
+                                fprintf(stderr, "medic: --fight-limit: '%s' is not a count (0-1000, 0 = never stop)\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        used |= F_SYSCTL_INTERVAL;
+                        break;
                 case OPT_FORCE:
                         opt.force = true;
                         used |= F_FORCE;
@@ -317,7 +327,7 @@ int main(int argc, char **argv) {
                         : used & F_ONLY && !(cmd->flags & F_ONLY) ? "--only"
                         : used & F_KEEP_GOING && !(cmd->flags & F_KEEP_GOING) ? "--keep-going"
                         : used & F_CONFIRM && !(cmd->flags & F_CONFIRM) ? "--confirm-within"
-                        : used & F_SYSCTL_INTERVAL && !(cmd->flags & F_SYSCTL_INTERVAL) ? "--sysctl-interval"
+                        : used & F_SYSCTL_INTERVAL && !(cmd->flags & F_SYSCTL_INTERVAL) ? "--sysctl-interval or --fight-limit"
                                                                           : "--force");
                 return EXIT_USAGE;
         }
