@@ -68,6 +68,7 @@ struct agent {
         struct fight *fights;
         size_t n_fights;
         char *proc_note;    /* how etcd (re)starts are seen */
+        char *last_repair;  /* "TIME cause" */
 };
 
 static uint64_t now_us(void) {
@@ -92,6 +93,29 @@ static void status(struct agent *a) {
                                            a->given_up ? a->given_up[0] : "", a->proc_note ? "; " : "",
                                            a->proc_note ? a->proc_note : "");
         sdev.notify(0, s);
+}
+
+/* STATE/agent: who runs and what it last did, for `medic audit`. Rewritten (not fsync'd:
+ * it is a view, the journal is the record) after each repair. */
+static void write_status(struct agent *a, const char *last) {
+        _cleanup_free_ char *path = xasprintf("%s/agent", a->opt.state_dir), *tmp = xasprintf("%s.tmp", path);
+        _cleanup_free_ char *text = NULL;
+        char now[40];
+        FILE *f;
+
+        rfc3339_now(now);
+        if (last) {
+                free(a->last_repair);
+                a->last_repair = xasprintf("%s %s", now, last);
+        }
+        text = xasprintf("pid %d\nrepairs %u\nlast-repair %s\n", (int) getpid(), a->repairs,
+                         a->last_repair ? a->last_repair : "-");
+        f = fopen(tmp, "we");
+        if (!f)
+                return;
+        fputs(text, f);
+        if (fclose(f) == 0)
+                (void) rename(tmp, path);
 }
 
 static void rebuild_skip(struct agent *a) {
@@ -212,6 +236,8 @@ static void repair(struct agent *a, unsigned mask, const char *cause, bool start
                 say("%s", run.rep.errors[i]);
         if (run.rep.change > a->last_set)
                 a->last_set = run.rep.change;
+        if (!start && run.rep.change)
+                write_status(a, cause);
         (void) code;
 out:
         run.policy = NULL;
@@ -575,6 +601,7 @@ int agent_run(struct run *boot) {
         (void) journal_next_id(a.opt.state_dir, &a.last_set);
         a.last_set--;
         repair(&a, 0, "agent started", true);
+        write_status(&a, NULL);
         sdev.notify(0, "READY=1");
         say("running with policy %s (%s); sysctls checked every %ld s", a.policy->name, a.opt.policy_path,
             a.opt.sysctl_interval_s);
@@ -606,6 +633,11 @@ out:
         strv_free(a.skip);
         free(a.cause);
         free(a.proc_note);
+        free(a.last_repair);
         policy_free(a.policy);
+        {
+                _cleanup_free_ char *path = xasprintf("%s/agent", a.opt.state_dir);
+                (void) unlink(path);
+        }
         return code;
 }

@@ -210,6 +210,29 @@ static bool lock_is_free(const char *state_dir) {
         return true;
 }
 
+/* Whether a medic agent keeps this host, and what it last did (STATE/agent). */
+static void agent_report(struct run *run) {
+        _cleanup_free_ char *path = xasprintf("%s/agent", run->opt->state_dir), *text = NULL, *comm = NULL, *cpath = NULL;
+        char *line, *save = NULL;
+        int pid = 0;
+        const char *last = "-";
+
+        if (read_file(path, &text, NULL) < 0)
+                return;
+        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if (startswith(line, "pid "))
+                        pid = atoi(line + 4);
+                else if (startswith(line, "last-repair "))
+                        last = line + 12;
+        }
+        cpath = xasprintf("/proc/%d/comm", pid);
+        if (pid <= 0 || read_line_file(cpath, &comm) < 0 || !streq(comm, "medic")) {
+                report_message(&run->rep, "no medic agent runs (the last one, pid %d, is gone)", pid);
+                return;
+        }
+        report_message(&run->rep, "medic agent pid %d keeps this host; last repair: %s", pid, last);
+}
+
 static int journal_report(struct run *run) {
         _cleanup_free_ unsigned *ids = NULL;
         bool free_lock = lock_is_free(run->opt->state_dir);
@@ -248,6 +271,7 @@ int engine_audit(struct run *run) {
                 return EXIT_CANNOT;
         }
         journal_report(run);
+        agent_report(run);
 
         /* A read-only audit records itself where the audit log already exists and is
          * writable; it never creates directories. */

@@ -57,6 +57,11 @@ msg=$(py "$(journal_file "$repair_id")" 'd["message"]')
 [[ "$msg" == "repair: ag0: qdisc deleted" ]] || fail "cause of set $repair_id: '$msg'"
 assert_eq 1 "$(audit_events repair | grep -c '"change": '"$repair_id")" "repair records of set $repair_id"
 
+step "audit says an agent keeps the host, and its last repair"
+wait_until 3 grep -q "^last-repair .*ag0: qdisc deleted" "$STATE/agent" || fail "STATE/agent: $(cat "$STATE/agent")"
+expect_rc 0 medic_ns audit
+assert_match "$OUT" "medic agent pid $AGENT keeps this host; last repair: .*ag0: qdisc deleted"
+
 step "ethtool -K tx on: off again"
 ip netns exec "$NS" ethtool -K ag0 tx on
 wait_until 5 tx_is off || fail "tx checksumming not repaired"
@@ -102,6 +107,7 @@ rc=0
 wait "$AGENT" || rc=$?
 assert_eq 0 "$rc" "the agent's exit code"
 root_is_htb || fail "the root went with the agent"
+[ ! -e "$STATE/agent" ] || fail "STATE/agent outlived the agent"
 tx_is off || fail "tx checksumming went with the agent"
 log "agent log:"
 sed 's/^/#   /' "$T/agent.log"
