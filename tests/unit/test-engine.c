@@ -526,7 +526,7 @@ static void test_repair_only_named_objects(void **state _unused_) {
         run.policy = policy_of(ABC);
         assert_int_equal(run_lock(&run), 0);
         assert_int_equal(run_open_audit_log(&run), 0);
-        assert_int_equal(engine_repair(&run, objects, "b was changed"), EXIT_CHANGES);
+        assert_int_equal(engine_repair(&run, NULL, objects, "b was changed"), EXIT_CHANGES);
         assert_int_equal(run.rep.n_rows, 1);
         assert_string_equal(run.rep.rows[0].object, "b");
         run_done(&run);
