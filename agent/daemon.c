@@ -53,6 +53,7 @@ struct fight {
 
 struct agent {
         struct options opt;
+        const struct options *given; /* as the command line said */
         struct policy *policy;
         sd_event *e;
         sd_event_source *debounce, *sysctl_timer, *rtnl_src, *proc_src, *mnt_src;
@@ -491,6 +492,17 @@ static void listen_for(struct agent *a) {
                                                                                                          : SD_EVENT_OFF);
 }
 
+/* A flag on the command line wins over the policy's agent: section, which wins over the
+ * defaults. */
+static void settings(struct agent *a, const struct options *given) {
+        a->opt.sysctl_interval_s = given->sysctl_interval_s > 0 ? given->sysctl_interval_s
+                                   : a->policy->agent_sysctl_interval > 0 ? a->policy->agent_sysctl_interval
+                                                                           : 60;
+        a->opt.fight_limit = given->fight_limit >= 0 ? given->fight_limit
+                             : a->policy->agent_fight_limit >= 0 ? a->policy->agent_fight_limit
+                                                                  : FIGHT_DEFAULT;
+}
+
 /* ---- timer and signals ---- */
 
 static int on_sysctl_timer(sd_event_source *s, uint64_t usec _unused_, void *u) {
@@ -521,11 +533,18 @@ static int on_hup(sd_event_source *s _unused_, const struct signalfd_siginfo *si
         perr_done(&err);
         policy_free(a->policy);
         a->policy = p;
+        settings(a, a->given);
+        for (size_t i = 0; i < a->n_fights; i++) {
+                free(a->fights[i].object);
+                free(a->fights[i].t);
+        }
+        a->n_fights = 0;
         strv_free(a->given_up);
         strv_free(a->rolled_back);
         a->given_up = a->rolled_back = NULL;
         rebuild_skip(a);
         listen_for(a);
+        sdev.source_set_time_relative(a->sysctl_timer, a->opt.sysctl_interval_s * 1000000ULL);
         say("SIGHUP: policy %s reloaded (sha256 %s)", p->name, p->sha256);
         sdev.notify(0, "RELOADING=1");
         repair(a, 0, "policy reloaded", true);
@@ -551,11 +570,9 @@ int agent_run(struct run *boot) {
                 report_error(&boot->rep, "medic agent needs libsystemd (libsystemd0): %s", strerror(-r));
                 return EXIT_CANNOT;
         }
-        if (a.opt.sysctl_interval_s <= 0)
-                a.opt.sysctl_interval_s = 60;
-        if (a.opt.fight_limit < 0)
-                a.opt.fight_limit = FIGHT_DEFAULT;
         a.policy = TAKE_PTR(boot->policy);
+        a.given = boot->opt;
+        settings(&a, a.given);
         /* One lock wait per repair: a CLI apply or rollback finishes first. */
         a.opt.wait_ms = 60 * 1000;
 

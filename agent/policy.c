@@ -393,7 +393,8 @@ static int parse_action(struct policy *p, const struct ynode *n, struct perr *er
 }
 
 static int parse_header(struct policy *p, const struct ynode *root, struct perr *err) {
-        static const char *const keys[] = { "medic", "name", "description", "targets", "actions", NULL };
+        static const char *const keys[] = { "medic", "name", "description", "agent", "targets", "actions", NULL };
+        static const char *const agent_keys[] = { "sysctl-interval", "fight-limit", NULL };
         const struct ynode *v;
         unsigned long long ver;
         const char *s;
@@ -425,6 +426,25 @@ static int parse_header(struct policy *p, const struct ynode *root, struct perr 
                         r = -EINVAL;
                 else if (!p->description)
                         p->description = xstrdup(s);
+        }
+        /* How `medic agent` runs; a flag on its command line wins. */
+        if ((v = ynode_get(root, "agent"))) {
+                const struct ynode *x;
+                if (ynode_expect(v, YNODE_MAP, "agent", err) < 0)
+                        r = -EINVAL;
+                else {
+                        if (ynode_check_keys(v, "agent", agent_keys, err) < 0)
+                                r = -EINVAL;
+                        if ((x = ynode_get(v, "sysctl-interval")) &&
+                            ynode_uint(x, "agent.sysctl-interval", 1, 86400, &ver, err) >= 0)
+                                p->agent_sysctl_interval = (long) ver;
+                        else if (x)
+                                r = -EINVAL;
+                        if ((x = ynode_get(v, "fight-limit")) && ynode_uint(x, "agent.fight-limit", 0, 1000, &ver, err) >= 0)
+                                p->agent_fight_limit = (long) ver;
+                        else if (x)
+                                r = -EINVAL;
+                }
         }
         return r;
 }
@@ -470,6 +490,8 @@ static int collect_files(const char *path, char ***ret, struct perr *err) {
 
 int policy_load(const char *path, struct policy **ret, struct perr *err) {
         _cleanup_(policy_freep) struct policy *p = xcalloc(1, sizeof(*p));
+
+        p->agent_fight_limit = -1;
         _cleanup_free_ char *all = NULL;
         struct claim_ctx cc = { .err = err };
         size_t all_len = 0;
@@ -581,6 +603,15 @@ int policy_to_json(const struct policy *p, struct json_object **ret) {
         json_object_object_add(j, "name", json_object_new_string(p->name));
         if (p->description)
                 json_object_object_add(j, "description", json_object_new_string(p->description));
+        {
+                /* Normalised: what the agent will use unless a flag says otherwise. */
+                struct json_object *ag = json_object_new_object();
+                json_object_object_add(ag, "sysctl-interval",
+                                       json_object_new_int64(p->agent_sysctl_interval > 0 ? p->agent_sysctl_interval : 60));
+                json_object_object_add(ag, "fight-limit",
+                                       json_object_new_int64(p->agent_fight_limit >= 0 ? p->agent_fight_limit : 5));
+                json_object_object_add(j, "agent", ag);
+        }
         json_object_object_add(j, "targets", targets);
         for (size_t i = 0; i < p->n_targets; i++) {
                 const struct target *t = &p->targets[i];

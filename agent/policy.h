@@ -51,6 +51,8 @@ struct policy {
         char *name;
         char *description;
         char sha256[65];   /* of the files' contents, in merge order */
+        long agent_sysctl_interval; /* agent: {sysctl-interval: S}; 0 = not given */
+        long agent_fight_limit;     /* agent: {fight-limit: N}; -1 = not given */
         char **files;
         struct target *targets;
         size_t n_targets;
