@@ -200,6 +200,7 @@ int main(int argc, char **argv) {
         long wait_s = 0;
         int c, code;
 
+        test_hooks_scrub();
         /* Recorded in the journal as typed: getopt_long permutes argv. */
         opt.command_line = command_line = join_argv(argc, argv);
         opt.policy_path = policy_default_path();
