@@ -712,7 +712,7 @@ int engine_limit_caps(struct run *run) {
                                 keep |= ops->caps_all;
                 }
         }
-        r = caps_limit(keep);
+        r = caps_limit(keep | caps_for_reading(run->policy));
         if (r < 0)
                 report_error(&run->rep, "cannot limit capabilities: %s", strerror(-r));
         return r;
