@@ -19,7 +19,8 @@ struct policy;
  * gids (an etcd running as user etcd fails this for root) and, in the commoncap LSM, the
  * target's permitted set is a subset of the caller's effective set (a root process that
  * dropped its capabilities fails this even for PID 1 or a root etcd). So every `exe:`
- * target, and the host's mount namespace through /proc/1/root, need it.
+ * target, and the host's mount namespace through /proc/1/root, need it; with /proc
+ * mounted hidepid=, so does seeing another user's /proc/PID at all.
  *
  * CAP_DAC_READ_SEARCH, only where a target names a pidfile: a daemon may keep its pidfile
  * 0600 or in a directory only it can search. It lets medic read any file, so a policy

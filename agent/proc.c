@@ -225,7 +225,7 @@ static void find_by_proc_scan(enum process_rule_kind kind, const char *value, st
         }
         closedir(d);
         if (f->n == 0 && unreadable > 0)
-                *problem = xasprintf("/proc/PID/exe of %u processes could not be read (they run as other users; reading them needs CAP_SYS_PTRACE, which root has)",
+                *problem = xasprintf("/proc/PID/exe of %u processes could not be read (another user's, or with more capabilities than medic: that needs CAP_SYS_PTRACE)",
                                      unreadable);
 }
 
