@@ -40,15 +40,15 @@ struct command {
         const char *help;
 };
 
-/* Read-only commands that read the host (audit, apply --dry-run, rollback --dry-run): the
- * read capabilities are held but not effective while the policy is read, then only those
- * the policy's reads use are kept (caps.h); never a write capability. */
 static int caps_result(struct run *run, int r) {
         if (r < 0)
                 report_error(&run->rep, "cannot limit capabilities: %s; nothing was read", strerror(-r));
         return r;
 }
 
+/* Read-only commands that read the host (audit, apply --dry-run, rollback --dry-run): the
+ * read capabilities are held but not effective while the policy is read, then only those
+ * the policy's reads use are kept (caps.h); never a write capability. */
 static int read_only_caps(struct run *run, bool before_policy) {
         return caps_result(run, before_policy ? caps_hold(CAPS_READ_ALL) : caps_limit(caps_for_reading(run->policy)));
 }
