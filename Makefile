@@ -31,11 +31,17 @@ Q :=
 say =
 endif
 
+# Three builds of the same sources. build/medic is what `make install` ships: it has no
+# test hooks (agent/util.h: test_hook()). build/test/ and build/asan/ are compiled with
+# -DMEDIC_TEST_HOOKS into their own object directories; the unit and integration tests use
+# them, and an integration test checks that build/medic ignores the hooks.
+HOOKS := -DMEDIC_TEST_HOOKS
 LIB_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c)) $(wildcard actions/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
+LIB_TEST_OBJ := $(LIB_SRC:%.c=build/test/%.o)
 LIB_ASAN_OBJ := $(LIB_SRC:%.c=build/asan/%.o)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/test/tests/%)
 UNIT_ASAN_BIN := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -45,31 +51,38 @@ build/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
 
+build/test/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CC-TEST,$<)$(CC) $(BASE_CFLAGS) $(CFLAGS) $(HOOKS) -c -o $@ $<
+
 build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(call say,CC-SAN,$<)$(CC) $(BASE_CFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
+	$(call say,CC-SAN,$<)$(CC) $(BASE_CFLAGS) $(CFLAGS) $(HOOKS) $(SAN) -c -o $@ $<
 
 build/medic: build/agent/main.o $(LIB_OBJ)
+	$(call say,LD,$@)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/test/medic: build/test/agent/main.o $(LIB_TEST_OBJ)
 	$(call say,LD,$@)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 build/asan/medic: build/asan/agent/main.o $(LIB_ASAN_OBJ)
 	$(call say,LD-SAN,$@)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
-build/tests/%: build/tests/%.o $(LIB_OBJ)
+build/test/tests/%: build/test/tests/%.o $(LIB_TEST_OBJ)
 	$(call say,LD,$@)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
 build/asan/tests/%: build/asan/tests/%.o $(LIB_ASAN_OBJ)
 	$(call say,LD-SAN,$@)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
-build/tests/%.o: tests/unit/%.c
+build/test/tests/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
-	$(call say,CC,$<)$(CC) $(BASE_CFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+	$(call say,CC-TEST,$<)$(CC) $(BASE_CFLAGS) $(CFLAGS) $(HOOKS) -Wno-missing-prototypes -c -o $@ $<
 
 build/asan/tests/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
-	$(call say,CC-SAN,$<)$(CC) $(BASE_CFLAGS) $(CFLAGS) $(SAN) -Wno-missing-prototypes -c -o $@ $<
+	$(call say,CC-SAN,$<)$(CC) $(BASE_CFLAGS) $(CFLAGS) $(HOOKS) $(SAN) -Wno-missing-prototypes -c -o $@ $<
 
-.PRECIOUS: build/tests/%.o build/asan/tests/%.o
+.PRECIOUS: build/test/tests/%.o build/asan/tests/%.o
 
 deps:
 	@missing=""; for p in $(DEB_DEPS); do \
@@ -110,11 +123,14 @@ unit-valgrind: $(UNIT_BIN)
 		MEDIC_TEST_DATA=$(CURDIR)/tests/data valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
 		--error-exitcode=99 $$t >/dev/null || exit 1; done
 
-integration: build/medic build/asan/medic $(ETCD_BIN)
-	@MEDIC=$(CURDIR)/build/medic MEDIC_ASAN=$(CURDIR)/build/asan/medic ETCD=$(ETCD_BIN) tests/integration/run
+# The tests run the test build (ASan when present); MEDIC_RELEASE is the shipped binary,
+# which test-release-no-hooks checks for ignoring the hooks.
+integration: build/medic build/test/medic build/asan/medic $(ETCD_BIN)
+	@MEDIC=$(CURDIR)/build/test/medic MEDIC_ASAN=$(CURDIR)/build/asan/medic MEDIC_RELEASE=$(CURDIR)/build/medic \
+		ETCD=$(ETCD_BIN) tests/integration/run
 
 check: deps
-	@$(MAKE) --no-print-directory all build/asan/medic
+	@$(MAKE) --no-print-directory all build/test/medic build/asan/medic
 	@$(MAKE) --no-print-directory unit unit-asan unit-valgrind integration
 
 bench: build/medic

@@ -510,7 +510,7 @@ static int change_mount(struct ctx *ctx, const struct host_view *v, const struct
 static int mnt_apply(struct ctx *ctx, const void *want, const void *have _unused_) {
         const struct mnt_state *w = want;
         /* Test hook: force the mount(2) fallback that kernels before 5.12 take. */
-        const char *api = getenv("MEDIC_MOUNT_API");
+        const char *api = test_hook("MEDIC_MOUNT_API");
         struct mount_entry m = { 0 };
         struct atime cur, target;
         unsigned long others;

@@ -20,7 +20,7 @@ void run_init(struct run *run, const struct options *opt, const char *command) {
         *run = (struct run) { .opt = opt, .lock_fd = -1, .log = { .fd = -1 } };
         run->rep.command = command;
         run->rep.dry_run = opt->dry_run;
-        run->ctx.root = getenv("MEDIC_CONF_ROOT"); /* test hook: where /etc/sysctl.d etc. live */
+        run->ctx.root = test_hook("MEDIC_CONF_ROOT"); /* test hook: where /etc/sysctl.d etc. live */
         run->boot_id_error = boot_id(run->boot_id);
         if (run->boot_id_error < 0)
                 run->boot_id[0] = 0;

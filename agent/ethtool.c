@@ -93,12 +93,12 @@ static int ioctl_fd(struct ctx *ctx, struct ethtool_run *e) {
         return e->fd;
 }
 
-/* The netlink family where the kernel has it (5.6+), else the ioctl. MEDIC_ETHTOOL=ioctl
- * takes the ioctl path anyway, so that tests cover both on one kernel. */
+/* The netlink family where the kernel has it (5.6+), else the ioctl. In a test build,
+ * MEDIC_ETHTOOL=ioctl takes the ioctl path anyway, so that tests cover both on one kernel. */
 static int run_get(struct ctx *ctx, struct ethtool_run **ret) {
         struct netrun *n = netrun_get(ctx);
         struct ethtool_run *e = n->ethtool;
-        const char *force = getenv("MEDIC_ETHTOOL");
+        const char *force = test_hook("MEDIC_ETHTOOL");
         int r;
 
         if (e) {

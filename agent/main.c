@@ -45,10 +45,30 @@ struct command {
         const char *help;
 };
 
+static int caps_result(struct run *run, int r) {
+        if (r < 0)
+                report_error(&run->rep, "cannot limit capabilities: %s; nothing was read", strerror(-r));
+        return r;
+}
+
+/* Read-only commands that read the host (audit, apply --dry-run, rollback --dry-run): the
+ * read capabilities are held but not effective while the policy is read, then only those
+ * the policy's reads use are kept (caps.h); never a write capability. */
+static int read_only_caps(struct run *run, bool before_policy) {
+        return caps_result(run, before_policy ? caps_hold(CAPS_READ_ALL) : caps_limit(caps_for_reading(run->policy)));
+}
+
+static int load_read_only(struct run *run) {
+        if (read_only_caps(run, true) < 0 || run_load_policy(run, false) < 0 || read_only_caps(run, false) < 0)
+                return -1;
+        return 0;
+}
+
 static int cmd_validate(struct run *run, unsigned id _unused_) {
         struct json_object *j = NULL;
 
-        caps_drop_all();
+        if (caps_result(run, caps_drop_all()) < 0)
+                return EXIT_CANNOT;
         if (run_load_policy(run, false) < 0)
                 return EXIT_CANNOT;
         policy_to_json(run->policy, &j);
@@ -63,9 +83,7 @@ static int cmd_validate(struct run *run, unsigned id _unused_) {
 }
 
 static int cmd_audit(struct run *run, unsigned id _unused_) {
-        /* Read-only: no capabilities at all, before the policy is even read. */
-        caps_drop_all();
-        if (run_load_policy(run, false) < 0)
+        if (load_read_only(run) < 0)
                 return EXIT_CANNOT;
         return engine_audit(run);
 }
@@ -74,8 +92,7 @@ static int cmd_apply(struct run *run, unsigned id _unused_) {
         int r;
 
         if (run->opt->dry_run) {
-                caps_drop_all();
-                if (run_load_policy(run, false) < 0)
+                if (load_read_only(run) < 0)
                         return EXIT_CANNOT;
                 return engine_audit(run);
         }
@@ -105,7 +122,8 @@ static int check_policy_if_present(struct run *run) {
 
 static int cmd_rollback(struct run *run, unsigned id) {
         if (run->opt->dry_run) {
-                caps_drop_all();
+                if (read_only_caps(run, false) < 0)
+                        return EXIT_CANNOT;
                 return engine_rollback(run, id);
         }
         if (check_policy_if_present(run) < 0 || run_lock(run) < 0 || run_open_audit_log(run) < 0 ||
@@ -126,12 +144,14 @@ static int cmd_confirm(struct run *run, unsigned id) {
 }
 
 static int cmd_history(struct run *run, unsigned id _unused_) {
-        caps_drop_all();
+        if (caps_result(run, caps_drop_all()) < 0)
+                return EXIT_CANNOT;
         return engine_history(run);
 }
 
 static int cmd_show(struct run *run, unsigned id) {
-        caps_drop_all();
+        if (caps_result(run, caps_drop_all()) < 0)
+                return EXIT_CANNOT;
         return engine_show(run, id);
 }
 
@@ -145,7 +165,7 @@ static int cmd_agent(struct run *run, unsigned id _unused_) {
          * keeps what every kind needs, nothing more, for as long as it runs. */
         for (size_t i = 0; action_registry[i]; i++)
                 keep |= action_registry[i]->caps_all;
-        r = caps_limit(keep);
+        r = caps_limit(keep | caps_for_reading(run->policy));
         if (r < 0) {
                 report_error(&run->rep, "cannot limit capabilities: %s", strerror(-r));
                 return EXIT_CANNOT;
@@ -230,6 +250,7 @@ int main(int argc, char **argv) {
         long wait_s = 0;
         int c, code;
 
+        test_hooks_scrub();
         /* Recorded in the journal as typed: getopt_long permutes argv. */
         opt.command_line = command_line = join_argv(argc, argv);
         opt.policy_path = policy_default_path();

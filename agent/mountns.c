@@ -104,8 +104,9 @@ void host_view_done(struct host_view *v) {
 }
 
 int host_view_open(struct host_view *v, char **ret_why) {
-        /* Test hook: the tests stand in a process of a private namespace for PID 1. */
-        const char *e = getenv("MEDIC_HOST_MNTNS_PID");
+        /* Test hook (test builds only): the tests stand in a process of a private namespace
+         * for PID 1. */
+        const char *e = test_hook("MEDIC_HOST_MNTNS_PID");
         unsigned long long pid = 1;
         int r;
 

@@ -200,14 +200,7 @@ int plan_build(struct run *run, struct plan *pl, bool notes) {
 /* ---- read-only views of the journal: interrupted and expired sets ---- */
 
 static bool lock_is_free(const char *state_dir) {
-        _cleanup_free_ char *path = xasprintf("%s/lock", state_dir);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return true;
-        if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-                return false;
-        flock(fd, LOCK_UN);
-        return true;
+        return lock_probe(state_dir, NULL) <= 0;
 }
 
 /* Whether a medic agent keeps this host, and what it last did (STATE/agent). */

@@ -191,11 +191,15 @@ static void find_by_unit(const char *unit, struct proc_found *f) {
         read_cgroup_procs(dir, unit, 0, f);
 }
 
-static void find_by_proc_scan(enum process_rule_kind kind, const char *value, struct proc_found *f) {
+/* An exe: rule compares /proc/PID/exe, which the kernel shows only to a reader that may
+ * ptrace the process (another user's etcd needs CAP_SYS_PTRACE, see caps.h). Processes
+ * whose link could not be read are counted, so that "no process found" can say why. */
+static void find_by_proc_scan(enum process_rule_kind kind, const char *value, struct proc_found *f, char **problem) {
         _cleanup_free_ char *want_exe = kind == RULE_EXE ? realpath(value, NULL) : NULL;
         DIR *d = opendir("/proc");
         struct dirent *de;
         char buf[PATH_MAX];
+        unsigned unreadable = 0;
 
         if (!d)
                 return;
@@ -210,6 +214,8 @@ static void find_by_proc_scan(enum process_rule_kind kind, const char *value, st
                 } else {
                         _cleanup_free_ char *link = xasprintf("/proc/%s/exe", de->d_name);
                         ssize_t n = readlink(link, buf, sizeof buf - 1);
+                        if (n < 0 && (errno == EACCES || errno == EPERM))
+                                unreadable++;
                         if (n <= 0)
                                 continue;
                         buf[n] = 0;
@@ -218,6 +224,9 @@ static void find_by_proc_scan(enum process_rule_kind kind, const char *value, st
                 }
         }
         closedir(d);
+        if (f->n == 0 && unreadable > 0)
+                *problem = xasprintf("/proc/PID/exe of %u processes could not be read (another user's, or with more capabilities than medic: that needs CAP_SYS_PTRACE)",
+                                     unreadable);
 }
 
 /* A pidfile is a claim by whoever owns the file. A pid that is not running, or a process
@@ -234,8 +243,9 @@ static void find_by_pidfile(const char *pidfile, struct proc_found *f, char **pr
                         *problem = xasprintf("pidfile %s: %s", pidfile, strerror(-r));
                 return;
         }
+        /* Not echoed: with CAP_DAC_READ_SEARCH medic may read a file its caller cannot. */
         if (parse_uint(s, INT_MAX, &pid) < 0 || pid == 0) {
-                *problem = xasprintf("pidfile %s holds '%s', not a pid", pidfile, s);
+                *problem = xasprintf("pidfile %s does not hold a pid", pidfile);
                 return;
         }
         statpath = xasprintf("/proc/%llu", pid);
@@ -264,7 +274,7 @@ int target_find_processes(const struct target *t, struct proc_found *ret) {
                         break;
                 case RULE_COMM:
                 case RULE_EXE:
-                        find_by_proc_scan(rule->kind, rule->value, &f);
+                        find_by_proc_scan(rule->kind, rule->value, &f, &problem);
                         break;
                 case RULE_PIDFILE:
                         find_by_pidfile(rule->value, &f, &problem);

@@ -585,7 +585,7 @@ int engine_limit_caps(struct run *run) {
                                 keep |= ops->caps_all;
                 }
         }
-        r = caps_limit(keep);
+        r = caps_limit(keep | caps_for_reading(run->policy));
         if (r < 0)
                 report_error(&run->rep, "cannot limit capabilities: %s", strerror(-r));
         return r;
@@ -623,7 +623,7 @@ void engine_spawn_watcher(struct run *run, int64_t deadline) {
         struct options wopt = *run->opt;
         pid_t pid;
 
-        if (getenv("MEDIC_TEST_NO_WATCHER"))
+        if (test_hook("MEDIC_TEST_NO_WATCHER"))
                 return;
         fflush(stdout);
         fflush(stderr);

@@ -324,8 +324,22 @@ int parse_uint(const char *s, unsigned long long max, unsigned long long *ret) {
         return 0;
 }
 
+void test_hooks_scrub(void) {
+#ifndef MEDIC_TEST_HOOKS
+        char **w = environ;
+
+        /* Compacted in place: unsetenv() matches only "NAME=" entries, and execve()
+         * accepts any string, so a loop of unsetenv() calls could spin on a bare one. */
+        for (char **r = environ; r && *r; r++)
+                if (!startswith(*r, "MEDIC_"))
+                        *w++ = *r;
+        if (w)
+                *w = NULL;
+#endif
+}
+
 void test_fault_point(unsigned items_done) {
-        const char *e = getenv("MEDIC_TEST_CRASH_AFTER");
+        const char *e = test_hook("MEDIC_TEST_CRASH_AFTER");
         unsigned long long n;
 
         /* Lets the tests prove that an interrupted apply is restored by the next run. */

@@ -111,5 +111,23 @@ int parse_uint(const char *s, unsigned long long max, unsigned long long *ret);
 /* SHA-256 of a byte string as 64 hex characters. */
 void sha256_hex(const void *data, size_t len, char ret[static 65]);
 
+/* Test hooks: environment variables that change what medic does (MEDIC_TEST_*,
+ * MEDIC_HOST_MNTNS_PID, MEDIC_CONF_ROOT, MEDIC_ETHTOOL, MEDIC_MOUNT_API). medic runs as
+ * root, so in the installed binary nothing in its environment may steer it: test_hook()
+ * is getenv(name) only in a test build (compiled with -DMEDIC_TEST_HOOKS: build/test/,
+ * build/asan/) and NULL otherwise. Read every hook through it; real user interfaces
+ * (SUDO_USER, NO_COLOR) are read with getenv(). */
+static inline const char *test_hook(const char *name) {
+#ifdef MEDIC_TEST_HOOKS
+        return getenv(name);
+#else
+        (void) name; /* inline, so that the compiler drops every hook's code */
+        return NULL;
+#endif
+}
+/* First thing in main(): in the installed binary, removes every MEDIC_* variable from the
+ * environment, so that a getenv() of a hook that bypasses test_hook() finds nothing
+ * either. A test build keeps them. */
+void test_hooks_scrub(void);
 /* Test-only fault hook: MEDIC_TEST_CRASH_AFTER=N kills medic after N applied items. */
 void test_fault_point(unsigned items_done);

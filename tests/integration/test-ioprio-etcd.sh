@@ -3,7 +3,7 @@
 # audit agrees, rollback restores every thread, and a restarted etcd voids the change.
 # Checked with ionice(1), not with medic's reader. Exit 77 = skipped.
 set -euo pipefail
-MEDIC=${MEDIC_BIN:-${MEDIC_ASAN:-${MEDIC:-build/medic}}}
+MEDIC=${MEDIC_BIN:-${MEDIC_ASAN:-${MEDIC:-build/test/medic}}}
 ETCD=${ETCD:-$(command -v etcd || true)}
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
 [ -x "$ETCD" ] || { echo "skipped: no etcd binary (make deps unpacks Debian's etcd-server)"; exit 77; }

@@ -3,7 +3,7 @@
 # slice), a pidfile naming a dead pid, and a comm that matches nothing. Only processes this
 # test started are ever matched. Exit 77 = skipped.
 set -euo pipefail
-MEDIC=${MEDIC_BIN:-${MEDIC_ASAN:-${MEDIC:-build/medic}}}
+MEDIC=${MEDIC_BIN:-${MEDIC_ASAN:-${MEDIC:-build/test/medic}}}
 export ASAN_OPTIONS=detect_leaks=0
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
 tmp=$(mktemp -d)

@@ -2,7 +2,7 @@
 # io-priority on a process that keeps creating threads while medic applies: every thread
 # ends up set. Also times apply on a 100-thread process. Exit 77 = skipped.
 set -euo pipefail
-MEDIC=${MEDIC:-build/medic}
+MEDIC=${MEDIC:-build/test/medic}
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
 command -v python3 >/dev/null || { echo "skipped: needs python3"; exit 77; }
 tmp=$(mktemp -d)
