@@ -19,7 +19,6 @@ struct applying {
         size_t n_order;
         size_t n_done; /* how many of order[] were attempted */
         char *stop;    /* why the whole set is being undone, or NULL */
-        bool journal_broken;
 };
 
 static struct set_item *rec_of(struct applying *ap, const struct item *it) {
@@ -29,12 +28,10 @@ static struct set_item *rec_of(struct applying *ap, const struct item *it) {
 /* A journal record that cannot be written stops the set: without it the next run would
  * misread what happened. The first such error is the one reported. */
 static void put_item(struct applying *ap, const struct item *it) {
-        int r;
-        if (ap->journal_broken)
-                return;
-        r = journal_put_item(&ap->jf, ap->cs, it->rec);
+        /* Tried even after a failure: a full disk may have room again for the record that
+         * closes the set (each record that fails is cut back off the file). */
+        int r = journal_put_item(&ap->jf, ap->cs, it->rec);
         if (r < 0) {
-                ap->journal_broken = true;
                 if (!ap->stop)
                         ap->stop = xasprintf("cannot write change set %u to %s/changes: %s", ap->cs->id,
                                              ap->run->opt->state_dir, strerror(-r));
@@ -146,7 +143,7 @@ static int finish_undone(struct applying *ap) {
         ap->cs->state = SET_FAILED;
         free(ap->cs->message);
         ap->cs->message = xstrdup(ap->stop);
-        r = ap->journal_broken ? -EIO : journal_put_state(&ap->jf, ap->cs);
+        r = journal_put_state(&ap->jf, ap->cs);
         if (r < 0)
                 report_error(&run->rep, "change set %u: could not record that it was undone; the host is as before it, and the next medic run confirms that object by object",
                              ap->cs->id);
@@ -288,7 +285,6 @@ static int apply_set(struct run *run, enum set_kind kind) {
                  * undo it then, behind the operator's back: undo it now and say so. */
                 ap.stop = xasprintf("cannot write change set %u to %s/changes: %s", cs->id, run->opt->state_dir,
                                     strerror(-r));
-                ap.journal_broken = true;
                 exit_code = finish_undone(&ap);
                 goto out;
         }

@@ -564,13 +564,18 @@ int journal_create(const char *state_dir, const struct change_set *cs, struct jf
         int r;
 
         r = journal_save(state_dir, cs);
-        if (r < 0)
+        if (r >= 0) {
+                fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0 || fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_END) < 0)
+                        r = -errno;
+        }
+        if (r < 0) {
+                /* The set may be in place even so (the rename done, its directory's fsync
+                 * failed): nothing has changed under it, so it must not stay to be taken
+                 * for an interrupted apply. */
+                (void) unlink(path);
                 return r;
-        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_END) < 0)
-                return -errno;
+        }
         (void) index_append(state_dir, cs->id, cs->state);
         *ret = (struct jfile) { .fd = TAKE_FD(fd), .size = st.st_size, .id = cs->id, .state_dir = xstrdup(state_dir) };
         return 0;

@@ -239,11 +239,13 @@ static void restore_one(struct undoing *u, struct todo *t) {
         else
                 row->reason = NULL;
         oi->state = ITEM_RESTORED;
-        r = journal_put_item(&u->jo, u->orig, t->oi);
-        /* Recovery goes on whatever the journal says: every object back to before is the
-         * one state an open set's next recovery also accepts. */
-        if (r < 0 && u->why != RB_INTERRUPTED)
-                note_stop(u, "the journal", r);
+        /* An interrupted set is restored in place: its record says so at once (recovery goes
+         * on whatever the journal says: every object back to before is the one state its
+         * next recovery also accepts). A rollback set records the undone set's items only
+         * once it is itself closed (finish()): killed before that, its recovery puts the
+         * objects back, and the undone set must still call them changed. */
+        if (!u->rb)
+                (void) journal_put_item(&u->jo, u->orig, t->oi);
         if (ri) {
                 ri->state = ITEM_CHANGED;
                 json_object_put(ri->after);
@@ -282,7 +284,6 @@ static void undo_rollback(struct undoing *u) {
                 free(row->reason);
                 row->reason = xasprintf("rollback undone: %s", u->stop);
                 u->orig->items[t->oi].state = ITEM_CHANGED;
-                (void) journal_put_item(&u->jo, u->orig, t->oi);
         }
         if (left)
                 report_error(&run->rep, "rollback set %u: %zu object(s) could not be put back; the set stays open and the next medic run restores it",
@@ -331,6 +332,9 @@ static int finish(struct undoing *u, bool dry_run) {
                         return r;
                 }
         }
+        for (size_t k = 0; u->rb && k < u->n_todo; k++)
+                if (u->todo[k].done)
+                        (void) journal_put_item(&u->jo, orig, u->todo[k].oi);
         r = journal_put_state(&u->jo, orig);
         if (r < 0) {
                 report_error(&run->rep, "cannot record the outcome in change set %u: %s%s", orig->id, strerror(-r),
