@@ -217,16 +217,25 @@ static void restore_one(struct undoing *u, struct todo *t) {
                 row->status = ROW_FAILED;
                 free(row->reason);
                 row->reason = xasprintf("restoring: %s", ctx_reason(run, r));
-                if (ri) {
-                        ri->state = ITEM_FAILED;
-                        ri->message = xstrdup(row->reason);
-                        r = journal_put_item(&u->jr, u->rb, t->ri);
-                        if (r < 0)
-                                note_stop(u, "the rollback set", r);
-                }
                 (void) audit_event(run, EV_FAILURE, id, oi->action, oi->kind, oi->object, row->current_json, oi->before,
                                    "failed", row->reason);
                 u->incomplete = true;
+                if (u->why == RB_INTERRUPTED)
+                        return; /* recovery goes on: every other object back to before */
+                /* A rollback is a change set: all or nothing. This object goes back to what
+                 * it held when the rollback began, and undo_rollback() does the others. */
+                if (restore_object(run, t->ops, t->have, NULL) < 0) {
+                        strv_push(&run->rep.errors, xasprintf("%s (%s) may be left part way restored: %s", oi->object,
+                                                              oi->action, ctx_reason(run, -EIO)));
+                        t->done = true; /* undo_rollback() tries it once more */
+                }
+                if (ri) {
+                        ri->state = ITEM_FAILED;
+                        ri->message = xstrdup(row->reason);
+                        (void) journal_put_item(&u->jr, u->rb, t->ri);
+                }
+                if (!u->stop)
+                        u->stop = xasprintf("restoring %s failed", oi->object);
                 return;
         }
         t->done = true;
@@ -280,9 +289,11 @@ static void undo_rollback(struct undoing *u) {
                                                               row->object, row->action, u->orig->id, ctx_reason(run, r)));
                         continue;
                 }
-                row->status = ROW_FAILED;
-                free(row->reason);
-                row->reason = xasprintf("rollback undone: %s", u->stop);
+                if (row->status == ROW_RESTORED) {
+                        row->status = ROW_FAILED;
+                        free(row->reason);
+                        row->reason = xasprintf("put back as it was: %s", u->stop);
+                }
                 u->orig->items[t->oi].state = ITEM_CHANGED;
         }
         if (left)
@@ -413,7 +424,7 @@ static int rollback_set(struct run *run, struct change_set *orig, bool force, bo
         run->log.defer_sync = false;
         if (u.stop) {
                 undo_rollback(&u);
-                r = -EIO;
+                r = -ECANCELED;
                 goto out;
         }
         r = finish(&u, dry_run);
@@ -492,6 +503,8 @@ int engine_rollback(struct run *run, unsigned id) {
         }
         r = rollback_set(run, cs, run->opt->force, run->opt->dry_run, RB_MANUAL);
         count_outcome(run, run->opt->dry_run, true, &changes, &failures);
+        if (r == -ECANCELED)
+                return EXIT_FAILURES; /* undone: the host is as before the rollback */
         if (r < 0 && !changes)
                 return EXIT_CANNOT;
         if (r < 0)
