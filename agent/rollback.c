@@ -43,6 +43,7 @@ struct undoing {
         enum rb_reason why;
         char *stop;          /* a record could not be written: the rollback is undone */
         bool incomplete;
+        const char *unreadable; /* an object that could not be read: no rollback goes ahead */
 };
 
 static void todo_free(struct todo *t) {
@@ -135,6 +136,7 @@ static void classify(struct undoing *u, bool force, bool dry_run, uint64_t *need
                         row->reason = xstrdup(ctx_reason(run, r));
                         todo_free(&t);
                         u->incomplete = true;
+                        u->unreadable = row->object;
                         continue;
                 }
                 row->current = ops->describe(t.have);
@@ -381,6 +383,24 @@ static int rollback_set(struct run *run, struct change_set *orig, bool force, bo
         classify(&u, force, dry_run, &needed, &n_restore);
         if (dry_run)
                 goto out;
+        /* As apply: an object that cannot even be read stops the rollback before anything
+         * changes (recovery goes on: every object it can bring back is one fewer to do). */
+        if (u.unreadable && why != RB_INTERRUPTED && n_restore > 0) {
+                for (size_t k = 0; k < u.n_todo; k++) {
+                        struct row *row = row_at(run, u.todo[k].row);
+                        if (!u.todo[k].restore)
+                                continue;
+                        u.todo[k].restore = false;
+                        row->status = ROW_SKIPPED;
+                        free(row->reason);
+                        row->reason = xasprintf("not restored: %s could not be read (a rollback is all or nothing)",
+                                                u.unreadable);
+                }
+                report_error(&run->rep, "change set %u was not rolled back: %s could not be read; nothing was changed",
+                             orig->id, u.unreadable);
+                r = -ECANCELED;
+                goto out;
+        }
         if (n_restore > 0) {
                 r = check_caps(run, needed, "rollback");
                 if (r < 0)
