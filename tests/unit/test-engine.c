@@ -11,6 +11,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "helpers.h"
+
 #include <ftw.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -304,10 +306,6 @@ static int count_lines(const char *path, const char *needle) {
 
 static const char *const ABC[] = { "a=1", "b=2", "c=3", NULL };
 
-static int rm_one(const char *path, const struct stat *st _unused_, int flag _unused_, struct FTW *f _unused_) {
-        return remove(path);
-}
-
 static char *topdir;
 
 static int setup(void **state _unused_) {
@@ -330,7 +328,7 @@ static int setup(void **state _unused_) {
 }
 
 static int teardown(void **state _unused_) {
-        nftw(topdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        rm_rf(topdir);
         free(topdir);
         free(objdir);
         free(statedir);
