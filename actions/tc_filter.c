@@ -41,7 +41,7 @@ char *tc_filter_line(struct nl_msg *msg) {
         struct nlattr *tb[TCA_MAX + 1], *u[TCA_U32_MAX + 1];
         unsigned pref = TC_H_MAJ(t->tcm_info) >> 16;
         unsigned proto = ntohs((uint16_t) TC_H_MIN(t->tcm_info));
-        _cleanup_free_ char *head = NULL, *sel = NULL;
+        _cleanup_free_ char *head = NULL;
         char b1[16], b2[16];
         const char *kind;
 
