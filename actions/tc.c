@@ -390,10 +390,12 @@ static bool htb_classes_are_medics(struct tc_view *v, struct nl_cache *classes, 
         unsigned seen = 0;
         uint64_t rate = 0;
 
-        /* The parent class sets the link rate the children are compared with. */
+        /* The parent class sets the link rate the children are compared with. libnl's HTB
+         * getters crash on a class of another kind (the root can change between two dumps). */
         for (struct nl_object *o = nl_cache_get_first(classes); o; o = nl_cache_get_next(o)) {
                 struct rtnl_class *c = (struct rtnl_class *) o;
-                if (rtnl_tc_get_handle(TC_CAST(c)) == TC_HTB_PARENT && rtnl_htb_get_rate64(c, &rate) < 0)
+                if (rtnl_tc_get_handle(TC_CAST(c)) == TC_HTB_PARENT && streq(rtnl_tc_get_kind(TC_CAST(c)), "htb") &&
+                    rtnl_htb_get_rate64(c, &rate) < 0)
                         rate = 0;
         }
         if (!rate)
