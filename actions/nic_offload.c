@@ -723,7 +723,10 @@ static int nic_from_json(struct json_object *j, void **ret_state) {
                         s->feat = xrealloc(s->feat, (s->n_feat + n + 1) * sizeof(*s->feat));
                         for (size_t i = 0; i < n; i++) {
                                 struct json_object *x = json_object_array_get_idx(v, i);
-                                if (!json_object_is_type(x, json_type_string) || !valid_feature_name(json_object_get_string(x)))
+                                /* A feature in two lists (or twice in one) would make the
+                                 * snapshot differ from itself: not a journal medic wrote. */
+                                if (!json_object_is_type(x, json_type_string) || !valid_feature_name(json_object_get_string(x)) ||
+                                    feat_find(s, json_object_get_string(x)))
                                         goto bad;
                                 s->feat[s->n_feat++] = feat_of_class(json_object_get_string(x), c);
                         }
