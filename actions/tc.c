@@ -179,7 +179,7 @@ static int qdisc_cb(struct nl_msg *msg, void *arg) {
         struct nlattr *tb[TCA_MAX + 1];
         struct tc_qd q;
 
-        if (h->nlmsg_type != RTM_NEWQDISC || nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, NULL) < 0 || !tb[TCA_KIND])
+        if (h->nlmsg_type != RTM_NEWQDISC || nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, tc_msg_policy) < 0 || !tb[TCA_KIND])
                 return NL_SKIP;
         q = (struct tc_qd) { .ifindex = t->tcm_ifindex, .handle = t->tcm_handle, .parent = t->tcm_parent };
         snprintf(q.kind, sizeof(q.kind), "%s", nla_get_string(tb[TCA_KIND]));
@@ -245,8 +245,8 @@ static void note_port(struct filter_dump *d, struct nl_msg *msg) {
         const struct tc_u32_sel *s;
         uint32_t c, mask, val;
 
-        if (nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, NULL) < 0 || !tb[TCA_OPTIONS] ||
-            nla_parse_nested(u, TCA_U32_MAX, tb[TCA_OPTIONS], NULL) < 0 ||
+        if (nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, tc_msg_policy) < 0 || !tb[TCA_OPTIONS] ||
+            nla_parse_nested(u, TCA_U32_MAX, tb[TCA_OPTIONS], tc_u32_policy) < 0 ||
             !u[TCA_U32_CLASSID] || !u[TCA_U32_SEL] || nla_len(u[TCA_U32_SEL]) < (int) sizeof(*s))
                 return;
         c = nla_get_u32(u[TCA_U32_CLASSID]);
