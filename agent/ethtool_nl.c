@@ -446,7 +446,7 @@ static int set_cb(struct nlmsghdr *h, void *data) {
         struct set_ctx *s = data;
         struct genlmsghdr *g = nlmsg_data(h);
 
-        if (g->cmd != ETHTOOL_MSG_FEATURES_SET_REPLY)
+        if (!genlmsg_valid_hdr(h, 0) || g->cmd != ETHTOOL_MSG_FEATURES_SET_REPLY)
                 return 0;
         s->got = true;
         return ethnl_parse_set_reply(h, s->n_bits, s->res);
