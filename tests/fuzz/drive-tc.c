@@ -5,7 +5,7 @@
  * interface's class dump (libnl's HTB parser) and u32 filter dump (medic's canonical lines
  * and port nodes). The resulting state goes where a read state goes: compared, described,
  * written to the journal and read back, and, for a previous root medic can rebuild, into
- * the request that re-creates it. */
+ * the request that re-creates it. Last, the route dumps that `interface: auto` reads. */
 #include <json-c/json.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
@@ -76,6 +76,7 @@ void fuzz_tc(struct nl_sock *route) {
         struct netrun *net = netrun_get(&ctx);
         struct json_object *wj;
         void *want = NULL, *have = NULL;
+        int ifindex;
 
         net->route = route;
         nlsock_keep_errno(route, &net->kerr);
@@ -88,6 +89,8 @@ void fuzz_tc(struct nl_sock *route) {
                 traffic_priority_ops.free(have);
                 rebuild(&ctx);
         }
+        /* `interface: auto`: the default route's interface, from the route dumps. */
+        (void) netif_default_route(&ctx, &ifindex);
         traffic_priority_ops.free(want);
         json_object_put(wj);
         ctx_clear(&ctx);
