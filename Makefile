@@ -44,8 +44,9 @@ CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 CLANG ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 2
-FUZZ_TARGETS := policy journal tc ethtool
-FUZZ_BIN := $(FUZZ_TARGETS:%=build/fuzz/fuzz-%)
+FUZZ_ALL := policy journal tc ethtool
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_BIN := $(FUZZ_ALL:%=build/fuzz/fuzz-%)
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 FUZZ_HELP_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,tests/fuzz/fakenl.c $(wildcard tests/fuzz/drive-*.c))
 # gcc builds medic: clang's note on the GNU extension ethtool_ioctl.c relies on is no error.
@@ -145,13 +146,14 @@ check: deps
 
 fuzz-build: $(FUZZ_BIN)
 
-# Each target FUZZ_SECONDS, FUZZ_JOBS at a time: the committed corpus first, then new inputs.
+# Each of FUZZ_TARGETS for FUZZ_SECONDS, FUZZ_JOBS at a time: the committed corpus first,
+# then new inputs. A crash, leak or UBSan report fails it (tests/fuzz/run).
 fuzz: fuzz-build
 	@tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 # What `make check` runs: a minute per target, two at a time (about two and a half minutes).
 check-fuzz: fuzz-build
-	@tests/fuzz/run 60 2 $(FUZZ_TARGETS)
+	@tests/fuzz/run 60 2 $(FUZZ_ALL)
 
 bench: build/medic
 	@tests/bench/audit-bench build/medic
