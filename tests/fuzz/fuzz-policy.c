@@ -3,9 +3,9 @@
  * errors. A line "#~" splits the input into up to four files, loaded as one policy
  * directory merged in name order, so that targets, names and claims across files are
  * fuzzed too; without one the input is a single policy file. */
-#include <dirent.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +44,27 @@ static void write_or_die(const char *path, const uint8_t *p, size_t n) {
         }
 }
 
+/* Every message names where: "FILE:LINE:COL: ..." (line and column from 1), or "FILE: ..."
+ * for a whole file, where FILE is the policy directory or one of its files. */
+static bool positioned(const char *m) {
+        unsigned line = 0, col = 0;
+        const char *rest;
+        int n = 0;
+
+        if (strncmp(m, dir, strlen(dir)) != 0)
+                return false;
+        rest = m + strlen(dir);
+        if (*rest == '/')
+                rest += strcspn(rest, ":");
+        if (rest[0] == ':' && rest[1] == ' ')
+                return true;
+        return sscanf(rest, ":%u:%u: %n", &line, &col, &n) == 2 && n > 0 && line >= 1 && col >= 1;
+}
+
 static void check_errors(const struct perr *err) {
-        /* Every message names where: "FILE:LINE:COL: ..." or, for a whole file, "FILE: ...". */
         for (size_t i = 0; i < err->n; i++)
-                if (strncmp(err->msgs[i], dir, strlen(dir)) != 0 || !strstr(err->msgs[i], ": ")) {
-                        fprintf(stderr, "policy error without a position: %s\n", err->msgs[i]);
+                if (!positioned(err->msgs[i])) {
+                        fprintf(stderr, "policy error without FILE:LINE:COL: %s\n", err->msgs[i]);
                         abort();
                 }
 }
