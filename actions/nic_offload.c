@@ -696,8 +696,10 @@ static int nic_from_json(struct json_object *j, void **ret_state) {
         struct json_object *v, *k;
         struct nic_state *s = xcalloc(1, sizeof(*s));
 
+        /* strlen, not the JSON length: "\u0000" is a JSON string of one byte and an empty name. */
         if (!json_object_object_get_ex(j, "interface", &v) || !json_object_is_type(v, json_type_string) ||
-            !json_object_get_string_len(v) || json_object_get_string_len(v) >= IF_NAMESIZE)
+            !json_object_get_string_len(v) || json_object_get_string_len(v) >= IF_NAMESIZE ||
+            strlen(json_object_get_string(v)) != (size_t) json_object_get_string_len(v))
                 goto bad;
         s->ifname = xstrdup(json_object_get_string(v));
         if (!json_object_object_get_ex(j, "features", &v) || !json_object_is_type(v, json_type_object))
