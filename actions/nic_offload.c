@@ -732,8 +732,10 @@ static int nic_from_json(struct json_object *j, void **ret_state) {
         struct json_object *v, *k;
         struct nic_state *s = xcalloc(1, sizeof(*s));
 
+        /* strlen, not the JSON length: "\u0000" is a JSON string of one byte and an empty name. */
         if (!json_object_object_get_ex(j, "interface", &v) || !json_object_is_type(v, json_type_string) ||
-            !json_object_get_string_len(v) || json_object_get_string_len(v) >= IF_NAMESIZE)
+            !json_object_get_string_len(v) || json_object_get_string_len(v) >= IF_NAMESIZE ||
+            strlen(json_object_get_string(v)) != (size_t) json_object_get_string_len(v))
                 goto bad;
         s->ifname = xstrdup(json_object_get_string(v));
         if (!json_object_object_get_ex(j, "features", &v) || !json_object_is_type(v, json_type_object))
@@ -759,7 +761,10 @@ static int nic_from_json(struct json_object *j, void **ret_state) {
                         s->feat = xrealloc(s->feat, (s->n_feat + n + 1) * sizeof(*s->feat));
                         for (size_t i = 0; i < n; i++) {
                                 struct json_object *x = json_object_array_get_idx(v, i);
-                                if (!json_object_is_type(x, json_type_string) || !valid_feature_name(json_object_get_string(x)))
+                                /* A feature in two lists (or twice in one) would make the
+                                 * snapshot differ from itself: not a journal medic wrote. */
+                                if (!json_object_is_type(x, json_type_string) || !valid_feature_name(json_object_get_string(x)) ||
+                                    feat_find(s, json_object_get_string(x)))
                                         goto bad;
                                 s->feat[s->n_feat++] = feat_of_class(json_object_get_string(x), c);
                         }

@@ -179,7 +179,7 @@ static int qdisc_cb(struct nl_msg *msg, void *arg) {
         struct nlattr *tb[TCA_MAX + 1];
         struct tc_qd q;
 
-        if (h->nlmsg_type != RTM_NEWQDISC || nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, NULL) < 0 || !tb[TCA_KIND])
+        if (h->nlmsg_type != RTM_NEWQDISC || nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, tc_msg_policy) < 0 || !tb[TCA_KIND])
                 return NL_SKIP;
         q = (struct tc_qd) { .ifindex = t->tcm_ifindex, .handle = t->tcm_handle, .parent = t->tcm_parent };
         snprintf(q.kind, sizeof(q.kind), "%s", nla_get_string(tb[TCA_KIND]));
@@ -245,8 +245,8 @@ static void note_port(struct filter_dump *d, struct nl_msg *msg) {
         const struct tc_u32_sel *s;
         uint32_t c, mask, val;
 
-        if (nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, NULL) < 0 || !tb[TCA_OPTIONS] ||
-            nla_parse_nested(u, TCA_U32_MAX, tb[TCA_OPTIONS], NULL) < 0 ||
+        if (nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, tc_msg_policy) < 0 || !tb[TCA_OPTIONS] ||
+            nla_parse_nested(u, TCA_U32_MAX, tb[TCA_OPTIONS], tc_u32_policy) < 0 ||
             !u[TCA_U32_CLASSID] || !u[TCA_U32_SEL] || nla_len(u[TCA_U32_SEL]) < (int) sizeof(*s))
                 return;
         c = nla_get_u32(u[TCA_U32_CLASSID]);
@@ -390,10 +390,12 @@ static bool htb_classes_are_medics(struct tc_view *v, struct nl_cache *classes, 
         unsigned seen = 0;
         uint64_t rate = 0;
 
-        /* The parent class sets the link rate the children are compared with. */
+        /* The parent class sets the link rate the children are compared with. libnl's HTB
+         * getters crash on a class of another kind (the root can change between two dumps). */
         for (struct nl_object *o = nl_cache_get_first(classes); o; o = nl_cache_get_next(o)) {
                 struct rtnl_class *c = (struct rtnl_class *) o;
-                if (rtnl_tc_get_handle(TC_CAST(c)) == TC_HTB_PARENT && rtnl_htb_get_rate64(c, &rate) < 0)
+                if (rtnl_tc_get_handle(TC_CAST(c)) == TC_HTB_PARENT && streq(rtnl_tc_get_kind(TC_CAST(c)), "htb") &&
+                    rtnl_htb_get_rate64(c, &rate) < 0)
                         rate = 0;
         }
         if (!rate)

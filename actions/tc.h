@@ -17,6 +17,7 @@
  *                 (a fixed offset: IPv6 extension headers are not followed).
  * Band i lands in class 1:(i+1) in both backends. */
 
+#include <netlink/attr.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -82,6 +83,9 @@ int tc_delete_root(struct ctx *ctx, int ifindex, const char *ifname);
 int tc_rebuild(struct ctx *ctx, int ifindex, const char *ifname, const struct tc_view *prev);
 
 /* Pure parts, unit-tested without a kernel. */
+/* Attribute policies for a tc dump message and its u32 options (tc_filter.c). */
+extern struct nla_policy tc_msg_policy[];
+extern struct nla_policy tc_u32_policy[];
 /* medic's root prio qdisc for n policy bands: n + 1 bands, the whole priomap on band n. */
 int tc_prio_qdisc(int ifindex, unsigned n, struct rtnl_qdisc **ret);
 /* medic's filters for these bands as libnl objects, in the order they must be added. */

@@ -24,6 +24,19 @@ static inline void nlmsg_freep(struct nl_msg **m) {
 
 /* ---- filter lines ------------------------------------------------------------------- */
 
+/* Attribute types of the dump messages medic reads, so that a kind without its NUL or a
+ * short number is refused, not read past. */
+struct nla_policy tc_msg_policy[TCA_MAX + 1] = {
+        [TCA_KIND] = { .type = NLA_STRING },
+};
+struct nla_policy tc_u32_policy[TCA_U32_MAX + 1] = {
+        [TCA_U32_CLASSID] = { .type = NLA_U32 },
+        [TCA_U32_HASH] = { .type = NLA_U32 },
+        [TCA_U32_LINK] = { .type = NLA_U32 },
+        [TCA_U32_DIVISOR] = { .type = NLA_U32 },
+        [TCA_U32_FLAGS] = { .type = NLA_U32 },
+};
+
 static const char *ht_name(uint32_t htid, char buf[16]) {
         /* The kernel numbers each u32 instance's own root table from 800: up; medic's linked
          * table is 10:. Root tables are named by role, not number, so that a dump compares
@@ -39,13 +52,16 @@ char *tc_filter_line(struct nl_msg *msg) {
         struct nlmsghdr *h = nlmsg_hdr(msg);
         struct tcmsg *t = nlmsg_data(h);
         struct nlattr *tb[TCA_MAX + 1], *u[TCA_U32_MAX + 1];
-        unsigned pref = TC_H_MAJ(t->tcm_info) >> 16;
-        unsigned proto = ntohs((uint16_t) TC_H_MIN(t->tcm_info));
-        _cleanup_free_ char *head = NULL, *sel = NULL;
+        unsigned pref, proto;
+        _cleanup_free_ char *head = NULL;
         char b1[16], b2[16];
         const char *kind;
 
-        if (nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, NULL) < 0 || !tb[TCA_KIND])
+        if (!nlmsg_valid_hdr(h, sizeof(*t)))
+                return xstrdup("unparsable");
+        pref = TC_H_MAJ(t->tcm_info) >> 16;
+        proto = ntohs((uint16_t) TC_H_MIN(t->tcm_info));
+        if (nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, tc_msg_policy) < 0 || !tb[TCA_KIND])
                 return xasprintf("pref %u proto %04x unparsable", pref, proto);
         kind = nla_get_string(tb[TCA_KIND]);
         head = xasprintf("pref %u proto %04x", pref, proto);
@@ -53,7 +69,7 @@ char *tc_filter_line(struct nl_msg *msg) {
                 return xasprintf("%s %s handle %x", head, kind, t->tcm_handle);
         if (!tb[TCA_OPTIONS] || nla_len(tb[TCA_OPTIONS]) == 0)
                 return xasprintf("%s u32", head); /* the classifier instance itself */
-        if (nla_parse_nested(u, TCA_U32_MAX, tb[TCA_OPTIONS], NULL) < 0)
+        if (nla_parse_nested(u, TCA_U32_MAX, tb[TCA_OPTIONS], tc_u32_policy) < 0)
                 return xasprintf("%s u32 unparsable", head);
         if (u[TCA_U32_DIVISOR])
                 return xasprintf("%s u32 ht %s divisor %u", head, ht_name(t->tcm_handle, b1),

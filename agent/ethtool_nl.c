@@ -47,29 +47,33 @@ static int nl_errno(struct ethnl *nl, int nlerr) {
 }
 
 int ethnl_open(struct ethnl **ret) {
-        struct ethnl *nl = xcalloc(1, sizeof(*nl));
-        int r;
+        struct nl_sock *s = nl_socket_alloc();
+        int kerr = 0, r;
 
-        nl->sock = nl_socket_alloc();
-        if (!nl->sock) {
-                free(nl);
+        if (!s)
                 return -ENOMEM;
-        }
-        r = genl_connect(nl->sock);
+        r = genl_connect(s);
         if (r >= 0)
-                r = genl_ctrl_resolve(nl->sock, ETHTOOL_GENL_NAME);
+                r = genl_ctrl_resolve(s, ETHTOOL_GENL_NAME);
         if (r < 0) {
-                r = r == -NLE_OBJ_NOTFOUND ? -ENOENT : nl_errno(nl, r);
-                ethnl_close(nl);
+                r = r == -NLE_OBJ_NOTFOUND ? -ENOENT : nlsock_errno(&kerr, r);
+                nl_socket_free(s);
                 return r;
         }
-        nl->family = r;
+        ethnl_adopt(s, r, ret);
+        return 0;
+}
+
+void ethnl_adopt(struct nl_sock *sock, int family, struct ethnl **ret) {
+        struct ethnl *nl = xcalloc(1, sizeof(*nl));
+
+        nl->sock = sock;
+        nl->family = family;
         /* Acks are asked for where they are wanted: a dump ends with NLMSG_DONE. */
         nl_socket_disable_auto_ack(nl->sock);
         nl_socket_enable_msg_peek(nl->sock);
         nlsock_keep_errno(nl->sock, &nl->kerr);
         *ret = nl;
-        return 0;
 }
 
 void ethnl_close(struct ethnl *nl) {
@@ -442,7 +446,7 @@ static int set_cb(struct nlmsghdr *h, void *data) {
         struct set_ctx *s = data;
         struct genlmsghdr *g = nlmsg_data(h);
 
-        if (g->cmd != ETHTOOL_MSG_FEATURES_SET_REPLY)
+        if (!genlmsg_valid_hdr(h, 0) || g->cmd != ETHTOOL_MSG_FEATURES_SET_REPLY)
                 return 0;
         s->got = true;
         return ethnl_parse_set_reply(h, s->n_bits, s->res);

@@ -15,11 +15,15 @@
 
 struct ethnl;
 struct nl_msg;
+struct nl_sock;
 struct nlattr;
 struct nlmsghdr;
 
 /* -ENOENT: this kernel has no ethtool family (the ioctl is the way). */
 int ethnl_open(struct ethnl **ret);
+/* ethnl_open's second half: an ethnl on a socket already connected to the family (taken
+ * over). The fuzzers put a kernel of their own behind one. */
+void ethnl_adopt(struct nl_sock *sock, int family, struct ethnl **ret);
 void ethnl_close(struct ethnl *nl);
 
 int ethnl_feature_names(struct ethnl *nl, char ***ret, unsigned *ret_n);

@@ -369,7 +369,7 @@ int journal_parse(const char *text, size_t len, unsigned id, struct change_set *
                 *ret_why = xasprintf("damaged journal file: %s", why);
                 return r;
         }
-        if (cs->id != id) {
+        if (id && cs->id != id) {
                 *ret_why = xasprintf("damaged journal file: it says it is set %u", cs->id);
                 return -EBADMSG;
         }

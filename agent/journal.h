@@ -84,7 +84,8 @@ int journal_init(const char *state_dir, bool create);
 int journal_list(const char *state_dir, unsigned **ret_ids, size_t *ret_n);
 int journal_load(const char *state_dir, unsigned id, struct change_set **ret, char **ret_why);
 /* The bytes of one set file → the set, with its records applied in order. A last record
- * cut short by a crash (no newline, not JSON) was never durable and is ignored. */
+ * cut short by a crash (no newline, not JSON) was never durable and is ignored. id 0: any
+ * set (else the file must say it is set id). */
 int journal_parse(const char *text, size_t len, unsigned id, struct change_set **ret, char **ret_why);
 int journal_next_id(const char *state_dir, unsigned *ret);
 /* The ids of every set that a run may have to act on: those the index does not know as
