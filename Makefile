@@ -11,6 +11,11 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 CC ?= cc
 V ?= 0
 
+# The Debian package `make deb` builds (rules below); := so that prerequisites can name it.
+DEB_VERSION := $(shell dpkg-parsechangelog -l packaging/debian/changelog -S Version 2>/dev/null)
+DEB_ARCH := $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
+DEB_FILE := build/medic_$(DEB_VERSION)_$(DEB_ARCH).deb
+
 PKGS := libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yaml-0.1 libsystemd libcap json-c
 # Debian packages for building and testing; `make deps` installs the missing ones.
 DEB_DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev \
@@ -129,9 +134,10 @@ unit-valgrind: $(UNIT_BIN)
 
 # The tests run the test build (ASan when present); MEDIC_RELEASE is the shipped binary,
 # which test-release-no-hooks checks for ignoring the hooks.
-integration: build/medic build/test/medic build/asan/medic $(ETCD_BIN)
+# The packaging tests (test-pkg-*) install and lint the .deb that `make deb` builds once.
+integration: build/medic build/test/medic build/asan/medic $(ETCD_BIN) $(DEB_FILE)
 	@MEDIC=$(CURDIR)/build/test/medic MEDIC_ASAN=$(CURDIR)/build/asan/medic MEDIC_RELEASE=$(CURDIR)/build/medic \
-		ETCD=$(ETCD_BIN) tests/integration/run
+		ETCD=$(ETCD_BIN) MEDIC_DEB=$(CURDIR)/$(DEB_FILE) tests/integration/run
 
 check: deps
 	@$(MAKE) --no-print-directory all build/test/medic build/asan/medic
@@ -155,9 +161,6 @@ install: build/medic
 
 # The Debian package, from a copy of the tree with packaging/debian as its debian/ (the
 # tree stays clean): build/medic_VERSION_ARCH.deb. Rebuilt only when a source changed.
-DEB_VERSION = $(shell dpkg-parsechangelog -l packaging/debian/changelog -S Version 2>/dev/null)
-DEB_ARCH = $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
-DEB_FILE = build/medic_$(DEB_VERSION)_$(DEB_ARCH).deb
 DEB_SRC := Makefile $(wildcard agent/*.[ch] actions/*.[ch] policies/*.yaml policies/examples/*.yaml) \
 	$(shell find packaging -type f -not -path 'packaging/ansible/*' 2>/dev/null)
 
