@@ -587,8 +587,9 @@ int agent_run(struct run *boot) {
         a.policy = TAKE_PTR(boot->policy);
         a.given = boot->opt;
         settings(&a, a.given);
-        /* One lock wait per repair: a CLI apply or rollback finishes first. */
-        a.opt.wait_ms = 60 * 1000;
+        /* One lock wait per repair: a CLI apply or rollback finishes first. Shorter than the
+         * unit's WatchdogSec=, so a stuck CLI run does not get the agent killed. */
+        a.opt.wait_ms = 20 * 1000;
 
         sigemptyset(&ss);
         sigaddset(&ss, SIGHUP);

@@ -43,6 +43,7 @@ struct undoing {
         enum rb_reason why;
         char *stop;          /* a record could not be written: the rollback is undone */
         bool incomplete;
+        const char *unreadable; /* an object that could not be read: no rollback goes ahead */
 };
 
 static void todo_free(struct todo *t) {
@@ -135,6 +136,7 @@ static void classify(struct undoing *u, bool force, bool dry_run, uint64_t *need
                         row->reason = xstrdup(ctx_reason(run, r));
                         todo_free(&t);
                         u->incomplete = true;
+                        u->unreadable = row->object;
                         continue;
                 }
                 row->current = ops->describe(t.have);
@@ -217,16 +219,25 @@ static void restore_one(struct undoing *u, struct todo *t) {
                 row->status = ROW_FAILED;
                 free(row->reason);
                 row->reason = xasprintf("restoring: %s", ctx_reason(run, r));
-                if (ri) {
-                        ri->state = ITEM_FAILED;
-                        ri->message = xstrdup(row->reason);
-                        r = journal_put_item(&u->jr, u->rb, t->ri);
-                        if (r < 0)
-                                note_stop(u, "the rollback set", r);
-                }
                 (void) audit_event(run, EV_FAILURE, id, oi->action, oi->kind, oi->object, row->current_json, oi->before,
                                    "failed", row->reason);
                 u->incomplete = true;
+                if (u->why == RB_INTERRUPTED)
+                        return; /* recovery goes on: every other object back to before */
+                /* A rollback is a change set: all or nothing. This object goes back to what
+                 * it held when the rollback began, and undo_rollback() does the others. */
+                if (restore_object(run, t->ops, t->have, NULL) < 0) {
+                        strv_push(&run->rep.errors, xasprintf("%s (%s) may be left part way restored: %s", oi->object,
+                                                              oi->action, ctx_reason(run, -EIO)));
+                        t->done = true; /* undo_rollback() tries it once more */
+                }
+                if (ri) {
+                        ri->state = ITEM_FAILED;
+                        ri->message = xstrdup(row->reason);
+                        (void) journal_put_item(&u->jr, u->rb, t->ri);
+                }
+                if (!u->stop)
+                        u->stop = xasprintf("restoring %s failed", oi->object);
                 return;
         }
         t->done = true;
@@ -280,9 +291,11 @@ static void undo_rollback(struct undoing *u) {
                                                               row->object, row->action, u->orig->id, ctx_reason(run, r)));
                         continue;
                 }
-                row->status = ROW_FAILED;
-                free(row->reason);
-                row->reason = xasprintf("rollback undone: %s", u->stop);
+                if (row->status == ROW_RESTORED) {
+                        row->status = ROW_FAILED;
+                        free(row->reason);
+                        row->reason = xasprintf("put back as it was: %s", u->stop);
+                }
                 u->orig->items[t->oi].state = ITEM_CHANGED;
         }
         if (left)
@@ -370,6 +383,24 @@ static int rollback_set(struct run *run, struct change_set *orig, bool force, bo
         classify(&u, force, dry_run, &needed, &n_restore);
         if (dry_run)
                 goto out;
+        /* As apply: an object that cannot even be read stops the rollback before anything
+         * changes (recovery goes on: every object it can bring back is one fewer to do). */
+        if (u.unreadable && why != RB_INTERRUPTED && n_restore > 0) {
+                for (size_t k = 0; k < u.n_todo; k++) {
+                        struct row *row = row_at(run, u.todo[k].row);
+                        if (!u.todo[k].restore)
+                                continue;
+                        u.todo[k].restore = false;
+                        row->status = ROW_SKIPPED;
+                        free(row->reason);
+                        row->reason = xasprintf("not restored: %s could not be read (a rollback is all or nothing)",
+                                                u.unreadable);
+                }
+                report_error(&run->rep, "change set %u was not rolled back: %s could not be read; nothing was changed",
+                             orig->id, u.unreadable);
+                r = -ECANCELED;
+                goto out;
+        }
         if (n_restore > 0) {
                 r = check_caps(run, needed, "rollback");
                 if (r < 0)
@@ -413,7 +444,7 @@ static int rollback_set(struct run *run, struct change_set *orig, bool force, bo
         run->log.defer_sync = false;
         if (u.stop) {
                 undo_rollback(&u);
-                r = -EIO;
+                r = -ECANCELED;
                 goto out;
         }
         r = finish(&u, dry_run);
@@ -492,6 +523,8 @@ int engine_rollback(struct run *run, unsigned id) {
         }
         r = rollback_set(run, cs, run->opt->force, run->opt->dry_run, RB_MANUAL);
         count_outcome(run, run->opt->dry_run, true, &changes, &failures);
+        if (r == -ECANCELED)
+                return EXIT_FAILURES; /* undone: the host is as before the rollback */
         if (r < 0 && !changes)
                 return EXIT_CANNOT;
         if (r < 0)

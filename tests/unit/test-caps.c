@@ -8,28 +8,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "helpers.h"
+
 #include <string.h>
 
 #include "../../agent/caps.h"
 #include "../../agent/policy.h"
-
-static int setup_tmpdir(void **state) {
-        char *dir = xstrdup("/tmp/medic-test-caps.XXXXXX");
-        if (!mkdtemp(dir)) {
-                free(dir);
-                return -1;
-        }
-        *state = dir;
-        return 0;
-}
-
-static int teardown_tmpdir(void **state) {
-        _cleanup_free_ char *f = xasprintf("%s/p.yaml", (char *) *state);
-        unlink(f);
-        rmdir(*state);
-        free(*state);
-        return 0;
-}
 
 static uint64_t read_caps_of(const char *dir, const char *targets) {
         _cleanup_free_ char *path = xasprintf("%s/p.yaml", dir);

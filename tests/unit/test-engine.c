@@ -11,6 +11,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "helpers.h"
+
 #include <ftw.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -33,6 +35,8 @@ static char *auditpath;
 static int fail_at;        /* the Nth apply call fails (leaving PARTIAL when partial_fail) */
 static bool partial_fail;
 static bool restore_fails; /* every restore fails */
+static int restore_fail_at; /* the Nth restore call fails */
+static int restore_calls;
 static int die_at;         /* the Nth apply call leaves PARTIAL and _exit()s */
 static int sigterm_at;     /* the Nth apply call raises SIGTERM after its write */
 static int fsize_at;       /* the Nth apply call caps the file size (journal/audit writes fail) */
@@ -158,7 +162,7 @@ static int fake_apply(struct ctx *ctx, const void *want, const void *have _unuse
 
 static int fake_restore(struct ctx *ctx, const void *before, const void *have _unused_) {
         const struct fake *b = before;
-        if (restore_fails) {
+        if (restore_fails || ++restore_calls == restore_fail_at) {
                 ctx_fail(ctx, "%s: the fake cannot restore", b->name);
                 return -EIO;
         }
@@ -302,10 +306,6 @@ static int count_lines(const char *path, const char *needle) {
 
 static const char *const ABC[] = { "a=1", "b=2", "c=3", NULL };
 
-static int rm_one(const char *path, const struct stat *st _unused_, int flag _unused_, struct FTW *f _unused_) {
-        return remove(path);
-}
-
 static char *topdir;
 
 static int setup(void **state _unused_) {
@@ -321,13 +321,14 @@ static int setup(void **state _unused_) {
         action_unit_test_kind = &fake_ops;
         fail_at = die_at = sigterm_at = fsize_at = 0;
         partial_fail = restore_fails = check_write_ahead = false;
+        restore_fail_at = restore_calls = 0;
         apply_calls = 0;
         write_ahead_seen = 0;
         return 0;
 }
 
 static int teardown(void **state _unused_) {
-        nftw(topdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        rm_rf(topdir);
         free(topdir);
         free(objdir);
         free(statedir);
@@ -541,6 +542,30 @@ static void test_repair_only_named_objects(void **state _unused_) {
         assert_int_equal(count_lines(auditpath, "\"event\":\"repair\""), 1);
 }
 
+/* A rollback is a change set too: an object that cannot be restored puts back the ones
+ * already restored, so the host is exactly as before the rollback (exit 4). */
+static void test_rollback_all_or_nothing(void **state _unused_) {
+        struct result res;
+        assert_int_equal(run_cmd("apply", ABC, NULL), EXIT_CHANGES);
+        restore_fail_at = 2; /* c is restored first, then b fails */
+        assert_int_equal(run_cmd("rollback", NULL, &res), EXIT_FAILURES);
+        assert_true(errors_mention(res.errors, "rollback of change set 1 did not happen: restoring b failed"));
+        strv_free(res.errors);
+        assert_after();
+        struct change_set *cs = set_of(1);
+        assert_int_equal(cs->state, SET_APPLIED);
+        for (size_t k = 0; k < 3; k++)
+                assert_int_equal(cs->items[k].state, ITEM_CHANGED);
+        change_set_free(cs);
+        cs = set_of(2);
+        assert_int_equal(cs->kind, SET_KIND_ROLLBACK);
+        assert_int_equal(cs->state, SET_FAILED);
+        change_set_free(cs);
+        /* and a rollback that can, does */
+        assert_int_equal(run_cmd("rollback", NULL, NULL), EXIT_CHANGES);
+        assert_before();
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_journal_before_first_change, setup, teardown),
@@ -552,6 +577,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_unwritable_record_undoes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_index_skips_closed_sets, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_repair_only_named_objects, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_rollback_all_or_nothing, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "helpers.h"
+
 #include <dirent.h>
 #include <ftw.h>
 #include <json-c/json.h>
@@ -20,26 +22,6 @@
 #define BOOT_ID "0b4f6b3c-5a8e-4c3e-9f1d-2a7e6c5d4b3a"
 
 /* ---- helpers ---- */
-
-static int rm_one(const char *path, const struct stat *st _unused_, int flag _unused_, struct FTW *f _unused_) {
-        return remove(path);
-}
-
-static int setup_state(void **state) {
-        char *dir = xstrdup("/tmp/medic-test-journal.XXXXXX");
-        if (!mkdtemp(dir)) {
-                free(dir);
-                return -1;
-        }
-        *state = dir;
-        return 0;
-}
-
-static int teardown_state(void **state) {
-        nftw(*state, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-        free(*state);
-        return 0;
-}
 
 static void put_file(const char *dir, const char *name, const char *text) {
         char *path = xasprintf("%s/changes/%s", dir, name);
@@ -672,15 +654,15 @@ int main(void) {
                 cmocka_unit_test(test_json_round_trip),
                 cmocka_unit_test(test_json_round_trip_sparse),
                 cmocka_unit_test(test_from_json_rejects),
-                cmocka_unit_test_setup_teardown(test_init, setup_state, teardown_state),
-                cmocka_unit_test_setup_teardown(test_save_load, setup_state, teardown_state),
-                cmocka_unit_test_setup_teardown(test_save_without_init, setup_state, teardown_state),
-                cmocka_unit_test_setup_teardown(test_list_and_next_id, setup_state, teardown_state),
-                cmocka_unit_test_setup_teardown(test_listed_ids_load, setup_state, teardown_state),
-                cmocka_unit_test_setup_teardown(test_damaged_files, setup_state, teardown_state),
-                cmocka_unit_test_setup_teardown(test_trailing_garbage, setup_state, teardown_state),
-                cmocka_unit_test_setup_teardown(test_crash_after_journal_write, setup_state, teardown_state),
-                cmocka_unit_test_setup_teardown(test_appended_records, setup_state, teardown_state),
+                cmocka_unit_test_setup_teardown(test_init, setup_tmpdir, teardown_tmpdir),
+                cmocka_unit_test_setup_teardown(test_save_load, setup_tmpdir, teardown_tmpdir),
+                cmocka_unit_test_setup_teardown(test_save_without_init, setup_tmpdir, teardown_tmpdir),
+                cmocka_unit_test_setup_teardown(test_list_and_next_id, setup_tmpdir, teardown_tmpdir),
+                cmocka_unit_test_setup_teardown(test_listed_ids_load, setup_tmpdir, teardown_tmpdir),
+                cmocka_unit_test_setup_teardown(test_damaged_files, setup_tmpdir, teardown_tmpdir),
+                cmocka_unit_test_setup_teardown(test_trailing_garbage, setup_tmpdir, teardown_tmpdir),
+                cmocka_unit_test_setup_teardown(test_crash_after_journal_write, setup_tmpdir, teardown_tmpdir),
+                cmocka_unit_test_setup_teardown(test_appended_records, setup_tmpdir, teardown_tmpdir),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

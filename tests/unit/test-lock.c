@@ -7,6 +7,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "helpers.h"
+
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
@@ -14,24 +16,6 @@
 
 #include "../../agent/lock.h"
 #include "../../agent/util.h"
-
-static int setup_tmpdir(void **state) {
-        char *dir = xstrdup("/tmp/medic-test-lock.XXXXXX");
-        if (!mkdtemp(dir)) {
-                free(dir);
-                return -1;
-        }
-        *state = dir;
-        return 0;
-}
-
-static int teardown_tmpdir(void **state) {
-        _cleanup_free_ char *lock = xasprintf("%s/lock", (char *) *state);
-        unlink(lock);
-        rmdir(*state);
-        free(*state);
-        return 0;
-}
 
 static void test_probe_no_lock_file(void **state) {
         pid_t holder = -1;

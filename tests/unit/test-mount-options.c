@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "helpers.h"
+
 #include <ftw.h>
 #include <json-c/json.h>
 #include <linux/capability.h>
@@ -20,29 +22,6 @@
 #include "../../agent/ynode.h"
 
 static const struct action_ops *ops = &mount_options_ops;
-
-static int rm_one(const char *path, const struct stat *sb _unused_, int flag _unused_, struct FTW *f _unused_) {
-        return remove(path);
-}
-
-static int setup_tmpdir(void **state) {
-        char *dir = xstrdup("/tmp/medic-test-mount.XXXXXX");
-        if (!mkdtemp(dir))
-                return -1;
-        *state = dir;
-        /* The host's namespace is this process's: plan and read look at our own mounts. */
-        char pid[16];
-        snprintf(pid, sizeof pid, "%d", (int) getpid());
-        setenv("MEDIC_HOST_MNTNS_PID", pid, 1);
-        return 0;
-}
-
-static int teardown_tmpdir(void **state) {
-        nftw(*state, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-        free(*state);
-        unsetenv("MEDIC_HOST_MNTNS_PID");
-        return 0;
-}
 
 static char *write_policy(const char *dir, const char *name, const char *text) {
         char *p = xasprintf("%s/%s", dir, name);

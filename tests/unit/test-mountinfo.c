@@ -8,6 +8,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "helpers.h"
+
 #include <ftw.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -195,24 +197,6 @@ static void test_atime_model(void **st _unused_) {
 
 /* ---- fstab ---- */
 
-static int rm_one(const char *path, const struct stat *sb _unused_, int flag _unused_, struct FTW *f _unused_) {
-        return remove(path);
-}
-
-static int setup_root(void **state) {
-        char *dir = xstrdup("/tmp/medic-test-fstab.XXXXXX");
-        if (!mkdtemp(dir))
-                return -1;
-        *state = dir;
-        return 0;
-}
-
-static int teardown_root(void **state) {
-        nftw(*state, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-        free(*state);
-        return 0;
-}
-
 static void write_at(const char *root, const char *rel, const char *text) {
         char *p = xasprintf("%s%s", root, rel);
         char *dir = xstrdup(p);
@@ -377,9 +361,9 @@ int main(void) {
                 cmocka_unit_test(test_options),
                 cmocka_unit_test(test_kernel_bits),
                 cmocka_unit_test(test_atime_model),
-                cmocka_unit_test_setup_teardown(test_fstab, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_fstab, setup_tmpdir, teardown_tmpdir),
                 cmocka_unit_test(test_boot_options),
-                cmocka_unit_test_setup_teardown(test_unit_names, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_unit_names, setup_tmpdir, teardown_tmpdir),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "helpers.h"
+
 #include <ctype.h>
 #include <ftw.h>
 #include <json-c/json.h>
@@ -17,31 +19,6 @@
 #include "../../agent/policy.h"
 
 /* ---- helpers ---- */
-
-static char *data_path(const char *rel) {
-        const char *d = getenv("MEDIC_TEST_DATA");
-        return xasprintf("%s/%s", d && *d ? d : "tests/data", rel);
-}
-
-static int rm_one(const char *path, const struct stat *st _unused_, int flag _unused_, struct FTW *f _unused_) {
-        return remove(path);
-}
-
-static int setup_tmpdir(void **state) {
-        char *dir = xstrdup("/tmp/medic-test-policy.XXXXXX");
-        if (!mkdtemp(dir)) {
-                free(dir);
-                return -1;
-        }
-        *state = dir;
-        return 0;
-}
-
-static int teardown_tmpdir(void **state) {
-        nftw(*state, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-        free(*state);
-        return 0;
-}
 
 static void write_text(const char *path, const char *text) {
         assert_int_equal(write_file_atomic(path, text, strlen(text), 0644), 0);

@@ -8,6 +8,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "helpers.h"
+
 #include <ftw.h>
 #include <json-c/json.h>
 #include <linux/capability.h>
@@ -24,11 +26,6 @@ static const struct action_ops *ops = &sysctl_ops;
         "reaches only sockets that do not"
 
 /* ---- helpers ---- */
-
-static char *data_path(const char *rel) {
-        const char *d = getenv("MEDIC_TEST_DATA");
-        return xasprintf("%s/%s", d && *d ? d : "tests/data", rel);
-}
 
 /* A state as the journal would hold it. */
 static void *state(const char *key, const char *value) {
@@ -568,10 +565,6 @@ static void test_notes_glob_rules(void **st) {
 
 /* ---- notes on a root built here: symlinks Debian and systemd use ---- */
 
-static int rm_one(const char *path, const struct stat *s _unused_, int flag _unused_, struct FTW *f _unused_) {
-        return remove(path);
-}
-
 static void put(const char *root, const char *rel, const char *text) {
         char *path = xasprintf("%s/%s", root, rel), *dir = xstrdup(path);
         *strrchr(dir, '/') = 0;
@@ -601,7 +594,7 @@ static int setup_tmp_root(void **st) {
 }
 
 static int teardown_tmp_root(void **st) {
-        nftw(*st, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        rm_rf(*st);
         free(*st);
         return 0;
 }

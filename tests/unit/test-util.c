@@ -7,6 +7,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "helpers.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -14,31 +16,6 @@
 #include <sys/stat.h>
 
 #include "../../agent/util.h"
-
-static int rm_one(const char *path, const struct stat *st _unused_, int flag _unused_,
-                  struct FTW *ftw _unused_) {
-        return remove(path);
-}
-
-static void rm_rf(const char *path) {
-        nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int setup_tmpdir(void **state) {
-        char *dir = xstrdup("/tmp/medic-test-util.XXXXXX");
-        if (!mkdtemp(dir)) {
-                free(dir);
-                return -1;
-        }
-        *state = dir;
-        return 0;
-}
-
-static int teardown_tmpdir(void **state) {
-        rm_rf(*state);
-        free(*state);
-        return 0;
-}
 
 /* Every name in dir except . and .., sorted, joined with spaces. */
 static char *list_dir(const char *dir) {

@@ -7,6 +7,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "helpers.h"
+
 #include <ftw.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -404,26 +406,6 @@ static void test_nesting_limit(void **state _unused_) {
         memset(deep + 66, ']', 66);
         deep[132] = 0;
         load_fails(deep, "t.yaml:1:66: nesting is too deep");
-}
-
-static int rm_one(const char *path, const struct stat *st _unused_, int flag _unused_, struct FTW *f _unused_) {
-        return remove(path);
-}
-
-static int setup_tmpdir(void **state) {
-        char *dir = xstrdup("/tmp/medic-test-ynode.XXXXXX");
-        if (!mkdtemp(dir)) {
-                free(dir);
-                return -1;
-        }
-        *state = dir;
-        return 0;
-}
-
-static int teardown_tmpdir(void **state) {
-        nftw(*state, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-        free(*state);
-        return 0;
 }
 
 static void test_ydoc_load_file(void **state) {
