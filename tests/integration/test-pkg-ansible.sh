@@ -44,10 +44,12 @@ assert_contains "$OUT" "EXAMPLES"
 assert_contains "$OUT" "RETURN VALUES"
 assert_not_contains "$ERR" "WARNING" "ansible-doc stderr"
 
-# play "STATE[:check]..." [ansible-playbook args...]: one play with a medic task per word
-# (":check": in check mode), run once (ansible-playbook starts slowly); the registered
-# results → $T/result.json as a list, playbook exit code → $RC (0 also for a failed medic
-# task: ignore_errors keeps the play going to write the results).
+# One play runs everything (ansible-playbook starts slowly; four runs took a minute on a
+# loaded machine). Its tasks are given as words: a medic state, with ":check" in check mode;
+# "probe": the namespace's keepalive sysctls (cat /proc/sys) and vt0's qdiscs and filters
+# (tc), read by a command task between two medic tasks; "bad": apply with a bad policy.
+# The registered results → $T/result.json as a list, in order; exit code → $RC (0 also
+# for a failed medic task: ignore_errors keeps the play going to write the results).
 play() {
         local words=$1 w i=0 regs=""
         shift
@@ -55,12 +57,21 @@ play() {
         {
                 printf -- '- hosts: all\n  connection: local\n  gather_facts: false\n  tasks:\n'
                 for w in $words; do
-                        printf -- '    - name: medic %s\n      medic.etcd.medic:\n' "$w"
-                        printf -- '        state: %s\n        policy: "{{ medic_policy }}"\n' "${w%%:*}"
-                        printf -- '        state_dir: "{{ medic_state_dir }}"\n        audit_log: "{{ medic_audit_log }}"\n'
-                        printf -- '        executable: "{{ medic_bin }}"\n'
-                        printf -- '      register: r%d\n      ignore_errors: true\n' $i
-                        case "$w" in *:check) printf -- '      check_mode: true\n' ;; esac
+                        if [ "$w" = probe ]; then
+                                printf -- '    - name: probe\n      command: /bin/sh -c "%s"\n' \
+                                        'cat /proc/sys/net/ipv4/tcp_keepalive_time /proc/sys/net/ipv4/tcp_keepalive_intvl /proc/sys/net/ipv4/tcp_keepalive_probes | paste -sd\" \"; tc qdisc show dev vt0; tc filter show dev vt0'
+                                printf -- '      changed_when: false\n      check_mode: false\n'
+                        else
+                                printf -- '    - name: medic %s\n      medic.etcd.medic:\n' "$w"
+                                case "$w" in
+                                bad) printf -- '        state: applied\n        policy: "{{ medic_bad_policy }}"\n' ;;
+                                *) printf -- '        state: %s\n        policy: "{{ medic_policy }}"\n' "${w%%:*}" ;;
+                                esac
+                                printf -- '        state_dir: "{{ medic_state_dir }}"\n        audit_log: "{{ medic_audit_log }}"\n'
+                                printf -- '        executable: "{{ medic_bin }}"\n      ignore_errors: true\n'
+                                case "$w" in *:check) printf -- '      check_mode: true\n' ;; esac
+                        fi
+                        printf -- '      register: r%d\n' $i
                         regs="$regs${regs:+, }r$i"
                         i=$((i + 1))
                 done
@@ -70,65 +81,65 @@ play() {
         } >"$T/play.yml"
         rm -f "$T/result.json"
         run_capture ip netns exec "$NS" ansible-playbook -i localhost, "$T/play.yml" \
-                -e medic_policy="$PLAY_POLICY" -e medic_state_dir="$STATE" \
+                -e medic_policy="$POLICY" -e medic_bad_policy="$T/bad.yaml" -e medic_state_dir="$STATE" \
                 -e medic_audit_log="$AUDIT" -e medic_bin="$MEDIC_BIN" -e medic_result="$T/result.json" "$@"
         [ -s "$T/result.json" ] || { _dump stdout "$OUT"; _dump stderr "$ERR"; fail "no task result from ansible-playbook"; }
 }
 # res_is N EXPR: EXPR over d, the result of the play's task N.
 res_is() { py_assert "$T/result.json" "(lambda d: $2)(d[$1])" "result of task $1"; }
+# probe N: what probe task N read.
+probe() { py "$T/result.json" "d[$1][\"stdout\"]"; }
 
 tc_now() { tc -n "$NS" qdisc show dev vt0; tc -n "$NS" filter show dev vt0; }
-PLAY_POLICY=$POLICY
-TC_BEFORE=$(tc_now)
-
-step "audit, then apply in check mode with --diff: nothing changed (cat /proc/sys, tc)"
-play "audit applied:check" --diff
-assert_eq 0 "$RC" "ansible-playbook exit"
-assert_keepalive 7200 75 9
-assert_eq "$TC_BEFORE" "$(tc_now)" "vt0's qdiscs and filters after check mode"
-assert_change_sets ""
-step "audit: drift reported, not 'changed', not failed"
-res_is 0 'd["changed"] is False and d["failed"] is False and d["rc"] == 2 and d["drift"] is True'
-res_is 0 'd["summary"]["drift"] == 4'
-step "check mode: changed, and a diff with before/after per item"
-res_is 1 'd["changed"] is True and d["failed"] is False and d["rc"] == 2 and "--dry-run" in d["cmd"]'
-res_is 1 '{"before": "7200\n", "after": "600\n", "before_header": "faster dead-peer detection: net.ipv4.tcp_keepalive_time", "after_header": "faster dead-peer detection: net.ipv4.tcp_keepalive_time"} in d["diff"]'
-res_is 1 'len(d["diff"]) == 4'
-# As Ansible prints it.
-assert_match "$OUT" '^-7200$' "the playbook's diff output"
-assert_match "$OUT" '^\+600$' "the playbook's diff output"
-assert_not_contains "$OUT" "ignoring" "the playbook's output"
-
-step "apply: changed; again: not changed; the namespace's sysctls and vt0's root qdisc are medic's"
-play "applied applied"
-assert_eq 0 "$RC" "ansible-playbook exit"
-res_is 0 'd["changed"] is True and d["failed"] is False and d["rc"] == 2 and d["change"] == 1'
-res_is 1 'd["changed"] is False and d["failed"] is False and d["rc"] == 0 and d["change"] is None'
-assert_keepalive 600 60 5
-tc -n "$NS" qdisc show dev vt0 >"$T/qdisc"
-assert_match "$T/qdisc" '^qdisc (prio|htb) 1: root' "vt0's root qdisc after apply"
-assert_change_sets 1
-
-step "state: rolled_back, in check mode (changed, would undo) and for real: restored"
-play "rolled_back:check rolled_back"
-assert_eq 0 "$RC" "ansible-playbook exit"
-res_is 0 'd["changed"] is True and "--dry-run" in d["cmd"]'
-res_is 1 'd["changed"] is True and d["failed"] is False and d["rc"] == 2 and d["change"] == 2'
-assert_keepalive 7200 75 9
-assert_eq "$TC_BEFORE" "$(tc_now)" "vt0's qdiscs and filters after rolled_back"
-
-step "a bad policy: failed, with medic's FILE:LINE:COL message"
-PLAY_POLICY=$T/bad.yaml
-write_policy "$PLAY_POLICY" <<'YAML'
+BEFORE="7200 75 9
+$(tc_now)"
+write_policy "$T/bad.yaml" <<'YAML'
 medic: 1
 actions:
   - name: bad
     sysctl:
       net.ipv4.tcp_keepalive_time: [600]
 YAML
-play applied
-assert_eq 0 "$RC" "ansible-playbook exit (the failed task is ignored to keep its result)"
-res_is 0 'd["failed"] is True and d["rc"] == 1 and d["changed"] is False'
-res_is 0 '"could not run" in d["msg"] and "bad.yaml:5:" in d["msg"]'
+
+step "one play: audit, apply in check mode, apply twice, roll back in check mode and for real, a bad policy (--diff)"
+#     0     1             2     3       4       5     6                 7     8           9     10
+play "audit applied:check probe applied applied probe rolled_back:check probe rolled_back probe bad" --diff
+assert_eq 0 "$RC" "ansible-playbook exit"
+
+step "audit: drift reported, not 'changed', not failed"
+res_is 0 'd["changed"] is False and d["failed"] is False and d["rc"] == 2 and d["drift"] is True'
+res_is 0 'd["summary"]["drift"] == 4'
+
+step "check mode: changed, and nothing changed (/proc/sys and tc read after it)"
+res_is 1 'd["changed"] is True and d["failed"] is False and d["rc"] == 2 and "--dry-run" in d["cmd"]'
+assert_eq "$BEFORE" "$(probe 2)" "keepalive sysctls, vt0's qdiscs and filters after check mode"
+
+step "diff mode: before/after per item, also as Ansible prints it"
+res_is 1 '{"before": "7200\n", "after": "600\n", "before_header": "faster dead-peer detection: net.ipv4.tcp_keepalive_time", "after_header": "faster dead-peer detection: net.ipv4.tcp_keepalive_time"} in d["diff"]'
+res_is 1 'len(d["diff"]) == 4'
+assert_match "$OUT" '^-7200$' "the playbook's diff output"
+assert_match "$OUT" '^\+600$' "the playbook's diff output"
+
+step "apply: changed; again: not changed; the sysctls and vt0's root qdisc are medic's"
+res_is 3 'd["changed"] is True and d["failed"] is False and d["rc"] == 2 and d["change"] == 1'
+res_is 4 'd["changed"] is False and d["failed"] is False and d["rc"] == 0 and d["change"] is None'
+probe 5 >"$T/probe5"
+assert_eq "600 60 5" "$(head -n 1 "$T/probe5")" "keepalive sysctls after apply"
+assert_match "$T/probe5" '^qdisc (prio|htb) 1: root' "vt0's root qdisc after apply"
+
+step "rolled_back in check mode: changed, nothing undone; for real: changed, all restored"
+res_is 6 'd["changed"] is True and "--dry-run" in d["cmd"] and d["failed"] is False'
+assert_eq "600 60 5" "$(probe 7 | head -n 1)" "keepalive sysctls after rolled_back in check mode"
+res_is 8 'd["changed"] is True and d["failed"] is False and d["rc"] == 2 and d["change"] == 2'
+assert_eq "$BEFORE" "$(probe 9)" "keepalive sysctls, vt0's qdiscs and filters after rolled_back"
+
+step "a bad policy: failed, with medic's FILE:LINE:COL message"
+res_is 10 'd["failed"] is True and d["rc"] == 1 and d["changed"] is False'
+res_is 10 '"could not run" in d["msg"] and "bad.yaml:5:" in d["msg"]'
+assert_contains "$OUT" "...ignoring"
+
+step "afterwards, read by this test: as before, change sets 1 (apply) and 2 (rollback)"
 assert_keepalive 7200 75 9
+assert_eq "$(printf '%s\n' "$BEFORE" | tail -n +2)" "$(tc_now)" "vt0's qdiscs and filters"
+assert_change_sets "1 2"
 log "PASS"
