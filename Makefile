@@ -5,15 +5,24 @@ DESTDIR ?=
 BINDIR ?= $(PREFIX)/sbin
 DATADIR ?= $(PREFIX)/share/medic
 MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(or $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 CC ?= cc
 V ?= 0
+
+# The Debian package `make deb` builds (rules below); := so that prerequisites can name it.
+DEB_VERSION := $(shell dpkg-parsechangelog -l packaging/debian/changelog -S Version 2>/dev/null)
+DEB_ARCH := $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
+DEB_FILE := build/medic_$(DEB_VERSION)_$(DEB_ARCH).deb
 
 PKGS := libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yaml-0.1 libsystemd libcap json-c
 # Debian packages for building and testing; `make deps` installs the missing ones.
 DEB_DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev \
 	libyaml-dev libsystemd-dev libcap-dev libjson-c-dev libcmocka-dev \
 	iproute2 ethtool util-linux mount e2fsprogs strace procps valgrind python3 \
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev \
+	debhelper dpkg-dev lintian systemd groff-base man-db ansible-core prometheus-node-exporter logrotate
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 	-Wformat=2 -Wno-format-nonliteral -Wpointer-arith -Wvla -Wundef
@@ -63,7 +72,7 @@ all: build/medic
 
 build/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(call say,CC,$<)$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 build/test/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -74,7 +83,7 @@ build/asan/%.o: %.c
 	$(call say,CC-SAN,$<)$(CC) $(BASE_CFLAGS) $(CFLAGS) $(HOOKS) $(SAN) -c -o $@ $<
 
 build/medic: build/agent/main.o $(LIB_OBJ)
-	$(call say,LD,$@)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 build/test/medic: build/test/agent/main.o $(LIB_TEST_OBJ)
 	$(call say,LD,$@)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -152,9 +161,10 @@ unit-valgrind: $(UNIT_BIN)
 
 # The tests run the test build (ASan when present); MEDIC_RELEASE is the shipped binary,
 # which test-release-no-hooks checks for ignoring the hooks.
-integration: build/medic build/test/medic build/asan/medic $(ETCD_BIN)
+# The packaging tests (test-pkg-*) install and lint the .deb that `make deb` builds once.
+integration: build/medic build/test/medic build/asan/medic $(ETCD_BIN) $(DEB_FILE)
 	@MEDIC=$(CURDIR)/build/test/medic MEDIC_ASAN=$(CURDIR)/build/asan/medic MEDIC_RELEASE=$(CURDIR)/build/medic \
-		ETCD=$(ETCD_BIN) tests/integration/run
+		ETCD=$(ETCD_BIN) MEDIC_DEB=$(CURDIR)/$(DEB_FILE) tests/integration/run
 
 check: deps
 	@$(MAKE) --no-print-directory all build/test/medic build/asan/medic
@@ -176,15 +186,37 @@ bench: build/medic
 	@tests/bench/agent-latency build/medic
 
 install: build/medic
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)/man8
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(SYSCONFDIR)/medic/policy.d $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR)
 	install -m 0755 build/medic $(DESTDIR)$(BINDIR)/medic
 	install -m 0644 policies/etcd.yaml $(DESTDIR)$(DATADIR)/etcd.yaml
+	install -m 0644 policies/examples/*.yaml $(DESTDIR)$(DATADIR)/examples/
 	install -m 0644 packaging/man/medic.8 $(DESTDIR)$(MANDIR)/man8/medic.8
+	install -m 0644 packaging/man/medic.yaml.5 $(DESTDIR)$(MANDIR)/man5/medic.yaml.5
+	install -m 0644 packaging/systemd/*.service packaging/systemd/*.timer $(DESTDIR)$(UNITDIR)/
+	install -m 0644 packaging/systemd/medic.tmpfiles $(DESTDIR)$(TMPFILESDIR)/medic.conf
+	install -m 0644 packaging/logrotate/medic $(DESTDIR)$(SYSCONFDIR)/logrotate.d/medic
+
+# The Debian package, from a copy of the tree with packaging/debian as its debian/ (the
+# tree stays clean): build/medic_VERSION_ARCH.deb. Rebuilt only when a source changed.
+DEB_SRC := Makefile $(wildcard agent/*.[ch] actions/*.[ch] policies/*.yaml policies/examples/*.yaml) \
+	$(shell find packaging -type f -not -path 'packaging/ansible/*' 2>/dev/null)
+
+deb: $(DEB_FILE)
+
+$(DEB_FILE): $(DEB_SRC)
+	@rm -rf build/deb && mkdir -p build/deb/medic
+	@cp -a Makefile agent actions policies packaging build/deb/medic/
+	@cp -a packaging/debian build/deb/medic/debian
+	$(call say,DEB,$@)cd build/deb/medic && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+		{ tail -n 40 ../build.log >&2; exit 1; }
+	@mv build/deb/medic_$(DEB_VERSION)_$(DEB_ARCH).deb build/deb/*.buildinfo build/deb/*.changes build/
+	@if [ -f build/deb/medic-dbgsym_$(DEB_VERSION)_$(DEB_ARCH).deb ]; then mv build/deb/medic-dbgsym_*.deb build/; fi
 
 clean:
 	rm -rf build
 
-.PHONY: all deps audit unit unit-asan unit-valgrind integration check bench install clean \
+.PHONY: all deps audit unit unit-asan unit-valgrind integration check bench install deb clean \
 	fuzz fuzz-build check-fuzz
 
 -include $(shell find build -name '*.d' -type f 2>/dev/null)

@@ -33,6 +33,7 @@
 #include "daemon.h"
 #include "engine_int.h"
 #include "mountns.h"
+#include "prometheus.h"
 #include "sdlib.h"
 
 #define DEBOUNCE_USEC 2000ULL /* a burst of netlink messages is one repair */
@@ -188,6 +189,17 @@ static bool fight(struct agent *a, const char *object) {
         return f->n == limit && t - f->t[0] <= FIGHT_WINDOW_USEC;
 }
 
+/* --prometheus FILE: after each pass, the items that pass looked at (all of them at start and
+ * reload, the kinds an event named after that) and the agent's counters. */
+static void write_metrics(struct agent *a, const struct report *rep) {
+        static struct set_counts sets;
+        _cleanup_free_ char *why = NULL;
+
+        prometheus_count_sets(a->opt.state_dir, &sets);
+        if (prometheus_write(a->opt.prometheus, rep, &sets, a->repairs, &why) < 0)
+                say("cannot write the metrics file %s", why);
+}
+
 static void repair(struct agent *a, unsigned mask, const char *cause, bool start) {
         _cleanup_strv_ char **kinds = NULL;
         struct run run;
@@ -239,6 +251,8 @@ static void repair(struct agent *a, unsigned mask, const char *cause, bool start
                 a->last_set = run.rep.change;
         if (!start && run.rep.change)
                 write_status(a, cause);
+        if (a->opt.prometheus)
+                write_metrics(a, &run.rep);
         (void) code;
 out:
         run.policy = NULL;

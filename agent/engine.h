@@ -22,6 +22,7 @@ struct options {
         long confirm_within; /* seconds, 0 = none */
         long sysctl_interval_s; /* agent: how often sysctls are read again (0 = 60) */
         long fight_limit;       /* agent: repairs of one object within 60 s before it stops (-1 = 5, 0 = never) */
+        const char *prometheus; /* audit, agent: node_exporter textfile to write (NULL: none) */
         char *command_line;
 };
 

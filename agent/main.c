@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "lock.h"
 #include "engine.h"
+#include "prometheus.h"
 
 #define MEDIC_VERSION "0.1.0"
 
@@ -26,6 +27,7 @@ enum {
         OPT_VERSION,
         OPT_SYSCTL_INTERVAL,
         OPT_FIGHT_LIMIT,
+        OPT_PROMETHEUS,
 };
 
 /* Which command takes which command-specific option. */
@@ -35,6 +37,7 @@ enum {
 #define F_CONFIRM (1u << 3)
 #define F_FORCE (1u << 4)
 #define F_SYSCTL_INTERVAL (1u << 5)
+#define F_PROMETHEUS (1u << 6)
 
 struct command {
         const char *name;
@@ -177,13 +180,13 @@ static int cmd_agent(struct run *run, unsigned id _unused_) {
 
 static const struct command commands[] = {
         { "validate", cmd_validate, 0, 0, "", "parse and check the policy; print it normalised" },
-        { "audit", cmd_audit, F_ONLY, 0, "", "compare host and policy; change nothing" },
+        { "audit", cmd_audit, F_ONLY | F_PROMETHEUS, 0, "[--prometheus FILE]", "compare host and policy; change nothing" },
         { "apply", cmd_apply, F_DRY_RUN | F_ONLY | F_KEEP_GOING | F_CONFIRM, 0,
           "[--dry-run] [--only NAME]... [--keep-going] [--confirm-within SECONDS]", "bring the host in line with the policy" },
         { "confirm", cmd_confirm, 0, 1, "[ID]", "keep a change set applied with --confirm-within" },
         { "rollback", cmd_rollback, F_DRY_RUN | F_FORCE, 1, "[ID] [--dry-run] [--force]",
           "undo change set ID (default: the latest applied)" },
-        { "agent", cmd_agent, F_SYSCTL_INTERVAL, 0, "[--sysctl-interval SECONDS] [--fight-limit N]",
+        { "agent", cmd_agent, F_SYSCTL_INTERVAL | F_PROMETHEUS, 0, "[--sysctl-interval SECONDS] [--fight-limit N] [--prometheus FILE]",
           "stay running and repair drift as the kernel announces it" },
         { "history", cmd_history, 0, 0, "", "list change sets" },
         { "show", cmd_show, 0, 2, "ID", "one change set: every item with before/after" },
@@ -218,6 +221,20 @@ static int parse_seconds(const char *s, long max, long *ret) {
         return 0;
 }
 
+/* audit --prometheus FILE: also when the audit could not run (medic_last_run_ok 0). A file
+ * that cannot be written is an error: a stale one would report an old audit as current. */
+static int write_prometheus(struct run *run) {
+        struct set_counts sets = {};
+        _cleanup_free_ char *why = NULL;
+
+        prometheus_count_sets(run->opt->state_dir, &sets);
+        if (prometheus_write(run->opt->prometheus, &run->rep, &sets, -1, &why) < 0) {
+                report_error(&run->rep, "cannot write the metrics file %s", why);
+                return EXIT_CANNOT;
+        }
+        return run->rep.exit;
+}
+
 int main(int argc, char **argv) {
         static const struct option longopts[] = {
                 { "policy", required_argument, NULL, 'p' },
@@ -234,6 +251,7 @@ int main(int argc, char **argv) {
                 { "force", no_argument, NULL, OPT_FORCE },
                 { "sysctl-interval", required_argument, NULL, OPT_SYSCTL_INTERVAL },
                 { "fight-limit", required_argument, NULL, OPT_FIGHT_LIMIT },
+                { "prometheus", required_argument, NULL, OPT_PROMETHEUS },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
                 {},
@@ -315,6 +333,10 @@ int main(int argc, char **argv) {
                         }
                         used |= F_SYSCTL_INTERVAL;
                         break;
+                case OPT_PROMETHEUS:
+                        opt.prometheus = optarg;
+                        used |= F_PROMETHEUS;
+                        break;
                 case OPT_FORCE:
                         opt.force = true;
                         used |= F_FORCE;
@@ -349,6 +371,7 @@ int main(int argc, char **argv) {
                         : used & F_KEEP_GOING && !(cmd->flags & F_KEEP_GOING) ? "--keep-going"
                         : used & F_CONFIRM && !(cmd->flags & F_CONFIRM) ? "--confirm-within"
                         : used & F_SYSCTL_INTERVAL && !(cmd->flags & F_SYSCTL_INTERVAL) ? "--sysctl-interval or --fight-limit"
+                        : used & F_PROMETHEUS && !(cmd->flags & F_PROMETHEUS) ? "--prometheus"
                                                                           : "--force");
                 return EXIT_USAGE;
         }
@@ -379,6 +402,8 @@ int main(int argc, char **argv) {
                         if (run.rep.rows[i].status == ROW_RESTORED || run.rep.rows[i].status == ROW_CHANGED)
                                 code = EXIT_BOTH;
         run.rep.exit = code;
+        if (opt.prometheus && cmd->fn == cmd_audit)
+                code = run.rep.exit = write_prometheus(&run);
         report_print(&run.rep, opt.json, opt.verbosity);
         run_done(&run);
         strv_free(opt.only);

@@ -13,11 +13,24 @@
 #define SHIPPED_POLICY MEDIC_DATADIR "/etcd.yaml"
 #define POLICY_DIR "/etc/medic/policy.d"
 
+/* The package ships POLICY_DIR empty: until the operator puts a policy there, the shipped
+ * one is the default (an empty directory is not "no policy at all"). */
 const char *policy_default_path(void) {
-        struct stat st;
-        if (stat(POLICY_DIR, &st) == 0)
-                return POLICY_DIR;
-        return SHIPPED_POLICY;
+        const char *path = SHIPPED_POLICY;
+        DIR *d = opendir(POLICY_DIR);
+        struct dirent *de;
+
+        if (!d)
+                return errno == ENOENT ? SHIPPED_POLICY : POLICY_DIR;
+        while ((de = readdir(d))) {
+                size_t len = strlen(de->d_name);
+                if (de->d_name[0] != '.' && len > 5 && streq(de->d_name + len - 5, ".yaml")) {
+                        path = POLICY_DIR;
+                        break;
+                }
+        }
+        closedir(d);
+        return path;
 }
 
 const char *process_rule_name(enum process_rule_kind k) {
