@@ -125,8 +125,11 @@ int auditlog_write(struct auditlog *l, const struct audit_record *rec) {
                 /* A full disk took part of the line: cut it off again, or the next record
                  * would be glued onto it and lost to every reader. */
                 struct stat st;
-                if (fstat(l->fd, &st) == 0 && st.st_size >= n)
-                        (void) ftruncate(l->fd, st.st_size - n);
+                if (n > 0 && (fstat(l->fd, &st) < 0 || st.st_size < n || ftruncate(l->fd, st.st_size - n) < 0)) {
+                        /* The torn bytes stay: no record may follow them. */
+                        closep(&l->fd);
+                        l->fd = -1;
+                }
                 return -ENOSPC;
         }
         if (!l->defer_sync && fsync(l->fd) < 0)

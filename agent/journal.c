@@ -595,7 +595,10 @@ static int put_record(struct jfile *f, struct json_object *rec) {
         while (n < 0 && errno == EINTR);
         if (n < 0 || (size_t) n != len) {
                 int r = n < 0 ? -errno : -ENOSPC;
-                (void) ftruncate(f->fd, f->size);
+                /* Bytes that cannot be cut back would glue the next record onto them: then
+                 * this file takes no more records (the set stays open for recovery). */
+                if (n > 0 && ftruncate(f->fd, f->size) < 0)
+                        closep(&f->fd), f->fd = -1;
                 return r;
         }
         f->size += (off_t) len;
