@@ -83,8 +83,11 @@ int engine_check_only(struct run *run) {
                 bool found = false;
                 for (size_t i = 0; i < p->n_actions; i++)
                         found = found || streq(p->actions[i].name, run->opt->only[k]);
+                for (size_t i = 0; i < p->n_checks; i++)
+                        found = found || streq(p->checks[i].name, run->opt->only[k]);
                 if (!found) {
-                        report_error(&run->rep, "--only: the policy has no action named '%s'", run->opt->only[k]);
+                        report_error(&run->rep, "--only: the policy has no action named '%s'%s", run->opt->only[k],
+                                     p->n_checks ? " (nor a check)" : "");
                         return -ENOENT;
                 }
         }
@@ -263,6 +266,9 @@ int engine_audit(struct run *run) {
                 plan_free(&pl);
                 return EXIT_CANNOT;
         }
+        /* Diagnosis is audit's, not a dry run's: apply --dry-run previews changes only. */
+        if (streq(run->rep.command, "audit"))
+                engine_run_checks(run);
         journal_report(run);
         agent_report(run);
 
