@@ -60,6 +60,8 @@ int engine_run_checks(struct run *run) {
         const struct policy *p = run->policy;
         struct check_run cr = {
                 .ctx = &run->ctx,
+                /* test hook: fixture files for /proc/meminfo, cgroups, diskstats, PSI */
+                .root = test_hook("MEDIC_PROC_ROOT"),
                 .interval_s = run->opt->interval_s > 0 ? run->opt->interval_s : 1.0,
                 .probe_disk = run->opt->probe_disk,
         };

@@ -68,7 +68,8 @@ struct etcd_view {
 
 /* What the engine lends a check for one run. */
 struct check_run {
-        struct ctx *ctx;        /* ctx->root: test hook prefix for /proc, /sys ("" normally) */
+        struct ctx *ctx;
+        const char *root;       /* test hook MEDIC_PROC_ROOT: prefix for /proc and /sys files (NULL normally) */
         double interval_s;      /* the sampling interval */
         bool probe_disk;        /* diagnose --probe disk */
         struct etcd_view *views;

@@ -39,7 +39,7 @@ char *check_path(const struct check_run *cr, const char *fmt, ...) {
         va_start(ap, fmt);
         p = xvasprintf(fmt, ap);
         va_end(ap);
-        return xasprintf("%s%s", cr->ctx && cr->ctx->root ? cr->ctx->root : "", p);
+        return xasprintf("%s%s", cr->root ? cr->root : "", p);
 }
 
 char *format_bytes(uint64_t b) {

@@ -86,7 +86,7 @@ static int hw_judge(struct check_run *cr, const void *spec, void *sample _unused
         const struct hw_spec *s = spec;
         const struct etcd_view *v = check_run_etcd(cr, s->target);
         _cleanup_free_ char *who = NULL, *cg = NULL, *cpu_where = NULL, *mem_where = NULL, *cpu_how = NULL;
-        const char *root = cr->ctx && cr->ctx->root ? cr->ctx->root : "";
+        const char *root = cr->root ? cr->root : "";
         double cores = 0, quota = 0;
         uint64_t mem = 0, memmax = 0;
         struct check_result *res;
