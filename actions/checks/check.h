@@ -99,6 +99,7 @@ struct check_ops {
 
 extern const struct check_ops hardware_check_ops;
 extern const struct check_ops etcd_config_check_ops;
+extern const struct check_ops peer_network_check_ops;
 extern const struct check_ops disk_latency_check_ops;
 extern const struct check_ops disk_probe_check_ops;
 extern const struct check_ops cpu_check_ops;

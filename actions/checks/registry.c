@@ -9,6 +9,7 @@
 const struct check_ops *const check_registry[] = {
         &hardware_check_ops,
         &etcd_config_check_ops,
+        &peer_network_check_ops,
         &disk_latency_check_ops,
         &disk_probe_check_ops,
         &cpu_check_ops,
