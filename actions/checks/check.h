@@ -105,6 +105,7 @@ extern const struct check_ops disk_probe_check_ops;
 extern const struct check_ops cpu_check_ops;
 extern const struct check_ops nic_check_ops;
 extern const struct check_ops db_quota_check_ops;
+extern const struct check_ops etcd_metrics_check_ops;
 
 /* actions/checks/registry.c: the one table of check kinds. */
 extern const struct check_ops *const check_registry[];

@@ -15,6 +15,7 @@ const struct check_ops *const check_registry[] = {
         &cpu_check_ops,
         &nic_check_ops,
         &db_quota_check_ops,
+        &etcd_metrics_check_ops,
         NULL,
 };
 

@@ -31,7 +31,7 @@ start_etcd() {
         ip netns exec "$NS" env "${envs[@]}" "$ETCD" "$@" >"$T/etcd.log" 2>&1 &
         ETCD_PID=$!
         helper_pid "$ETCD_PID"
-        wait_until 10 grep -q "ready to serve client requests" "$T/etcd.log" ||
+        wait_until 10 grep -qs "ready to serve client requests" "$T/etcd.log" ||
                 fail "etcd did not start: $(tail -3 "$T/etcd.log")"
         [ "$(cat /proc/$ETCD_PID/comm)" = etcd ] || fail "pid $ETCD_PID is not etcd"
         echo "$ETCD_PID" >"$T/etcd.pid"
@@ -53,6 +53,10 @@ checks:
     etcd-config: {target: etcd}
   - name: db space
     db-quota: {target: etcd}
+  # This test is about reading etcd's histograms, not this shared machine's disk: the
+  # thresholds are generous here; the finding is checked below with a tight one.
+  - name: etcd's own latency
+    etcd-metrics: {target: etcd, max-wal-fsync: 2s, max-backend-commit: 2s}
 POL
 
 step "etcd with --heartbeat-interval 100 --election-timeout 600: a finding that names the flags"
@@ -98,8 +102,18 @@ start_etcd -- "${URLS[@]}"
 expect_rc 0 medic_ns diagnose
 assert_contains "$OUT" "1000 ms / 100 ms = 10.0× (etcd's default; etcd's default)"
 assert_contains "$OUT" "$T/etcd/member/snap/db: size"
+# etcd's /metrics over plain HTTP on its client URL: its own fsync and commit histograms.
+assert_match "$OUT" "etcd WAL fsync p99 +[0-9.]+ ms \(etcd_disk_wal_fsync_duration_seconds, [0-9]+ observations"
+assert_match "$OUT" "etcd backend commit p99 +[0-9.]+ ms"
+assert_match "$OUT" "[0-9]+ leader changes, [0-9]+ heartbeat send failures since etcd started"
+changes=$(ip netns exec "$NS" python3 -c 'import urllib.request; print(sum(float(l.split()[-1]) for l in urllib.request.urlopen("http://127.0.0.1:2379/metrics").read().decode().splitlines() if l.startswith("etcd_server_leader_changes_seen_total")))')
+assert_contains "$OUT" "${changes%.0} leader changes"
 expect_rc 0 medic_ns audit
 expect_rc 0 medic_ns audit --only "db space"
+sed -i 's/max-wal-fsync: 2s/max-wal-fsync: 10us/' "$POLICY"
+expect_rc 2 medic_ns diagnose --only "etcd's own latency"
+assert_contains "$OUT" "drift: medic cannot fix this: etcd waits this long for its WAL to reach the disk"
+sed -i 's/max-wal-fsync: 10us/max-wal-fsync: 2s/' "$POLICY"
 assert_not_contains "$OUT" "etcd-config"
 
 step "db-quota: a member/snap/db over 80 % of --quota-backend-bytes is a finding"
@@ -112,6 +126,23 @@ assert_contains "$OUT" "14.0 MiB = 87.5 % of 16.0 MiB"
 assert_contains "$OUT" "flag --quota-backend-bytes"
 assert_contains "$OUT" "medic cannot fix this: compact the keyspace and defragment"
 [ "$started" = "$ETCD_PID" ] || fail "etcd restarted"
+
+step "etcd with only a TLS client URL: etcd-metrics says why it cannot read /metrics"
+stop_etcd
+mkdir -p "$T/tls"
+if command -v openssl >/dev/null; then
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls/key.pem" -out "$T/tls/cert.pem" -days 1 \
+                -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
+        start_etcd -- --name t --data-dir "$T/etcd" --cert-file "$T/tls/cert.pem" --key-file "$T/tls/key.pem" \
+                --listen-client-urls https://127.0.0.1:2379 --advertise-client-urls https://127.0.0.1:2379 \
+                --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+                --initial-cluster t=http://127.0.0.1:2380
+        expect_rc 0 medic_ns diagnose --only "etcd's own latency"
+        assert_contains "$OUT" "skipped: etcd serves /metrics only over TLS: add --listen-metrics-urls http://127.0.0.1:2381"
+        stop_etcd
+else
+        log "no openssl: the TLS-only case is not tested"
+fi
 
 step "etcd not running: say so, no finding"
 stop_etcd
