@@ -33,6 +33,7 @@ struct dl_disk {
 struct dl_sample {
         char *shown;      /* the data dir as said */
         char *why;        /* no disk to sample: why */
+        char *where;      /* the data dir does not exist: the parent whose disk is measured */
         bool in_memory;   /* tmpfs / ramfs */
         struct dl_disk *disks;
         size_t n;
@@ -52,6 +53,7 @@ static void dl_sample_free(void *p) {
         free(s->disks);
         free(s->shown);
         free(s->why);
+        free(s->where);
         free(s);
 }
 
@@ -120,9 +122,17 @@ static int dl_begin(struct check_run *cr, const void *spec, void **ret_sample) {
 
         check_data_dir(v, s->data_dir, &path, &sm->shown);
         *ret_sample = sm;
-        if (stat(path, &st) < 0) {
-                sm->why = xasprintf("data dir %s: %s", sm->shown, strerror(errno));
-                return 0;
+        /* A host without the data dir yet (a new host, etcd not installed): the disk it will
+         * be on is the disk of its nearest existing parent. */
+        while (stat(path, &st) < 0) {
+                char *slash = strrchr(path, '/');
+                if (errno != ENOENT || !slash || slash == path) {
+                        sm->why = xasprintf("data dir %s: %s", sm->shown, strerror(errno));
+                        return 0;
+                }
+                *slash = 0;
+                free(sm->where);
+                sm->where = xstrdup(path);
         }
         if (statfs(path, &sf) == 0 && (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC)) {
                 sm->in_memory = true;
@@ -176,6 +186,9 @@ static int dl_judge(struct check_run *cr, const void *spec, void *sample, struct
                 res = check_results_add(out, xasprintf("%s (data dir %s): flush latency", d->name, sm->shown), CHECK_OK);
                 res->threshold = xasprintf("≤ %g ms", s->max_ms);
                 res->source = xstrdup(GUIDE);
+                if (sm->where)
+                        strv_push(&res->notes, xasprintf("%s does not exist: measured the disk of %s, where it would be", sm->shown,
+                                                         sm->where));
                 if (r < 0) {
                         res->status = CHECK_UNKNOWN;
                         res->why = xasprintf("/proc/diskstats has no line for %s: %s", d->name, strerror(-r));
