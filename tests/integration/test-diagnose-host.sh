@@ -70,8 +70,10 @@ write_policy "$POLICY" <<POL
 medic: 1
 name: disk
 checks:
+  # This step compares what medic counts with the kernel's counters, whatever this shared
+  # machine's disk does right now: a generous threshold; the next step checks the finding.
   - name: disk flush latency
-    disk-latency: {data-dir: $T/ext4/etcd}
+    disk-latency: {data-dir: $T/ext4/etcd, max-flush-latency: 10s}
 POL
 flushes() { awk -v d="$dev" '$3 == d { print $19 }' /proc/diskstats; }
 # A writer that fdatasyncs while medic samples (bounded: 400 writes at most).
@@ -86,7 +88,7 @@ py_assert "$OUT" "[i['object'] for i in d['items']] == ['$dev (data dir $T/ext4/
 n=$(py "$OUT" "d['items'][0]['current_text'].split('(')[1].split()[0]")
 [ "$n" -gt 0 ] || fail "medic counted no flushes: $(cat "$OUT")"
 [ "$n" -le $((after - before)) ] || fail "medic counted $n flushes, /proc/diskstats grew by $((after - before))"
-py_assert "$OUT" "d['items'][0]['current'] >= 0 and d['items'][0]['wanted']['threshold'] == '≤ 10 ms'"
+py_assert "$OUT" "d['items'][0]['current'] >= 0 and d['items'][0]['wanted']['threshold'] == '≤ 10000 ms'"
 
 step "the same disk against a threshold below what it measured: a finding, exit 2"
 write_policy "$POLICY" <<POL
