@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
+#include "../actions/checks/check.h"
 #include "engine_int.h"
 #include "lock.h"
 
@@ -282,6 +283,13 @@ int engine_audit(struct run *run) {
                         if (row->status == ROW_DRIFT)
                                 audit_event(run, EV_DRIFT, 0, row->action, row->kind, row->object,
                                             row->current_json, row->wanted_json, "drift", NULL);
+                }
+                /* The checks' findings: measured value, threshold and what to do. */
+                for (size_t i = 0; i < run->rep.n_rows; i++) {
+                        const struct row *row = row_at(run, i);
+                        if (row->status == ROW_DRIFT && check_ops_find(row->kind))
+                                audit_event(run, EV_DRIFT, 0, row->action, row->kind, row->object,
+                                            row->current_json, row->wanted_json, "finding", row->reason);
                 }
         }
         count_outcome(run, true, !run->opt->dry_run, &changes, &failures);
