@@ -126,3 +126,6 @@ char *format_bytes(uint64_t b); /* "4.0 GiB" */
 int check_data_dir(const struct etcd_view *v, const char *spec_dir, char **ret_path, char **ret_shown);
 /* The data-dir: key (an absolute path) of the disk checks. */
 int check_parse_data_dir(const struct ynode *node, const char *kind, char **ret, struct perr *err);
+/* peer_network.c: the largest RTT (ms) of the peer connections etcd sent on in the last
+ * few seconds, and its peer port; -ENOENT when there is none (a one-member cluster). */
+int check_peer_rtt(const struct etcd_view *v, double *ret_ms, unsigned *ret_port);

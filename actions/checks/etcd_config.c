@@ -81,6 +81,7 @@ static int ec_judge(struct check_run *cr, const void *spec, void *sample _unused
         const struct etcd_view *v = check_run_etcd(cr, s->target);
         struct check_result *res;
         long long hb = 0, el = 0, snap = 0;
+        int r;
 
         if (!v || v->pid <= 0 || !v->conf) {
                 res = check_results_add(out, xstrdup("etcd: heartbeat and election timeout"), CHECK_UNKNOWN);
@@ -135,6 +136,30 @@ static int ec_judge(struct check_run *cr, const void *spec, void *sample _unused
         } else {
                 res->status = CHECK_UNKNOWN;
                 res->why = xasprintf("election-timeout '%s' is not a number", v->conf->v[ETCD_ELECTION_TIMEOUT].value);
+        }
+
+        /* The tuning guide sets the heartbeat at about the peer round trip (0.5-1.5×); a
+         * longer one only reacts later, a shorter one sends heartbeats the network cannot
+         * answer in time: that is the finding. */
+        double rtt;
+        unsigned port = 0;
+        res = check_results_add(out, xasprintf("etcd pid %d: heartbeat-interval / peer RTT", (int) v->pid), CHECK_OK);
+        res->threshold = xstrdup("≥ 0.5× the RTT");
+        res->source = xstrdup("etcd tuning guide: heartbeat interval about the round-trip time between members, 0.5-1.5×");
+        r = ok_hb ? check_peer_rtt(v, &rtt, &port) : -EINVAL;
+        if (r < 0) {
+                res->status = CHECK_UNKNOWN;
+                res->why = r == -ENOENT ? xasprintf("no peer connection etcd sent on in the last seconds (port %u): a one-member cluster, or etcd in another network namespace", port)
+                                        : xasprintf("peer RTT not measured: %s", strerror(-r));
+        } else {
+                res->measured = xasprintf("%lld ms (%s) = %.0f× the peer RTT %.2f ms (sock_diag, port %u)", hb, hb_from,
+                                          rtt > 0 ? (double) hb / rtt : 0, rtt, port);
+                res->value = json_object_new_double(rtt > 0 ? (double) hb / rtt : 0);
+                if ((double) hb < 0.5 * rtt) {
+                        res->status = CHECK_FINDING;
+                        res->advice = xasprintf("raise heartbeat-interval (%s) to about the peer RTT, %.0f ms, and election-timeout to "
+                                                "10× that, on every member", hb_from, rtt);
+                }
         }
 
         /* Shown, not judged: the right value depends on the memory and the write rate. */

@@ -199,10 +199,6 @@ static int pn_judge(struct check_run *cr, const void *spec, void *sample, struct
                 if (p->retrans_now > p->retrans_before && p->retrans_before)
                         strv_push(&res->notes, xasprintf("%llu retransmissions during the interval",
                                                          (unsigned long long) (p->retrans_now - p->retrans_before)));
-                long long hb;
-                if (v && v->conf && etcd_conf_ll(v->conf, ETCD_HEARTBEAT_INTERVAL, &hb) && (double) hb < 0.5 * rtt)
-                        strv_push(&res->notes, xasprintf("heartbeat-interval %lld ms is under half this peer's RTT: raise it to about %.0f ms",
-                                                         hb, rtt));
                 if (rtt > s->max_rtt_ms) {
                         res->status = CHECK_FINDING;
                         res->advice = xasprintf("the path to %s is slow: check for congestion (medic's traffic-priority item puts "
@@ -210,6 +206,39 @@ static int pn_judge(struct check_run *cr, const void *spec, void *sample, struct
                                                 "the RTT and election-timeout to 10× it on every member", p->addr);
                 }
         }
+        return 0;
+}
+
+int check_peer_rtt(const struct etcd_view *v, double *ret_ms, unsigned *ret_port) {
+        _cleanup_free_ struct tcp_sock_info *socks = NULL;
+        _cleanup_free_ uint64_t *mine = NULL;
+        size_t n = 0, n_mine = 0;
+        uint16_t port;
+        double best = -1;
+        int r;
+
+        if (!v || v->pid <= 0 || !v->conf)
+                return -ESRCH;
+        port = (uint16_t) etcd_url_port(v->conf->v[ETCD_LISTEN_PEER_URLS].value, NULL);
+        if (!port)
+                port = 2380;
+        *ret_port = port;
+        r = proc_socket_inodes(v->pid, &mine, &n_mine);
+        if (r < 0)
+                return r;
+        r = sockdiag_tcp_port(port, &socks, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                bool own = false;
+                for (size_t k = 0; k < n_mine && !own; k++)
+                        own = mine[k] == socks[i].inode;
+                if (own && socks[i].last_data_sent_ms < RECENT_MS && socks[i].rtt_us / 1000.0 > best)
+                        best = socks[i].rtt_us / 1000.0;
+        }
+        if (best < 0)
+                return -ENOENT;
+        *ret_ms = best;
         return 0;
 }
 
