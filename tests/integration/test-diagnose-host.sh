@@ -107,3 +107,22 @@ checks:
 POL
 expect_rc 2 medic diagnose --interval 0.3
 assert_contains "$OUT" "drift: medic cannot fix this: put the data dir"
+
+step "disk-probe on the loop-mounted ext4: fdatasync latencies measured, nothing left behind"
+write_policy "$POLICY" <<POL
+medic: 1
+name: disk
+checks:
+  - name: disk fdatasync probe
+    disk-probe: {data-dir: $T/ext4/etcd, size: 1MiB, max-p99: 10s}
+  - name: tight probe
+    disk-probe: {data-dir: $T/ext4/etcd, size: 1MiB, max-p99: 0.01ms}
+POL
+flushes_before=$(flushes)
+expect_rc 2 medic diagnose --probe disk --only "disk fdatasync probe" --only "tight probe"
+assert_match "$OUT" "disk fdatasync probe +$T/ext4/etcd: fdatasync p99 +[0-9.]+ ms \(p50 [0-9.]+ ms, 455 writes of 2300 bytes in [0-9.]+ s\) +→ ≤ 10000 ms +ok"
+assert_contains "$OUT" "drift: medic cannot fix this: put etcd's WAL (--wal-dir) on a disk with a faster fdatasync"
+# Each fdatasync of a growing file reaches the disk as a flush: the kernel counted them.
+[ $(( $(flushes) - flushes_before )) -ge 455 ] || fail "the loop disk saw $(( $(flushes) - flushes_before )) flushes for 910 fdatasyncs"
+[ "$(ls -A "$T/ext4")" = "etcd
+lost+found" ] || fail "the probe left files beside the data dir: $(ls -A "$T/ext4")"
