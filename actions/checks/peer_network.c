@@ -101,7 +101,7 @@ struct peer {
         char addr[64];
         unsigned sockets;
         const struct tcp_sock_info *best; /* the socket data arrived on last */
-        uint64_t retrans_now, retrans_before;
+        uint64_t retrans_now, retrans_grew;
         uint32_t lost;
 };
 
@@ -157,9 +157,11 @@ static int pn_judge(struct check_run *cr, const void *spec, void *sample, struct
                 p->sockets++;
                 p->retrans_now += t->total_retrans;
                 p->lost += t->lost;
+                /* Growth is counted on connections seen in both samples: a new one brings its
+                 * whole history, an ended one took its own away. */
                 for (size_t k = 0; k < sm->n; k++)
-                        if (sm->socks[k].inode == t->inode && sm->socks[k].inode)
-                                p->retrans_before += sm->socks[k].total_retrans;
+                        if (sm->socks[k].inode == t->inode && t->inode && t->total_retrans > sm->socks[k].total_retrans)
+                                p->retrans_grew += t->total_retrans - sm->socks[k].total_retrans;
                 /* The RTT is measured on ACKs of data sent; an idle connection keeps the RTT of
                  * its last exchange. So: the largest RTT among the connections etcd sent on in
                  * the last few seconds (the streams that carry heartbeats and appends), else
@@ -196,9 +198,10 @@ static int pn_judge(struct check_run *cr, const void *spec, void *sample, struct
                 json_object_object_add(j, "total_retrans", json_object_new_int64((int64_t) p->retrans_now));
                 json_object_object_add(j, "lost", json_object_new_int64(p->lost));
                 res->value = j;
-                if (p->retrans_now > p->retrans_before && p->retrans_before)
-                        strv_push(&res->notes, xasprintf("%llu retransmissions during the interval",
-                                                         (unsigned long long) (p->retrans_now - p->retrans_before)));
+                json_object_object_add(j, "retrans_during_interval", json_object_new_int64((int64_t) p->retrans_grew));
+                if (p->retrans_grew)
+                        strv_push(&res->notes, xasprintf("%llu retransmissions to %s during the interval: packets are lost on the way",
+                                                         (unsigned long long) p->retrans_grew, p->addr));
                 if (rtt > s->max_rtt_ms) {
                         res->status = CHECK_FINDING;
                         res->advice = xasprintf("the path to %s is slow: check for congestion (medic's traffic-priority item puts "
