@@ -245,3 +245,86 @@ int cgroup_limits(const char *root, const char *cgpath, double *ret_cpus, char *
         *ret_mem_where = TAKE_PTR(mem_where);
         return 0;
 }
+
+/* cgroup v1: "N:cpu,cpuacct:/path" names the controller's hierarchy, mounted at
+ * /sys/fs/cgroup/cpu,cpuacct; "-1" quota and a limit near 2^63 mean no limit. */
+static char *v1_path(const char *text, const char *controller, char **ret_mount) {
+        for (const char *line = text; line && *line;) {
+                const char *nl = strchr(line, '\n'), *c1 = strchr(line, ':'), *c2;
+                size_t len = nl ? (size_t) (nl - line) : strlen(line);
+                if (c1 && (c2 = strchr(c1 + 1, ':')) && c2 < line + len) {
+                        _cleanup_free_ char *ctrls = xstrndup(c1 + 1, (size_t) (c2 - c1 - 1));
+                        char *save = NULL;
+                        bool match = false;
+                        _cleanup_free_ char *copy = xstrdup(ctrls);
+                        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                                match = match || streq(t, controller);
+                        if (match) {
+                                *ret_mount = TAKE_PTR(ctrls);
+                                return xstrndup(c2 + 1, (size_t) (line + len - c2 - 1));
+                        }
+                }
+                line = nl ? nl + 1 : NULL;
+        }
+        return NULL;
+}
+
+static bool read_ll(const char *path, long long *ret) {
+        _cleanup_free_ char *t = NULL;
+        char *end;
+        if (read_file(path, &t, NULL) < 0)
+                return false;
+        errno = 0;
+        *ret = strtoll(t, &end, 10);
+        return errno == 0 && end != t;
+}
+
+int cgroup_v1_limits(const char *root, const char *proc_cgroup, double *ret_cpus, char **ret_cpu_where, uint64_t *ret_mem,
+                     char **ret_mem_where) {
+        _cleanup_free_ char *cmount = NULL, *mmount = NULL;
+        _cleanup_free_ char *cpath = v1_path(proc_cgroup, "cpu", &cmount), *mpath = v1_path(proc_cgroup, "memory", &mmount);
+        double cpus = 0;
+        uint64_t mem = 0;
+
+        *ret_cpu_where = *ret_mem_where = NULL;
+        for (char *p = cpath; p;) {
+                const char *sub = streq(p, "/") ? "" : p;
+                _cleanup_free_ char *q = root_path(root, "/sys/fs/cgroup/%s%s/cpu.cfs_quota_us", cmount, sub);
+                _cleanup_free_ char *per = root_path(root, "/sys/fs/cgroup/%s%s/cpu.cfs_period_us", cmount, sub);
+                long long quota, period;
+                if (read_ll(q, &quota) && read_ll(per, &period) && quota > 0 && period > 0 &&
+                    (cpus == 0 || (double) quota / (double) period < cpus)) {
+                        cpus = (double) quota / (double) period;
+                        free(*ret_cpu_where);
+                        *ret_cpu_where = xstrdup(p);
+                }
+                char *slash = strrchr(p, '/');
+                if (!slash || streq(p, "/"))
+                        break;
+                if (slash == p)
+                        p[1] = 0;
+                else
+                        *slash = 0;
+        }
+        for (char *p = mpath; p;) {
+                const char *sub = streq(p, "/") ? "" : p;
+                _cleanup_free_ char *l = root_path(root, "/sys/fs/cgroup/%s%s/memory.limit_in_bytes", mmount, sub);
+                long long lim;
+                /* "No limit" is the largest page-aligned value below 2^63. */
+                if (read_ll(l, &lim) && lim > 0 && lim < (1LL << 62) && (mem == 0 || (uint64_t) lim < mem)) {
+                        mem = (uint64_t) lim;
+                        free(*ret_mem_where);
+                        *ret_mem_where = xstrdup(p);
+                }
+                char *slash = strrchr(p, '/');
+                if (!slash || streq(p, "/"))
+                        break;
+                if (slash == p)
+                        p[1] = 0;
+                else
+                        *slash = 0;
+        }
+        *ret_cpus = cpus;
+        *ret_mem = mem;
+        return 0;
+}

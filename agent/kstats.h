@@ -59,3 +59,7 @@ int memory_max_parse(const char *text, uint64_t *ret);
  * (a parent's limit binds its children); *where_* the cgroup that sets it. */
 int cgroup_limits(const char *root, const char *cgpath, double *ret_cpus, char **ret_cpu_where, uint64_t *ret_mem,
                   char **ret_mem_where);
+/* The same from cgroup v1's cpu (cpu.cfs_quota_us / cpu.cfs_period_us) and memory
+ * (memory.limit_in_bytes) hierarchies named in proc_cgroup (the text of /proc/PID/cgroup). */
+int cgroup_v1_limits(const char *root, const char *proc_cgroup, double *ret_cpus, char **ret_cpu_where, uint64_t *ret_mem,
+                     char **ret_mem_where);

@@ -101,6 +101,15 @@ static int hw_judge(struct check_run *cr, const void *spec, void *sample _unused
                 }
                 if (cgroup_path(root, v->pid, &cg) >= 0)
                         cgroup_limits(root, cg, &quota, &cpu_where, &memmax, &mem_where);
+                if (quota == 0 && memmax == 0) {
+                        /* A cgroup v1 host: the cpu and memory controllers' own hierarchies. */
+                        _cleanup_free_ char *path = check_path(cr, "/proc/%d/cgroup", (int) v->pid), *text = NULL;
+                        free(cpu_where);
+                        free(mem_where);
+                        cpu_where = mem_where = NULL;
+                        if (read_file(path, &text, NULL) >= 0)
+                                cgroup_v1_limits(root, text, &quota, &cpu_where, &memmax, &mem_where);
+                }
         } else {
                 _cleanup_free_ char *path = check_path(cr, "/sys/devices/system/cpu/online"), *text = NULL;
                 who = xstrdup(v ? "host (etcd not running)" : "host");

@@ -144,6 +144,23 @@ static void test_cgroup_limits_hierarchy(void **state) {
         assert_string_equal(mw, "/system.slice/etcd.service");
 }
 
+static void test_cgroup_v1_limits(void **state) {
+        (void) state;
+        const char *d = getenv("MEDIC_TEST_DATA");
+        _cleanup_free_ char *root = xasprintf("%s/kstats/root-v1", d ? d : "tests/data");
+        _cleanup_free_ char *text = data("cgroup-v1-hybrid"), *cw = NULL, *mw = NULL;
+        double cpus;
+        uint64_t mem;
+
+        /* The unit's own cfs quota (the slice says -1); the slice's memory limit (the unit's
+         * is v1's "no limit", just under 2^63). */
+        assert_int_equal(cgroup_v1_limits(root, text, &cpus, &cw, &mem, &mw), 0);
+        assert_true(cpus > 0.49 && cpus < 0.51);
+        assert_string_equal(cw, "/system.slice/etcd.service");
+        assert_int_equal(mem, 2147483648ULL);
+        assert_string_equal(mw, "/system.slice");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_diskstats_flush_fields),
@@ -155,6 +172,7 @@ int main(void) {
                 cmocka_unit_test(test_cgroup_path),
                 cmocka_unit_test(test_cpu_memory_max),
                 cmocka_unit_test(test_cgroup_limits_hierarchy),
+                cmocka_unit_test(test_cgroup_v1_limits),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
