@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
+#include "../../agent/kmsg.h"
 #include "../../agent/netif.h"
 #include "../../agent/policy.h"
 #include "../action.h"
@@ -21,6 +22,9 @@ struct nic_spec {
 
 struct nic_if {
         char name[IF_NAMESIZE];
+        int ifindex;
+        unsigned log_lines; /* kernel log lines about trouble on this interface */
+        char *log_last;
         uint64_t a[N_COUNTERS];
         bool ok[N_COUNTERS];
 };
@@ -40,6 +44,8 @@ static void nic_spec_free(void *p) {
 
 static void nic_sample_free(void *p) {
         struct nic_sample *s = p;
+        for (size_t i = 0; i < s->n; i++)
+                free(s->ifs[i].log_last);
         free(s->ifs);
         free(s->why);
         free(s);
@@ -102,6 +108,7 @@ static int nic_begin(struct check_run *cr, const void *spec, void **ret_sample) 
         sm->n = n;
         for (size_t i = 0; i < n; i++) {
                 snprintf(sm->ifs[i].name, sizeof(sm->ifs[i].name), "%s", ifs[i].name);
+                sm->ifs[i].ifindex = ifs[i].ifindex;
                 for (size_t k = 0; k < N_COUNTERS; k++)
                         sm->ifs[i].ok[k] = read_counter(cr, ifs[i].name, counters[k], &sm->ifs[i].a[k]) >= 0;
         }
@@ -109,9 +116,51 @@ static int nic_begin(struct check_run *cr, const void *spec, void **ret_sample) 
         return 0;
 }
 
+/* The guide's `dmesg` step: kernel log lines that name the interface (or carry its
+ * DEVICE=n<ifindex>) and say something is wrong. */
+static bool troubled(const char *msg) {
+        static const char *const words[] = { "error", "timeout", "timed out", "reset", "link is down", "hang",
+                                             "watchdog", "crc", "dropp", "fail", NULL };
+        _cleanup_free_ char *low = xstrdup(msg);
+        for (char *c = low; *c; c++)
+                *c = (char) (*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+        for (const char *const *w = words; *w; w++)
+                if (strstr(low, *w))
+                        return true;
+        return false;
+}
+
+static bool names_if(const struct kmsg_record *r, const struct nic_if *f) {
+        char dev[24];
+        size_t n = strlen(f->name);
+        snprintf(dev, sizeof(dev), "n%d", f->ifindex);
+        if (r->device && streq(r->device, dev))
+                return true;
+        for (const char *p = strstr(r->message, f->name); p; p = strstr(p + 1, f->name))
+                if ((p == r->message || !((p[-1] >= 'a' && p[-1] <= 'z') || (p[-1] >= '0' && p[-1] <= '9'))) &&
+                    (p[n] == ':' || p[n] == ' ' || p[n] == 0 || p[n] == ','))
+                        return true;
+        return false;
+}
+
+static void on_record(const struct kmsg_record *r, void *userdata) {
+        struct nic_sample *sm = userdata;
+        if (!troubled(r->message))
+                return;
+        for (size_t i = 0; i < sm->n; i++)
+                if (names_if(r, &sm->ifs[i])) {
+                        sm->ifs[i].log_lines++;
+                        free(sm->ifs[i].log_last);
+                        sm->ifs[i].log_last = xasprintf("[%llu.%06llu] %s", (unsigned long long) (r->usec / 1000000),
+                                                        (unsigned long long) (r->usec % 1000000), r->message);
+                }
+}
+
 static int nic_judge(struct check_run *cr, const void *spec _unused_, void *sample, struct check_results *out) {
         struct nic_sample *sm = sample;
         double secs = (double) (now_monotonic_ns() - sm->t0) / 1e9;
+        _cleanup_free_ char *kmsg = check_path(cr, "/dev/kmsg");
+        int klog = sm->why ? 0 : kmsg_read_all(kmsg, 200000, on_record, sm);
 
         if (sm->why) {
                 struct check_result *res = check_results_add(out, xstrdup("peer interface: error counters"), CHECK_UNKNOWN);
@@ -154,6 +203,14 @@ static int nic_judge(struct check_run *cr, const void *spec _unused_, void *samp
                 res->measured = *grew ? xasprintf("%s in %.1f s", grew, secs) : xasprintf("no growth in %.1f s", secs);
                 if (*totals)
                         strv_push(&res->notes, xasprintf("since the interface came up: %s", totals));
+                if (klog < 0)
+                        strv_push(&res->notes, xasprintf("kernel log not read: /dev/kmsg: %s%s", strerror(-klog),
+                                                         klog == -EPERM || klog == -EACCES ? " (needs CAP_SYSLOG while kernel.dmesg_restrict=1)" : ""));
+                else if (f->log_lines)
+                        strv_push(&res->notes, xasprintf("kernel log: %u line%s about trouble on %s, the last: %s", f->log_lines,
+                                                         f->log_lines == 1 ? "" : "s", f->name, f->log_last));
+                else
+                        strv_push(&res->notes, xasprintf("kernel log: nothing about trouble on %s", f->name));
                 if (*grew) {
                         res->status = CHECK_FINDING;
                         res->advice = xasprintf("errors are growing on %s: check the cable, switch port and driver; the guide's fix "

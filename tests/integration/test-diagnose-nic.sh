@@ -30,6 +30,15 @@ py_assert "$OUT" "d['items'][0]['status'] == 'ok' and d['items'][0]['current_tex
 rx_errors=$(ip netns exec "$NS" cat /sys/class/net/peer0/statistics/rx_errors)
 py_assert "$OUT" "d['items'][0]['current']['rx_errors'] == $rx_errors and set(d['items'][0]['current']) == {'rx_crc_errors', 'rx_frame_errors', 'rx_errors', 'tx_errors'}"
 
+step "the kernel log is read for the interface's trouble (CAP_SYSLOG kept for a nic check), and said when it cannot be"
+expect_rc 0 medic_ns -v diagnose --interval 0.2
+assert_match "$OUT" "note: kernel log: (nothing about trouble on peer0|[0-9]+ lines? about trouble on peer0)"
+run_capture ip netns exec "$NS" setpriv --bounding-set=-syslog --inh-caps=-syslog \
+        "$MEDIC_BIN" --policy "$POLICY" --state-dir "$STATE" --audit-log "$AUDIT" -v diagnose --interval 0.2
+if [ "$(cat /proc/sys/kernel/dmesg_restrict)" = 1 ]; then
+        assert_contains "$OUT" "kernel log not read: /dev/kmsg: Operation not permitted (needs CAP_SYSLOG while kernel.dmesg_restrict=1)"
+fi
+
 step "rx_crc_errors growing during the interval: a finding that points at nic-offload"
 fx=$T/fixture/sys/class/net/peer0/statistics
 mkdir -p "$fx"

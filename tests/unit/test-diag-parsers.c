@@ -17,6 +17,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../../agent/kmsg.h"
 #include "../../agent/promtext.h"
 #include "../../agent/sockdiag.h"
 #include "../../agent/util.h"
@@ -145,11 +146,33 @@ static void test_sockdiag_parse(void **state) {
         free(v);
 }
 
+/* Records in the form read(2) on /dev/kmsg returns them: header, message, dictionary. */
+static void test_kmsg_record(void **state) {
+        (void) state;
+        static const char rec[] = "4,1022,183427519,-;e1000e 0000:00:19.0 eth0: Detected Hardware Unit Hang:\n"
+                                  " SUBSYSTEM=pci\n DEVICE=+pci:0000:00:19.0\n";
+        static const char net[] = "6,1030,190001234,-;virtio_net virtio1 eth0: renamed from ens3\n SUBSYSTEM=net\n DEVICE=n2\n";
+        struct kmsg_record r;
+
+        assert_int_equal(kmsg_parse_record(rec, strlen(rec), &r), 0);
+        assert_int_equal(r.level, 4);
+        assert_int_equal(r.usec, 183427519);
+        assert_string_equal(r.message, "e1000e 0000:00:19.0 eth0: Detected Hardware Unit Hang:");
+        assert_string_equal(r.device, "+pci:0000:00:19.0");
+        kmsg_record_done(&r);
+        assert_int_equal(kmsg_parse_record(net, strlen(net), &r), 0);
+        assert_int_equal(r.level, 6);
+        assert_string_equal(r.device, "n2");
+        kmsg_record_done(&r);
+        assert_int_equal(kmsg_parse_record("no header here\n", 15, &r), -EBADMSG);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_histogram_quantile),
                 cmocka_unit_test(test_counter),
                 cmocka_unit_test(test_sockdiag_parse),
+                cmocka_unit_test(test_kmsg_record),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
