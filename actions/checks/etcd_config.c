@@ -56,7 +56,7 @@ static int ec_to_json(const void *spec, struct json_object **ret) {
         const struct ec_spec *s = spec;
         struct json_object *j = json_object_new_object();
         json_object_object_add(j, "target", json_object_new_string(s->target->name));
-        json_object_object_add(j, "min-election-ratio", json_object_new_double(s->min_ratio));
+        json_object_object_add(j, "min-election-ratio", json_object_new_int64((int64_t) s->min_ratio));
         json_object_object_add(j, "max-election-timeout", json_object_new_double(s->max_election_ms));
         *ret = j;
         return 0;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../../actions/checks/check.h"
+#include "../../agent/output.h"
 #include "../../agent/policy.h"
 
 #define HEAD "medic: 1\nname: t\ntargets:\n  etcd:\n    process: {comm: etcd}\n  nic:\n    interface: eth0\n"
@@ -105,10 +106,42 @@ static void test_errors_positioned(void **state) {
         assert_error(HEAD "checks:\n  - name: x\n    hardware: {cores: 2}\n", "hardware: unknown key 'cores'");
 }
 
+/* validate's normalised output is itself a policy that reads back the same. */
+static void test_normalised_round_trip(void **state) {
+        (void) state;
+        const char *d = getenv("MEDIC_TEST_DATA");
+        _cleanup_free_ char *shipped = xasprintf("%s/../../policies/etcd.yaml", d ? d : "tests/data");
+        char path[] = "/tmp/medic-test-norm.XXXXXX";
+        struct perr err = { 0 };
+        struct policy *a = NULL, *b = NULL;
+        struct json_object *ja = NULL, *jb = NULL;
+        int fd = mkstemp(path);
+        FILE *f;
+
+        assert_true(fd >= 0);
+        assert_int_equal(policy_load(shipped, &a, &err), 0);
+        assert_true(a->n_checks >= 9);
+        assert_int_equal(policy_to_json(a, &ja), 0);
+        f = fdopen(fd, "w");
+        json_print_yaml(f, ja, 0);
+        fclose(f);
+        if (policy_load(path, &b, &err) < 0)
+                fail_msg("normalised policy does not load: %s", err.msgs[0]);
+        assert_int_equal(policy_to_json(b, &jb), 0);
+        assert_string_equal(json_object_to_json_string(ja), json_object_to_json_string(jb));
+        unlink(path);
+        json_object_put(ja);
+        json_object_put(jb);
+        policy_free(a);
+        policy_free(b);
+        perr_done(&err);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_every_kind_defaults),
                 cmocka_unit_test(test_errors_positioned),
+                cmocka_unit_test(test_normalised_round_trip),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
