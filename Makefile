@@ -46,7 +46,7 @@ endif
 # -DMEDIC_TEST_HOOKS into their own object directories; the unit and integration tests use
 # them, and an integration test checks that build/medic ignores the hooks.
 HOOKS := -DMEDIC_TEST_HOOKS
-LIB_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c)) $(wildcard actions/*.c)
+LIB_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c)) $(wildcard actions/*.c) $(wildcard actions/checks/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
 LIB_TEST_OBJ := $(LIB_SRC:%.c=build/test/%.o)
 LIB_ASAN_OBJ := $(LIB_SRC:%.c=build/asan/%.o)

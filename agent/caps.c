@@ -4,6 +4,7 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
+#include "../actions/checks/check.h"
 #include "caps.h"
 #include "policy.h"
 #include "util.h"
@@ -92,6 +93,9 @@ uint64_t caps_for_reading(const struct policy *pol) {
                 for (size_t k = 0; k < pol->targets[i].n_rules; k++)
                         if (pol->targets[i].rules[k].kind == RULE_PIDFILE)
                                 caps |= CAP_TO_MASK(CAP_DAC_READ_SEARCH);
+        for (size_t i = 0; pol && i < pol->n_checks; i++)
+                if (streq(pol->checks[i].ops->kind, "nic"))
+                        caps |= (1ULL << CAP_SYSLOG);
         return caps;
 }
 

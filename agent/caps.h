@@ -4,7 +4,8 @@
 #include <linux/capability.h>
 #include <stdint.h>
 
-/* Capabilities as CAP_TO_MASK bit sets (every capability medic uses is below 32). Each call
+/* Capabilities as bit sets, 1ULL << CAP_x (CAP_TO_MASK only for those below 32: CAP_SYSLOG
+ * is 34). Each call
  * clears the bounding set of what it does not keep and sets PR_SET_NO_NEW_PRIVS; a later
  * call can only narrow, never widen, what an earlier one kept. */
 
@@ -24,8 +25,12 @@ struct policy;
  *
  * CAP_DAC_READ_SEARCH, only where a target names a pidfile: a daemon may keep its pidfile
  * 0600 or in a directory only it can search. It lets medic read any file, so a policy
- * without pidfile: rules does not get it. */
-#define CAPS_READ_ALL (CAP_TO_MASK(CAP_SYS_PTRACE) | CAP_TO_MASK(CAP_DAC_READ_SEARCH))
+ * without pidfile: rules does not get it.
+ *
+ * CAP_SYSLOG, only where the policy has a nic check: the kernel log (/dev/kmsg) is readable
+ * only with it while kernel.dmesg_restrict=1 (Debian's default), and the check shows the
+ * NIC's lines from it, as the guide's `dmesg` step does. */
+#define CAPS_READ_ALL (CAP_TO_MASK(CAP_SYS_PTRACE) | CAP_TO_MASK(CAP_DAC_READ_SEARCH) | (1ULL << CAP_SYSLOG))
 uint64_t caps_for_reading(const struct policy *pol); /* pol may be NULL (rollback) */
 
 /* Commands that read nothing of the host (validate, history, show): no capabilities. */

@@ -440,14 +440,17 @@ static int on_proc(sd_event_source *s _unused_, int fd, uint32_t revents _unused
                 }
                 for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
                         struct cn_msg *cn = NLMSG_DATA(h);
-                        struct proc_event *ev = (struct proc_event *) cn->data;
+                        struct proc_event ev = { 0 };
                         pid_t pid;
                         if (cn->id.idx != CN_IDX_PROC)
                                 continue;
-                        if (ev->what == PROC_EVENT_EXEC)
-                                pid = ev->event_data.exec.process_tgid;
-                        else if (ev->what == PROC_EVENT_COMM)
-                                pid = ev->event_data.comm.process_tgid;
+                        /* The event sits 36 bytes into the message (nlmsghdr + cn_msg): not
+                         * aligned for its u64 timestamp, so it is copied out, not cast. */
+                        memcpy(&ev, cn->data, cn->len < sizeof(ev) ? cn->len : sizeof(ev));
+                        if (ev.what == PROC_EVENT_EXEC)
+                                pid = ev.event_data.exec.process_tgid;
+                        else if (ev.what == PROC_EVENT_COMM)
+                                pid = ev.event_data.comm.process_tgid;
                         else
                                 continue;
                         if (is_target(a, pid))

@@ -24,6 +24,8 @@ struct options {
         long fight_limit;       /* agent: repairs of one object within 60 s before it stops (-1 = 5, 0 = never) */
         const char *prometheus; /* audit, agent: node_exporter textfile to write (NULL: none) */
         char *command_line;
+        double interval_s;   /* checks: the sampling interval (0 = 1 s) */
+        bool probe_disk;     /* diagnose --probe disk */
 };
 
 /* Everything one command run holds; freed by run_done(). */
@@ -84,5 +86,9 @@ int engine_recover(struct run *run);
 /* Keeps only the capabilities the policy's kinds and the restorable journal sets may
  * need, clears the bounding set and sets no_new_privs. Before any change. */
 int engine_limit_caps(struct run *run);
-/* Every --only NAME names an action of the policy. */
+/* Every --only NAME names an action or a check of the policy. */
 int engine_check_only(struct run *run);
+/* diagnose.c: the policy's checks as report rows (audit runs them after its plan); diagnose
+ * runs only them. */
+int engine_run_checks(struct run *run);
+int engine_diagnose(struct run *run);

@@ -28,6 +28,8 @@ enum {
         OPT_SYSCTL_INTERVAL,
         OPT_FIGHT_LIMIT,
         OPT_PROMETHEUS,
+        OPT_INTERVAL,
+        OPT_PROBE,
 };
 
 /* Which command takes which command-specific option. */
@@ -38,6 +40,8 @@ enum {
 #define F_FORCE (1u << 4)
 #define F_SYSCTL_INTERVAL (1u << 5)
 #define F_PROMETHEUS (1u << 6)
+#define F_INTERVAL (1u << 7)
+#define F_PROBE (1u << 8)
 
 struct command {
         const char *name;
@@ -89,6 +93,12 @@ static int cmd_audit(struct run *run, unsigned id _unused_) {
         if (load_read_only(run) < 0)
                 return EXIT_CANNOT;
         return engine_audit(run);
+}
+
+static int cmd_diagnose(struct run *run, unsigned id _unused_) {
+        if (load_read_only(run) < 0)
+                return EXIT_CANNOT;
+        return engine_diagnose(run);
 }
 
 static int cmd_apply(struct run *run, unsigned id _unused_) {
@@ -180,7 +190,8 @@ static int cmd_agent(struct run *run, unsigned id _unused_) {
 
 static const struct command commands[] = {
         { "validate", cmd_validate, 0, 0, "", "parse and check the policy; print it normalised" },
-        { "audit", cmd_audit, F_ONLY | F_PROMETHEUS, 0, "[--prometheus FILE]", "compare host and policy; change nothing" },
+        { "audit", cmd_audit, F_ONLY | F_INTERVAL | F_PROMETHEUS, 0, "[--only NAME]... [--interval SECONDS] [--prometheus FILE]",
+          "compare host and policy, run the checks; change nothing" },
         { "apply", cmd_apply, F_DRY_RUN | F_ONLY | F_KEEP_GOING | F_CONFIRM, 0,
           "[--dry-run] [--only NAME]... [--keep-going] [--confirm-within SECONDS]", "bring the host in line with the policy" },
         { "confirm", cmd_confirm, 0, 1, "[ID]", "keep a change set applied with --confirm-within" },
@@ -188,6 +199,8 @@ static const struct command commands[] = {
           "undo change set ID (default: the latest applied)" },
         { "agent", cmd_agent, F_SYSCTL_INTERVAL | F_PROMETHEUS, 0, "[--sysctl-interval SECONDS] [--fight-limit N] [--prometheus FILE]",
           "stay running and repair drift as the kernel announces it" },
+        { "diagnose", cmd_diagnose, F_ONLY | F_INTERVAL | F_PROBE, 0, "[--probe disk] [--interval SECONDS]",
+          "run only the policy's checks; change nothing" },
         { "history", cmd_history, 0, 0, "", "list change sets" },
         { "show", cmd_show, 0, 2, "ID", "one change set: every item with before/after" },
 };
@@ -252,6 +265,8 @@ int main(int argc, char **argv) {
                 { "sysctl-interval", required_argument, NULL, OPT_SYSCTL_INTERVAL },
                 { "fight-limit", required_argument, NULL, OPT_FIGHT_LIMIT },
                 { "prometheus", required_argument, NULL, OPT_PROMETHEUS },
+                { "interval", required_argument, NULL, OPT_INTERVAL },
+                { "probe", required_argument, NULL, OPT_PROBE },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
                 {},
@@ -337,6 +352,25 @@ int main(int argc, char **argv) {
                         opt.prometheus = optarg;
                         used |= F_PROMETHEUS;
                         break;
+                case OPT_INTERVAL: {
+                        char *end;
+                        errno = 0;
+                        opt.interval_s = strtod(optarg, &end);
+                        if (errno || end == optarg || *end || !(opt.interval_s >= 0.1 && opt.interval_s <= 60)) {
+                                fprintf(stderr, "medic: --interval: '%s' is not a number of seconds (0.1-60)\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        used |= F_INTERVAL;
+                        break;
+                }
+                case OPT_PROBE:
+                        if (!streq(optarg, "disk")) {
+                                fprintf(stderr, "medic: --probe: '%s' is not a probe (disk)\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        opt.probe_disk = true;
+                        used |= F_PROBE;
+                        break;
                 case OPT_FORCE:
                         opt.force = true;
                         used |= F_FORCE;
@@ -372,6 +406,8 @@ int main(int argc, char **argv) {
                         : used & F_CONFIRM && !(cmd->flags & F_CONFIRM) ? "--confirm-within"
                         : used & F_SYSCTL_INTERVAL && !(cmd->flags & F_SYSCTL_INTERVAL) ? "--sysctl-interval or --fight-limit"
                         : used & F_PROMETHEUS && !(cmd->flags & F_PROMETHEUS) ? "--prometheus"
+                        : used & F_INTERVAL && !(cmd->flags & F_INTERVAL) ? "--interval"
+                        : used & F_PROBE && !(cmd->flags & F_PROBE) ? "--probe"
                                                                           : "--force");
                 return EXIT_USAGE;
         }

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
+#include "../actions/checks/check.h"
 #include "engine_int.h"
 #include "lock.h"
 
@@ -83,8 +84,11 @@ int engine_check_only(struct run *run) {
                 bool found = false;
                 for (size_t i = 0; i < p->n_actions; i++)
                         found = found || streq(p->actions[i].name, run->opt->only[k]);
+                for (size_t i = 0; i < p->n_checks; i++)
+                        found = found || streq(p->checks[i].name, run->opt->only[k]);
                 if (!found) {
-                        report_error(&run->rep, "--only: the policy has no action named '%s'", run->opt->only[k]);
+                        report_error(&run->rep, "--only: the policy has no action named '%s'%s", run->opt->only[k],
+                                     p->n_checks ? " (nor a check)" : "");
                         return -ENOENT;
                 }
         }
@@ -263,6 +267,9 @@ int engine_audit(struct run *run) {
                 plan_free(&pl);
                 return EXIT_CANNOT;
         }
+        /* Diagnosis is audit's, not a dry run's: apply --dry-run previews changes only. */
+        if (streq(run->rep.command, "audit"))
+                engine_run_checks(run);
         journal_report(run);
         agent_report(run);
 
@@ -276,6 +283,13 @@ int engine_audit(struct run *run) {
                         if (row->status == ROW_DRIFT)
                                 audit_event(run, EV_DRIFT, 0, row->action, row->kind, row->object,
                                             row->current_json, row->wanted_json, "drift", NULL);
+                }
+                /* The checks' findings: measured value, threshold and what to do. */
+                for (size_t i = 0; i < run->rep.n_rows; i++) {
+                        const struct row *row = row_at(run, i);
+                        if (row->status == ROW_DRIFT && check_ops_find(row->kind))
+                                audit_event(run, EV_DRIFT, 0, row->action, row->kind, row->object,
+                                            row->current_json, row->wanted_json, "finding", row->reason);
                 }
         }
         count_outcome(run, true, !run->opt->dry_run, &changes, &failures);

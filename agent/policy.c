@@ -71,6 +71,7 @@ void policy_free(struct policy *p) {
                         p->actions[i].ops->spec_free(p->actions[i].spec);
         }
         free(p->actions);
+        policy_checks_free(p);
         for (size_t i = 0; i < p->n_targets; i++) {
                 struct target *t = &p->targets[i];
                 free(t->name);
@@ -406,7 +407,7 @@ static int parse_action(struct policy *p, const struct ynode *n, struct perr *er
 }
 
 static int parse_header(struct policy *p, const struct ynode *root, struct perr *err) {
-        static const char *const keys[] = { "medic", "name", "description", "agent", "targets", "actions", NULL };
+        static const char *const keys[] = { "medic", "name", "description", "agent", "targets", "actions", "checks", NULL };
         static const char *const agent_keys[] = { "sysctl-interval", "fight-limit", NULL };
         const struct ynode *v;
         unsigned long long ver;
@@ -572,6 +573,13 @@ int policy_load(const char *path, struct policy **ret, struct perr *err) {
                         if (parse_action(p, acts->vals[j], err) < 0)
                                 r = -EINVAL;
         }
+        /* Pass 3: checks, after every action, so that names are unique across both. */
+        for (size_t i = 0; i < p->n_docs; i++) {
+                const struct ynode *root = p->docs[i]->root, *checks;
+                if (root && root->type == YNODE_MAP && (checks = ynode_get(root, "checks")) &&
+                    policy_parse_checks(p, checks, err) < 0)
+                        r = -EINVAL;
+        }
         for (size_t i = 0; i < p->n_actions; i++) {
                 cc.ops = p->actions[i].ops;
                 cc.action = p->actions[i].name;
@@ -655,6 +663,8 @@ int policy_to_json(const struct policy *p, struct json_object **ret) {
                 json_object_object_add(o, a->ops->kind, spec);
                 json_object_array_add(acts, o);
         }
+        if (policy_checks_to_json(p, j) < 0)
+                return -EINVAL;
         *ret = TAKE_PTR(j);
         return 0;
 }

@@ -46,6 +46,16 @@ struct action {
         const struct ynode *at;
 };
 
+/* One entry of checks: (DESIGN §12; agent/policy_checks.c). */
+struct check_ops;
+struct check {
+        char *name;
+        enum action_mode mode;
+        const struct check_ops *ops;
+        void *spec;
+        const struct ynode *at;
+};
+
 struct policy {
         char *path;        /* as given */
         char *name;
@@ -58,6 +68,8 @@ struct policy {
         size_t n_targets;
         struct action *actions;
         size_t n_actions;
+        struct check *checks;
+        size_t n_checks;
         struct ydoc **docs; /* kept: specs and errors point into them */
         size_t n_docs;
 };
@@ -79,6 +91,10 @@ int policy_interface(const struct ynode *n, const struct policy *pol, const char
 const char *process_rule_name(enum process_rule_kind k);
 const char *action_mode_name(enum action_mode m);
 int policy_to_json(const struct policy *p, struct json_object **ret);
+/* agent/policy_checks.c: the checks: section. */
+int policy_parse_checks(struct policy *p, const struct ynode *n, struct perr *err);
+void policy_checks_free(struct policy *p);
+int policy_checks_to_json(const struct policy *p, struct json_object *j);
 
 /* A policy that sets sysctls is root for whoever can write it. Returns 0 when the file (and
  * its directory, for a directory policy) is owned by root and not writable by group or

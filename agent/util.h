@@ -112,7 +112,7 @@ int parse_uint(const char *s, unsigned long long max, unsigned long long *ret);
 void sha256_hex(const void *data, size_t len, char ret[static 65]);
 
 /* Test hooks: environment variables that change what medic does (MEDIC_TEST_*,
- * MEDIC_HOST_MNTNS_PID, MEDIC_CONF_ROOT, MEDIC_ETHTOOL, MEDIC_MOUNT_API). medic runs as
+ * MEDIC_HOST_MNTNS_PID, MEDIC_CONF_ROOT, MEDIC_PROC_ROOT, MEDIC_ETHTOOL, MEDIC_MOUNT_API). medic runs as
  * root, so in the installed binary nothing in its environment may steer it: test_hook()
  * is getenv(name) only in a test build (compiled with -DMEDIC_TEST_HOOKS: build/test/,
  * build/asan/) and NULL otherwise. Read every hook through it; real user interfaces

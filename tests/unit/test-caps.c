@@ -37,6 +37,20 @@ static uint64_t read_caps_of(const char *dir, const char *targets) {
         return caps;
 }
 
+/* A nic check reads the kernel log: CAP_SYSLOG, and only then. */
+static void test_read_caps_nic_check(void **state) {
+        _cleanup_free_ char *path = xasprintf("%s/p.yaml", (char *) *state);
+        const char *text = "medic: 1\nchecks:\n  - name: nic\n    nic: {interface: eth0}\n  - name: hw\n    hardware: {}\n";
+        struct perr err = { 0 };
+        struct policy *p = NULL;
+
+        assert_int_equal(write_file_atomic(path, text, strlen(text), 0644), 0);
+        assert_int_equal(policy_load(path, &p, &err), 0);
+        perr_done(&err);
+        assert_int_equal(caps_for_reading(p), CAP_TO_MASK(CAP_SYS_PTRACE) | (1ULL << CAP_SYSLOG));
+        policy_free(p);
+}
+
 static void test_read_caps(void **state) {
         const uint64_t ptrace = CAP_TO_MASK(CAP_SYS_PTRACE), dac = CAP_TO_MASK(CAP_DAC_READ_SEARCH);
 
@@ -45,7 +59,7 @@ static void test_read_caps(void **state) {
         assert_int_equal(read_caps_of(*state, "unit: etcd.service, comm: etcd"), ptrace);
         assert_int_equal(read_caps_of(*state, "unit: etcd.service, pidfile: /run/etcd/etcd.pid"), ptrace | dac);
         /* Reading only: nothing here may change the host. */
-        assert_int_equal(CAPS_READ_ALL, ptrace | dac);
+        assert_int_equal(CAPS_READ_ALL, ptrace | dac | (1ULL << CAP_SYSLOG));
         assert_int_equal(CAPS_READ_ALL & (CAP_TO_MASK(CAP_DAC_OVERRIDE) | CAP_TO_MASK(CAP_SYS_ADMIN) |
                                           CAP_TO_MASK(CAP_NET_ADMIN) | CAP_TO_MASK(CAP_SYS_NICE)), 0);
 }
@@ -53,6 +67,7 @@ static void test_read_caps(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_read_caps, setup_tmpdir, teardown_tmpdir),
+                cmocka_unit_test_setup_teardown(test_read_caps_nic_check, setup_tmpdir, teardown_tmpdir),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

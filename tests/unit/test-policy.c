@@ -473,7 +473,7 @@ static const struct bad_case bad_cases[] = {
         { "medic-negative", "medic: -1\n", "-1", { "{F}:1:8: medic: '-1' is not a number" } },
         { "medic-list", "medic: [1]\n", "[1]", { "{F}:1:8: medic: expected a scalar, got a list" } },
         { "unknown-top-level-key", POL "actoins: []\n", "actoins",
-          { "{F}:2:1: policy: unknown key 'actoins' (expected medic, name, description, agent, targets, actions)" } },
+          { "{F}:2:1: policy: unknown key 'actoins' (expected medic, name, description, agent, targets, actions, checks)" } },
         { "duplicate-key", POL "name: a\nname: b\n", "name: b", { "{F}:3:1: duplicate key 'name' (first at line 2)" } },
         { "anchor", TGT "  a: &x\n    interface: eth0\n  b: *x\n", "&x",
           { "{F}:3:6: YAML anchors are not allowed in a policy" } },
@@ -604,7 +604,7 @@ static const struct bad_case bad_cases[] = {
           POL "foo: 1\ntargets:\n  etcd:\n    process:\n      exe: bin/etcd\nactions:\n  - name: a\n"
               "    mode: sometimes\n    sysctl: {kernel.x: 1}\n",
           "foo",
-          { "{F}:2:1: policy: unknown key 'foo' (expected medic, name, description, agent, targets, actions)",
+          { "{F}:2:1: policy: unknown key 'foo' (expected medic, name, description, agent, targets, actions, checks)",
             "{F}:6:12: process.exe: 'bin/etcd' must be an absolute path",
             "{F}:9:11: mode: 'sometimes' is not enforce or audit" } },
 };
@@ -788,7 +788,7 @@ static void test_bad_data_files(void **state _unused_) {
                 { "policies/bad/not-a-mapping.yaml", { "{F}:2:1: policy: expected a mapping, got a list" } },
                 { "policies/bad/unknown-target.yaml", { "{F}:4:27: io-priority.target: no target named 'etcd'" } },
                 { "policies/bad/all-errors.yaml",
-                  { "{F}:3:1: policy: unknown key 'descripton' (expected medic, name, description, agent, targets, actions)",
+                  { "{F}:3:1: policy: unknown key 'descripton' (expected medic, name, description, agent, targets, actions, checks)",
                     "{F}:7:12: process.exe: 'bin/etcd' must be an absolute path",
                     "{F}:10:11: mode: 'sometimes' is not enforce or audit" } },
                 { "policies/bad/conflict",

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# peer-network against a real 3-member etcd cluster on 127.0.0.1-3 in a network namespace
+# this test creates: every peer is reported with the RTT the kernel keeps for its TCP
+# connections (compared with `ss -ti` on the same sockets); with an HTB rate limit on the
+# namespace's loopback and a bulk flow queued in front of the peer traffic, the RTT finding
+# fires. Exit 77 = skipped.
+. "$(dirname "$0")/lib.sh"
+
+ETCD=${ETCD:-$(command -v etcd || true)}
+[ -x "$ETCD" ] || skip "no etcd binary (make build/etcd/usr/bin/etcd unpacks Debian's etcd-server)"
+command -v ss >/dev/null || skip "needs ss (iproute2)"
+setup
+ip netns exec "$NS" ip link set lo up
+CLUSTER=m1=http://127.0.0.1:2380,m2=http://127.0.0.2:2380,m3=http://127.0.0.3:2380
+
+for i in 1 2 3; do
+        ip netns exec "$NS" "$ETCD" --name m$i --data-dir "$T/m$i" \
+                --listen-client-urls http://127.0.0.$i:2379 --advertise-client-urls http://127.0.0.$i:2379 \
+                --listen-peer-urls http://127.0.0.$i:2380 --initial-advertise-peer-urls http://127.0.0.$i:2380 \
+                --initial-cluster "$CLUSTER" --initial-cluster-state new \
+                --heartbeat-interval 100 --election-timeout 1000 >"$T/m$i.log" 2>&1 &
+        helper_pid $!
+        echo $! >"$T/m$i.pid"
+done
+for i in 1 2 3; do
+        wait_until 20 grep -q "ready to serve client requests" "$T/m$i.log" || fail "member m$i did not start: $(tail -3 "$T/m$i.log")"
+done
+# Until every member has dialed every other, some peers have no connection yet.
+wait_until 10 sh -c "[ \$(ip netns exec $NS ss -Htn state established '( sport = :2380 )' | wc -l) -ge 6 ]" ||
+        fail "the members did not connect: $(ip netns exec "$NS" ss -tn)"
+
+write_policy "$POLICY" <<POL
+medic: 1
+name: peers
+targets:
+  etcd:
+    process: {pidfile: $T/m1.pid}
+checks:
+  - name: peer round trip
+    peer-network: {target: etcd}
+  - name: etcd timeouts
+    etcd-config: {target: etcd}
+POL
+
+step "every peer with the RTT the kernel keeps for it"
+expect_rc 0 medic_ns diagnose --json --interval 0.3
+# m1's own connections only. It dialed 127.0.0.2 and .3; the connections m2 and m3 dialed to
+# it come from 127.0.0.1 (the kernel's source address for 127/8 on lo, etcd binds none),
+# so they show as peer 127.0.0.1 here: on real hosts every member has its own address.
+py_assert "$OUT" "sorted(i['object'] for i in d['items'] if i['kind'] == 'peer-network' and '127.0.0.1 ' not in i['object']) == ['peer 127.0.0.2 (port 2380): round-trip time', 'peer 127.0.0.3 (port 2380): round-trip time']"
+py_assert "$OUT" "sum(i['current']['connections'] for i in d['items'] if i['kind'] == 'peer-network') == $(ip netns exec "$NS" ss -Htnp state established '( sport = :2380 or dport = :2380 )' | grep -c "pid=$(cat "$T/m1.pid"),")"
+py_assert "$OUT" "all(i['status'] == 'ok' and 0 < i['current']['rtt_ms'] < 5 and i['current']['retrans_during_interval'] >= 0 for i in d['items'] if i['kind'] == 'peer-network')"
+# etcd-config sets the heartbeat against the same RTT: 100 ms is far above a loopback RTT.
+py_assert "$OUT" "[(i['status'], i['current'] > 10) for i in d['items'] if i['object'].endswith('heartbeat-interval / peer RTT')] == [('ok', True)]"
+# ss reads the same tcp_info: the largest RTT ss shows for a peer bounds what medic reports.
+for i in 2 3; do
+        ss_max=$(ip netns exec "$NS" ss -Htni state established "( dst 127.0.0.$i and ( sport = :2380 or dport = :2380 ) )" |
+                grep -o ' rtt:[0-9.]*' | cut -d: -f2 | sort -g | tail -1)
+        [ -n "$ss_max" ] || fail "ss shows no connection to 127.0.0.$i"
+        medic_rtt=$(py "$OUT" "[i['current']['rtt_ms'] for i in d['items'] if '127.0.0.$i ' in i['object']][0]")
+        python3 -c "import sys; m, s = $medic_rtt, $ss_max; sys.exit(0 if 0 < m <= s * 1.5 + 0.5 else 1)" ||
+                fail "peer 127.0.0.$i: medic says $medic_rtt ms, ss's largest is $ss_max ms"
+        log "peer 127.0.0.$i: medic $medic_rtt ms, ss max $ss_max ms"
+done
+
+step "an HTB rate limit with a bulk flow queued in front of the peer traffic: the RTT finding fires"
+ip netns exec "$NS" ip link set lo mtu 1500
+ip netns exec "$NS" tc qdisc add dev lo root handle 1: htb default 10
+ip netns exec "$NS" tc class add dev lo parent 1: classid 1:10 htb rate 2mbit ceil 2mbit
+# A bounded bulk sender: 8 s at most, to a listener in the same namespace.
+# Four bounded bulk flows (8 s at most) to a listener in the same namespace.
+ip netns exec "$NS" timeout 12 python3 -c '
+import socket, threading, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.9", 9000)); s.listen(8); end = time.time() + 10
+def drain(c):
+    while time.time() < end and c.recv(65536): pass
+for _ in range(4):
+    threading.Thread(target=drain, args=(s.accept()[0],), daemon=True).start()
+time.sleep(max(0, end - time.time()))' &
+helper_pid $!
+sleep 0.3
+for _ in 1 2 3 4; do
+        ip netns exec "$NS" timeout 10 python3 -c '
+import socket, time
+c = socket.create_connection(("127.0.0.9", 9000)); end = time.time() + 8; b = b"x" * 65536
+while time.time() < end: c.send(b)' &
+        helper_pid $!
+done
+sleep 2
+expect_rc 2 medic_ns diagnose --interval 0.5
+assert_match "$OUT" "peer 127\.0\.0\.[23] \(port 2380\): round-trip time +[0-9.]+ ms"
+assert_contains "$OUT" "drift: the path to 127.0.0."
