@@ -128,6 +128,11 @@ struct tc_cache {
         bool no_prio;       /* the kernel said it has no prio qdisc: don't ask again this run */
         int clock;          /* 0 not read, 1 read, < 0 the errno of reading /proc/net/psched */
         double ticks_per_usec;
+        /* medic's filter lines for the last band set asked: every interface of an
+         * `interface: all` policy asks for the same one. */
+        struct tc_band want_bands[TC_MAX_BANDS];
+        unsigned want_n;
+        char **want_lines;
 };
 
 static void iface_details_drop(struct tc_iface *f) {
@@ -161,7 +166,18 @@ static void tc_cache_free(void *p) {
         if (!c)
                 return;
         ifaces_drop(c);
+        strv_free(c->want_lines);
         free(c);
+}
+
+static char *const *want_lines(struct tc_cache *c, const struct tc_band *bands, unsigned n) {
+        if (!c->want_lines || c->want_n != n || memcmp(c->want_bands, bands, sizeof(c->want_bands))) {
+                strv_free(c->want_lines);
+                c->want_lines = tc_filter_lines(0, bands, n);
+                memcpy(c->want_bands, bands, sizeof(c->want_bands));
+                c->want_n = n;
+        }
+        return c->want_lines;
 }
 
 static struct tc_cache *tc_cache_get(struct ctx *ctx) {
@@ -511,8 +527,8 @@ enum shape {
         _SHAPE_MAX,
 };
 
-static enum shape filters_shape(struct tc_view *v, const struct filter_dump *fd, unsigned n) {
-        _cleanup_strv_ char **want = NULL;
+static enum shape filters_shape(struct tc_cache *c, struct tc_view *v, const struct filter_dump *fd, unsigned n) {
+        char *const *want;
         struct tc_band bands[TC_MAX_BANDS];
         bool all = true;
         const char *first = NULL;
@@ -522,6 +538,7 @@ static enum shape filters_shape(struct tc_view *v, const struct filter_dump *fd,
                 v->detail = v->detail ?: xasprintf("filters with port nodes medic does not write");
                 return SHAPE_FOREIGN;
         }
+        memset(bands, 0, sizeof(bands));
         memcpy(bands, fd->bands, sizeof(bands));
         for (unsigned b = 0; b < TC_MAX_BANDS; b++) {
                 qsort(bands[b].ports, bands[b].n_ports, sizeof(uint16_t), cmp_u16);
@@ -534,12 +551,19 @@ static enum shape filters_shape(struct tc_view *v, const struct filter_dump *fd,
         }
         /* The lines medic writes for the ports seen: each port's nodes name their own port
          * and band; the tables and links are the same for every band set. */
-        want = tc_filter_lines(0, bands, n);
-        for (size_t i = 0; fd->lines && fd->lines[i]; i++)
-                if (!strv_contains(want, fd->lines[i])) {
+        want = want_lines(c, bands, n);
+        /* Both sorted: one walk. */
+        size_t k = 0;
+        for (size_t i = 0; fd->lines && fd->lines[i]; i++) {
+                int cmp = 1;
+                while (want && want[k] && (cmp = strcmp(want[k], fd->lines[i])) < 0)
+                        k++;
+                if (cmp != 0) {
                         first = first ?: fd->lines[i];
                         extra++;
-                }
+                } else
+                        k++;
+        }
         if (extra) {
                 v->detail = v->detail ?: xasprintf("%u filter%s medic did not set, e.g. '%s'", extra, extra == 1 ? "" : "s", first);
                 return SHAPE_FOREIGN;
@@ -705,7 +729,7 @@ int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
                         v.detail = xasprintf("%zu classes under a prio root of %u bands", f->n_classes, n + 1);
         }
         if (n && classes != SHAPE_FOREIGN)
-                filters = filters_shape(&v, &f->fd, n);
+                filters = filters_shape(c, &v, &f->fd, n);
         if (classes == SHAPE_ALL && filters == SHAPE_ALL) {
                 v.root = TC_ROOT_MEDIC;
                 v.n_bands = n;

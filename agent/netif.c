@@ -15,6 +15,7 @@
  * dump (libnl's rtnl_link_get_by_name() walks its list). */
 struct netif_index {
         struct netif *ifs;
+        struct rtnl_link **links; /* borrowed from the run's link cache, by the same index */
         size_t n;
         size_t mask; /* table size - 1, a power of two minus one */
         uint32_t *by_name, *by_ifindex;
@@ -35,6 +36,7 @@ static void index_free(struct netif_index *x) {
         if (!x)
                 return;
         free(x->ifs);
+        free(x->links);
         free(x->by_name);
         free(x->by_ifindex);
         free(x);
@@ -46,8 +48,10 @@ static struct netif_index *index_build(struct nl_cache *links) {
         int n = nl_cache_nitems(links);
 
         x->ifs = xcalloc(n > 0 ? (size_t) n : 1, sizeof(*x->ifs));
+        x->links = xcalloc(n > 0 ? (size_t) n : 1, sizeof(*x->links));
         for (struct nl_object *o = nl_cache_get_first(links); o && x->n < (size_t) n; o = nl_cache_get_next(o)) {
                 struct rtnl_link *l = (struct rtnl_link *) o;
+                x->links[x->n] = l;
                 struct netif *f = &x->ifs[x->n++];
                 *f = (struct netif) { .ifindex = rtnl_link_get_ifindex(l), .flags = rtnl_link_get_flags(l) };
                 snprintf(f->name, sizeof(f->name), "%s", rtnl_link_get_name(l) ?: "");
@@ -177,6 +181,15 @@ int netif_by_name(struct ctx *ctx, const char *name, struct netif *ret) {
         }
         *ret = *f;
         return 0;
+}
+
+struct rtnl_link *netif_link(struct ctx *ctx, const char *name) {
+        struct nl_cache *c;
+        const struct netif *f;
+
+        if (netif_links(ctx, &c) < 0 || !(f = index_name(netrun_get(ctx)->index, name)))
+                return NULL;
+        return netrun_get(ctx)->index->links[f - netrun_get(ctx)->index->ifs];
 }
 
 int netif_by_index(struct ctx *ctx, int ifindex, struct netif *ret) {

@@ -14,6 +14,7 @@
 struct ctx;
 struct nl_cache;
 struct nl_sock;
+struct rtnl_link;
 
 struct netif {
         int ifindex;
@@ -56,6 +57,9 @@ void netrun_reset(struct ctx *ctx);
 /* The link dump of this run (one RTM_GETLINK dump). */
 int netif_links(struct ctx *ctx, struct nl_cache **ret);
 int netif_by_name(struct ctx *ctx, const char *name, struct netif *ret);
+/* The link dump's entry for name (its statistics, say), found by hash; borrowed: valid
+ * until the run ends, no reference taken. NULL when there is none. */
+struct rtnl_link *netif_link(struct ctx *ctx, const char *name);
 int netif_by_index(struct ctx *ctx, int ifindex, struct netif *ret);
 /* A policy's interface ("eth0", "auto", "all") as interfaces; "all" = every interface that
  * is up and not loopback. -ENODEV/-ENOENT with ctx_fail() saying what is missing. */
