@@ -367,7 +367,8 @@ static int root_cb(struct nl_msg *msg, void *arg) {
 }
 
 /* The root qdisc of one interface, asked of the kernel alone (RTM_GETQDISC for parent root
- * with NLM_F_ECHO: the kernel has no per-device qdisc dump). A device whose root is the
+ * with NLM_F_ECHO: the kernel has no per-device qdisc dump; like any qdisc request it is
+ * also reported to RTNLGRP_TC listeners such as `tc monitor`). A device whose root is the
  * kernel's built-in noop answers with an ack only. A root replaced or removed since the
  * dump took the qdiscs below it along; a root kept keeps them. */
 static int refresh_root(struct ctx *ctx, struct tc_iface *f) {
@@ -739,11 +740,14 @@ int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
                 v.root = TC_ROOT_PARTIAL;
                 v.n_bands = n;
                 free(v.detail);
+                /* What a medic stopped inside a build leaves; someone's bare "htb default 3"
+                 * looks the same, so recovery accepts it only where a change set says
+                 * medic was building here (in_between). */
                 if (v.backend == TC_BACKEND_HTB)
-                        v.detail = xasprintf("medic's htb root, partly built: %u of %u classes, %u filter lines",
+                        v.detail = xasprintf("medic's htb root as a build stopped part way leaves it: %u of %u classes, %u filter lines",
                                              v.n_classes, n + 2, v.n_filters);
                 else
-                        v.detail = xasprintf("medic's prio root, partly built: %u filter lines", v.n_filters);
+                        v.detail = xasprintf("medic's prio root as a build stopped part way leaves it: %u filter lines", v.n_filters);
         } else {
                 memset(v.bands, 0, sizeof(v.bands));
                 v.rate = 0;
