@@ -124,7 +124,7 @@ foreign=(
         "tcq qdisc add dev vt0 root handle 1: htb default 9"
         "partial 3-of-10-filters; tcq filter add dev vt0 parent 1: protocol ip pref 7 u32 match ip dport 22 0xffff flowid 1:3"
         "partial classes-no-filters; tcq class change dev vt0 parent 1:100 classid 1:1 htb rate 1mbit ceil 1gbit prio 0 quantum 1514"
-        "partial 2-of-4-classes; tcq class change dev vt0 parent 1:100 classid 1:1 htb rate 333333kbit ceil 1gbit burst 8000 prio 0 quantum 1514"
+        "partial 2-of-4-classes; tcq class change dev vt0 parent 1:100 classid 1:1 htb rate 333333328bit ceil 1gbit burst 8000 cburst 126514 prio 0 quantum 1514"
 )
 for f in "${foreign[@]}"; do
         tcq qdisc del dev vt0 root 2>/dev/null || true
