@@ -43,11 +43,15 @@ char *tc_rate_str(uint64_t bytes) {
         return xasprintf("%llubit", (unsigned long long) bits);
 }
 
+static struct nla_policy tbf_policy[TCA_TBF_MAX + 1] = {
+        [TCA_TBF_RATE64] = { .type = NLA_U64 },
+};
+
 char *tc_describe_opts(const char *kind, const uint8_t *opts, size_t len) {
         if (streq(kind, "tbf")) {
                 struct nlattr *tb[TCA_TBF_MAX + 1];
                 const struct tc_tbf_qopt *q;
-                if (nla_parse(tb, TCA_TBF_MAX, (struct nlattr *) opts, (int) len, NULL) < 0 || !tb[TCA_TBF_PARMS] ||
+                if (nla_parse(tb, TCA_TBF_MAX, (struct nlattr *) opts, (int) len, tbf_policy) < 0 || !tb[TCA_TBF_PARMS] ||
                     nla_len(tb[TCA_TBF_PARMS]) < (int) sizeof(*q))
                         return xstrdup("(unreadable options)");
                 q = nla_data(tb[TCA_TBF_PARMS]);
@@ -78,17 +82,13 @@ static inline void rtnl_qdisc_putp(struct rtnl_qdisc **q) {
         if (*q)
                 rtnl_qdisc_put(*q);
 }
-static inline void rtnl_class_putp(struct rtnl_class **c) {
-        if (*c)
-                rtnl_class_put(*c);
-}
+
 static inline void nlmsg_freep(struct nl_msg **m) {
         if (*m)
                 nlmsg_free(*m);
 }
 
 /* ---- per-run dumps ------------------------------------------------------------------ */
-
 
 struct filter_dump {
         char **lines; /* canonical lines of the root's filters, sorted */
@@ -97,100 +97,223 @@ struct filter_dump {
         bool odd_port_node;
 };
 
-struct tc_iface {
-        int ifindex;
-        struct nl_cache *classes;
-        struct filter_dump fd;
-};
-
-static void tc_iface_done(struct tc_iface *f) {
-        if (f->classes)
-                nl_cache_free(f->classes);
-        strv_free(f->fd.lines);
-        *f = (struct tc_iface) { 0 };
-}
-
-
 /* One qdisc as the dump gave it, options kept as the kernel's bytes. */
 struct tc_qd {
-        int ifindex;
         uint32_t handle, parent;
         char kind[16];
         uint8_t *opts;
         size_t opts_len;
 };
 
-struct tc_cache {
-        struct tc_qd *qdiscs; /* one dump, every interface */
-        size_t n_qdiscs;
-        bool have_qdiscs;
-        struct tc_iface *ifs;
-        size_t n;
-        bool no_prio; /* the kernel said it has no prio qdisc: don't ask again this run */
+/* What the run knows of one interface. */
+struct tc_iface {
+        int ifindex;
+        bool has_root;      /* a device without one (down, no queue yet) has none dumped */
+        struct tc_qd root;
+        unsigned below;     /* qdiscs with a handle of their own below the root, not ingress */
+        bool root_stale;    /* written since: ask the kernel for this root again */
+        bool detailed;      /* classes and filters below are read (dropped by any write) */
+        struct tc_class *classes;
+        size_t n_classes;
+        struct filter_dump fd;
 };
 
-static void qdiscs_drop(struct tc_cache *c) {
-        for (size_t i = 0; i < c->n_qdiscs; i++)
-                free(c->qdiscs[i].opts);
-        free(c->qdiscs);
-        c->qdiscs = NULL;
-        c->n_qdiscs = 0;
-        c->have_qdiscs = false;
+/* Interfaces by ifindex in an open-addressing table (slot = index + 1): audit and apply
+ * over a thousand interfaces find each in constant time. */
+struct tc_cache {
+        unsigned epoch;     /* netrun's: after a reset every dump is read again */
+        bool dumped;        /* the one qdisc dump of this run is in ifs */
+        struct tc_iface **ifs;
+        size_t n, mask;
+        uint32_t *slots;
+        bool no_prio;       /* the kernel said it has no prio qdisc: don't ask again this run */
+        int clock;          /* 0 not read, 1 read, < 0 the errno of reading /proc/net/psched */
+        double ticks_per_usec;
+        /* medic's filter lines for the last band set asked: every interface of an
+         * `interface: all` policy asks for the same one. */
+        struct tc_band want_bands[TC_MAX_BANDS];
+        unsigned want_n;
+        char **want_lines;
+};
+
+static void iface_details_drop(struct tc_iface *f) {
+        free(f->classes);
+        f->classes = NULL;
+        f->n_classes = 0;
+        strv_free(f->fd.lines);
+        f->fd = (struct filter_dump) { 0 };
+        f->detailed = false;
 }
 
+static void iface_free(struct tc_iface *f) {
+        iface_details_drop(f);
+        free(f->root.opts);
+        free(f);
+}
+
+static void ifaces_drop(struct tc_cache *c) {
+        for (size_t i = 0; i < c->n; i++)
+                iface_free(c->ifs[i]);
+        free(c->ifs);
+        free(c->slots);
+        c->ifs = NULL;
+        c->slots = NULL;
+        c->n = c->mask = 0;
+        c->dumped = false;
+}
 
 static void tc_cache_free(void *p) {
         struct tc_cache *c = p;
         if (!c)
                 return;
-        qdiscs_drop(c);
-        for (size_t i = 0; i < c->n; i++)
-                tc_iface_done(&c->ifs[i]);
-        free(c->ifs);
+        ifaces_drop(c);
+        strv_free(c->want_lines);
         free(c);
+}
+
+static char *const *want_lines(struct tc_cache *c, const struct tc_band *bands, unsigned n) {
+        if (!c->want_lines || c->want_n != n || memcmp(c->want_bands, bands, sizeof(c->want_bands))) {
+                strv_free(c->want_lines);
+                c->want_lines = tc_filter_lines(0, bands, n);
+                memcpy(c->want_bands, bands, sizeof(c->want_bands));
+                c->want_n = n;
+        }
+        return c->want_lines;
 }
 
 static struct tc_cache *tc_cache_get(struct ctx *ctx) {
         struct netrun *n = netrun_get(ctx);
-        if (!n->tc) {
-                n->tc = xcalloc(1, sizeof(struct tc_cache));
+        struct tc_cache *c = n->tc;
+
+        if (!c) {
+                c = n->tc = xcalloc(1, sizeof(struct tc_cache));
                 n->tc_free = tc_cache_free;
+                c->epoch = n->epoch;
         }
-        return n->tc;
+        if (c->epoch != n->epoch) {
+                /* A netlink error: what was read before may not be what the kernel holds. */
+                ifaces_drop(c);
+                c->epoch = n->epoch;
+        }
+        return c;
 }
 
-/* After a write on ifindex: its classes and filters, and the qdisc dump, are stale. */
-static void tc_invalidate(struct ctx *ctx, int ifindex) {
-        struct tc_cache *c = tc_cache_get(ctx);
+static size_t slot_of(int ifindex) {
+        return (size_t) (uint32_t) ifindex * 2654435761u;
+}
 
-        qdiscs_drop(c);
-        for (size_t i = 0; i < c->n; i++)
-                if (c->ifs[i].ifindex == ifindex) {
-                        tc_iface_done(&c->ifs[i]);
-                        c->ifs[i] = c->ifs[--c->n];
-                        break;
+static struct tc_iface *iface_find(struct tc_cache *c, int ifindex) {
+        if (!c->slots)
+                return NULL;
+        for (size_t h = slot_of(ifindex) & c->mask; c->slots[h]; h = (h + 1) & c->mask)
+                if (c->ifs[c->slots[h] - 1]->ifindex == ifindex)
+                        return c->ifs[c->slots[h] - 1];
+        return NULL;
+}
+
+static struct tc_iface *iface_add(struct tc_cache *c, int ifindex) {
+        struct tc_iface *f = iface_find(c, ifindex);
+        size_t h;
+
+        if (f)
+                return f;
+        if (2 * (c->n + 1) > c->mask + 1) {
+                size_t size = c->mask ? 2 * (c->mask + 1) : 64;
+                free(c->slots);
+                c->slots = xcalloc(size, sizeof(uint32_t));
+                c->mask = size - 1;
+                for (size_t i = 0; i < c->n; i++) {
+                        for (h = slot_of(c->ifs[i]->ifindex) & c->mask; c->slots[h]; h = (h + 1) & c->mask)
+                                ;
+                        c->slots[h] = (uint32_t) i + 1;
                 }
+        }
+        f = xcalloc(1, sizeof(*f));
+        f->ifindex = ifindex;
+        c->ifs = xrealloc(c->ifs, (c->n + 1) * sizeof(*c->ifs));
+        c->ifs[c->n] = f;
+        for (h = slot_of(ifindex) & c->mask; c->slots[h]; h = (h + 1) & c->mask)
+                ;
+        c->slots[h] = (uint32_t) ++c->n;
+        return f;
+}
+
+/* After a write on ifindex: its classes and filters are stale, and its root too when the
+ * write could have replaced or removed it. Nothing else is: other interfaces keep the
+ * run's one dump, so a write costs a read of one interface, not of all of them. */
+static void tc_wrote(struct ctx *ctx, int ifindex, bool root) {
+        struct tc_cache *c = tc_cache_get(ctx);
+        struct tc_iface *f = iface_find(c, ifindex);
+
+        if (!c->dumped)
+                return;
+        if (!f)
+                f = iface_add(c, ifindex);
+        iface_details_drop(f);
+        if (root)
+                f->root_stale = true;
+}
+
+static void set_root(struct tc_iface *f, const struct tc_qd *q) {
+        free(f->root.opts);
+        f->root = *q;
+        f->has_root = true;
+}
+
+static bool parse_qdisc(struct nl_msg *msg, int *ifindex, struct tc_qd *ret) {
+        struct nlmsghdr *h = nlmsg_hdr(msg);
+        struct tcmsg *t = nlmsg_data(h);
+        struct nlattr *tb[TCA_MAX + 1];
+
+        if (h->nlmsg_type != RTM_NEWQDISC || nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, tc_msg_policy) < 0 || !tb[TCA_KIND])
+                return false;
+        *ifindex = t->tcm_ifindex;
+        *ret = (struct tc_qd) { .handle = t->tcm_handle, .parent = t->tcm_parent };
+        snprintf(ret->kind, sizeof(ret->kind), "%s", nla_get_string(tb[TCA_KIND]));
+        if (tb[TCA_OPTIONS] && nla_len(tb[TCA_OPTIONS]) > 0) {
+                ret->opts_len = (size_t) nla_len(tb[TCA_OPTIONS]);
+                ret->opts = xmalloc(ret->opts_len);
+                memcpy(ret->opts, nla_data(tb[TCA_OPTIONS]), ret->opts_len);
+        }
+        return true;
 }
 
 static int qdisc_cb(struct nl_msg *msg, void *arg) {
         struct tc_cache *c = arg;
-        struct nlmsghdr *h = nlmsg_hdr(msg);
-        struct tcmsg *t = nlmsg_data(h);
-        struct nlattr *tb[TCA_MAX + 1];
         struct tc_qd q;
+        int ifindex;
 
-        if (h->nlmsg_type != RTM_NEWQDISC || nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, tc_msg_policy) < 0 || !tb[TCA_KIND])
+        if (!parse_qdisc(msg, &ifindex, &q))
                 return NL_SKIP;
-        q = (struct tc_qd) { .ifindex = t->tcm_ifindex, .handle = t->tcm_handle, .parent = t->tcm_parent };
-        snprintf(q.kind, sizeof(q.kind), "%s", nla_get_string(tb[TCA_KIND]));
-        if (tb[TCA_OPTIONS] && nla_len(tb[TCA_OPTIONS]) > 0) {
-                q.opts_len = (size_t) nla_len(tb[TCA_OPTIONS]);
-                q.opts = xmalloc(q.opts_len);
-                memcpy(q.opts, nla_data(tb[TCA_OPTIONS]), q.opts_len);
+        struct tc_iface *f = iface_add(c, ifindex);
+        if (q.parent == TC_H_ROOT)
+                set_root(f, &q);
+        else {
+                if (q.parent != TC_H_INGRESS && q.handle != 0)
+                        f->below++;
+                free(q.opts);
         }
-        c->qdiscs = xrealloc(c->qdiscs, (c->n_qdiscs + 1) * sizeof(*c->qdiscs));
-        c->qdiscs[c->n_qdiscs++] = q;
         return NL_OK;
+}
+
+/* A dump request on the route socket, its entries to fn. */
+static int route_dump(struct ctx *ctx, int type, const struct tcmsg *t, nl_recvmsg_msg_cb_t fn, void *arg) {
+        struct nl_sock *s;
+        struct nl_cb *cb;
+        int r = netrun_route(ctx, &s);
+
+        if (r < 0)
+                return r;
+        r = nl_send_simple(s, type, NLM_F_DUMP, (void *) t, sizeof(*t));
+        if (r < 0)
+                return netrun_errno(ctx, r);
+        cb = nlsock_cb_clone(s);
+        if (!cb)
+                return -ENOMEM;
+        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, fn, arg);
+        r = nl_recvmsgs(s, cb);
+        nl_cb_put(cb);
+        return r < 0 ? netrun_errno(ctx, r) : 0;
 }
 
 /* Every qdisc of every interface in one RTM_GETQDISC dump. libnl's qdisc objects do not
@@ -198,32 +321,113 @@ static int qdisc_cb(struct nl_msg *msg, void *arg) {
 static int tc_qdiscs(struct ctx *ctx, struct tc_cache **ret) {
         struct tc_cache *c = tc_cache_get(ctx);
         struct tcmsg t = { .tcm_family = AF_UNSPEC };
-        struct nl_sock *s;
-        struct nl_cb *cb;
         int r;
 
-        if (!c->have_qdiscs) {
-                r = netrun_route(ctx, &s);
-                if (r < 0)
-                        return r;
-                r = nl_send_simple(s, RTM_GETQDISC, NLM_F_DUMP, &t, sizeof(t));
-                if (r >= 0) {
-                        cb = nlsock_cb_clone(s);
-                        if (!cb)
-                                return -ENOMEM;
-                        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, qdisc_cb, c);
-                        r = nl_recvmsgs(s, cb);
-                        nl_cb_put(cb);
-                }
+        if (!c->dumped) {
+                ifaces_drop(c);
+                r = route_dump(ctx, RTM_GETQDISC, &t, qdisc_cb, c);
+                c = tc_cache_get(ctx);
                 if (r < 0) {
-                        qdiscs_drop(c);
-                        r = netrun_errno(ctx, r);
-                        ctx_fail(ctx, "dumping qdiscs: %s", strerror(-r));
+                        ifaces_drop(c);
+                        ctx_fail(ctx, "dumping qdiscs: %s", nlsock_strerror(r));
                         return r;
                 }
-                c->have_qdiscs = true;
+                c->dumped = true;
         }
         *ret = c;
+        return 0;
+}
+
+struct root_reply {
+        int ifindex;
+        bool got, acked;
+        struct tc_qd q;
+};
+
+static int root_ack_cb(struct nl_msg *msg, void *arg) {
+        struct root_reply *rr = arg;
+        (void) msg;
+        rr->acked = true;
+        return NL_STOP;
+}
+
+static int root_cb(struct nl_msg *msg, void *arg) {
+        struct root_reply *rr = arg;
+        struct tc_qd q;
+        int ifindex;
+
+        if (!parse_qdisc(msg, &ifindex, &q))
+                return NL_SKIP;
+        if (ifindex != rr->ifindex || q.parent != TC_H_ROOT || rr->got) {
+                free(q.opts);
+                return NL_SKIP;
+        }
+        rr->q = q;
+        rr->got = true;
+        return NL_OK;
+}
+
+/* The root qdisc of one interface, asked of the kernel alone (RTM_GETQDISC for parent root
+ * with NLM_F_ECHO: the kernel has no per-device qdisc dump; like any qdisc request it is
+ * also reported to RTNLGRP_TC listeners such as `tc monitor`). A device whose root is the
+ * kernel's built-in noop answers with an ack only. A root replaced or removed since the
+ * dump took the qdiscs below it along; a root kept keeps them. */
+static int refresh_root(struct ctx *ctx, struct tc_iface *f) {
+        struct tcmsg t = { .tcm_family = AF_UNSPEC, .tcm_ifindex = f->ifindex, .tcm_parent = TC_H_ROOT };
+        struct root_reply rr = { .ifindex = f->ifindex };
+        struct nl_sock *s;
+        struct nl_cb *cb;
+        int r = netrun_route(ctx, &s);
+
+        if (r < 0)
+                return r;
+        r = nl_send_simple(s, RTM_GETQDISC, NLM_F_ECHO | NLM_F_ACK, &t, sizeof(t));
+        if (r < 0)
+                return netrun_errno(ctx, r);
+        cb = nlsock_cb_clone(s);
+        if (!cb)
+                return -ENOMEM;
+        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, root_cb, &rr);
+        nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, root_ack_cb, &rr);
+        /* The echo and the ack may come in two datagrams. */
+        while (!rr.acked && r >= 0)
+                r = nl_recvmsgs(s, cb);
+        nl_cb_put(cb);
+        if (r < 0) {
+                free(rr.q.opts);
+                return netrun_errno(ctx, r);
+        }
+        bool same = rr.got && f->has_root && rr.q.handle == f->root.handle && streq(rr.q.kind, f->root.kind);
+        if (!same)
+                f->below = 0;
+        if (rr.got)
+                set_root(f, &rr.q);
+        else {
+                free(f->root.opts);
+                f->root = (struct tc_qd) { 0 };
+                f->has_root = false;
+        }
+        f->root_stale = false;
+        return 0;
+}
+
+/* The kernel's scheduler clock, once a run. */
+static int tc_clock(struct ctx *ctx, double *ret) {
+        struct tc_cache *c = tc_cache_get(ctx);
+
+        if (c->clock == 0) {
+                _cleanup_free_ char *text = NULL;
+                int r = read_file("/proc/net/psched", &text, NULL);
+                if (r >= 0)
+                        r = tc_psched_parse(text, &c->ticks_per_usec);
+                c->clock = r < 0 ? r : 1;
+        }
+        if (c->clock < 0) {
+                ctx_fail(ctx, "reading /proc/net/psched: %s: without the kernel's packet scheduler clock medic cannot set or check HTB bursts",
+                         strerror(-c->clock));
+                return c->clock;
+        }
+        *ret = c->ticks_per_usec;
         return 0;
 }
 
@@ -275,160 +479,146 @@ static int filter_cb(struct nl_msg *msg, void *arg) {
         return NL_OK;
 }
 
-static int dump_filters(struct ctx *ctx, int ifindex, uint32_t parent, struct filter_dump *d) {
-        struct tcmsg t = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = parent };
-        struct nl_sock *s;
-        struct nl_cb *cb;
-        int r = netrun_route(ctx, &s);
+static int class_cb(struct nl_msg *msg, void *arg) {
+        struct tc_iface *f = arg;
+        struct tc_class k;
 
-        if (r < 0)
-                return r;
-        r = nl_send_simple(s, RTM_GETTFILTER, NLM_F_DUMP, &t, sizeof(t));
-        if (r < 0)
-                return netrun_errno(ctx, r);
-        cb = nlsock_cb_clone(s);
-        if (!cb)
-                return -ENOMEM;
-        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, filter_cb, d);
-        r = nl_recvmsgs(s, cb);
-        nl_cb_put(cb);
-        if (r < 0) {
-                r = netrun_errno(ctx, r);
-                ctx_fail(ctx, "dumping filters: %s", strerror(-r));
-                return r;
-        }
-        strv_sort(d->lines);
-        return 0;
+        if (tc_class_parse(nlmsg_hdr(msg), &k) < 0)
+                return NL_SKIP;
+        f->classes = xrealloc(f->classes, (f->n_classes + 1) * sizeof(*f->classes));
+        f->classes[f->n_classes++] = k;
+        return NL_OK;
 }
 
-static int iface_dumps(struct ctx *ctx, int ifindex, uint32_t root_handle, struct tc_iface **ret) {
-        struct tc_cache *c = tc_cache_get(ctx);
-        struct tc_iface f = { .ifindex = ifindex };
-        struct nl_sock *s;
+/* The classes and the root's filters of one interface (per-device dumps). */
+static int iface_details(struct ctx *ctx, struct tc_iface *f) {
+        struct tcmsg t = { .tcm_family = AF_UNSPEC, .tcm_ifindex = f->ifindex };
         int r;
 
-        for (size_t i = 0; i < c->n; i++)
-                if (c->ifs[i].ifindex == ifindex) {
-                        *ret = &c->ifs[i];
-                        return 0;
-                }
-        r = netrun_route(ctx, &s);
-        if (r < 0)
-                return r;
-        r = rtnl_class_alloc_cache(s, ifindex, &f.classes);
+        if (f->detailed)
+                return 0;
+        iface_details_drop(f);
+        r = route_dump(ctx, RTM_GETTCLASS, &t, class_cb, f);
         if (r < 0) {
-                r = netrun_errno(ctx, r);
-                ctx_fail(ctx, "dumping classes: %s", strerror(-r));
+                iface_details_drop(f);
+                ctx_fail(ctx, "dumping classes: %s", nlsock_strerror(r));
                 return r;
         }
-        r = dump_filters(ctx, ifindex, root_handle, &f.fd);
+        t.tcm_parent = f->root.handle;
+        r = route_dump(ctx, RTM_GETTFILTER, &t, filter_cb, &f->fd);
         if (r < 0) {
-                tc_iface_done(&f);
+                iface_details_drop(f);
+                ctx_fail(ctx, "dumping filters: %s", nlsock_strerror(r));
                 return r;
         }
-        c->ifs = xrealloc(c->ifs, (c->n + 1) * sizeof(*c->ifs));
-        c->ifs[c->n] = f;
-        *ret = &c->ifs[c->n++];
+        strv_sort(f->fd.lines);
+        f->detailed = true;
         return 0;
-}
-
-static bool strv_equal(char *const *a, char *const *b) {
-        size_t n = strv_length(a);
-        if (n != strv_length(b))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!streq(a[i], b[i]))
-                        return false;
-        return true;
 }
 
 static int cmp_u16(const void *a, const void *b) {
         return (int) *(const uint16_t *) a - (int) *(const uint16_t *) b;
 }
 
-/* Does this interface carry exactly medic's filters for some bands? Fills v->bands. */
-static bool filters_are_medics(struct tc_view *v, const struct filter_dump *fd, unsigned n) {
-        _cleanup_strv_ char **want = NULL;
-        struct tc_band bands[TC_MAX_BANDS];
+/* How the root's filters compare with medic's for n bands: every line one medic writes
+ * (and the bands they name), or not. */
+enum shape {
+        SHAPE_FOREIGN,
+        SHAPE_PART,
+        SHAPE_ALL,
+        _SHAPE_MAX,
+};
 
-        if (fd->odd_port_node)
-                goto foreign;
+static enum shape filters_shape(struct tc_cache *c, struct tc_view *v, const struct filter_dump *fd, unsigned n) {
+        char *const *want;
+        struct tc_band bands[TC_MAX_BANDS];
+        bool all = true;
+        const char *first = NULL;
+        unsigned extra = 0;
+
+        if (fd->odd_port_node) {
+                v->detail = v->detail ?: xasprintf("filters with port nodes medic does not write");
+                return SHAPE_FOREIGN;
+        }
+        memset(bands, 0, sizeof(bands));
         memcpy(bands, fd->bands, sizeof(bands));
-        for (unsigned b = 0; b < n; b++) {
-                if (bands[b].n_ports == 0)
-                        goto foreign;
+        for (unsigned b = 0; b < TC_MAX_BANDS; b++) {
                 qsort(bands[b].ports, bands[b].n_ports, sizeof(uint16_t), cmp_u16);
+                if (b < n && bands[b].n_ports == 0)
+                        all = false;
+                if (b >= n && bands[b].n_ports) {
+                        v->detail = v->detail ?: xasprintf("a filter sends traffic to class 1:%x, past the root's %u bands", b + 1, n + 1);
+                        return SHAPE_FOREIGN;
+                }
         }
-        for (unsigned b = n; b < TC_MAX_BANDS; b++)
-                if (bands[b].n_ports)
-                        goto foreign;
-        want = tc_filter_lines(0, bands, n);
-        if (!strv_equal(want, fd->lines))
-                goto foreign;
+        /* The lines medic writes for the ports seen: each port's nodes name their own port
+         * and band; the tables and links are the same for every band set. */
+        want = want_lines(c, bands, n);
+        /* Both sorted: one walk. */
+        size_t k = 0;
+        for (size_t i = 0; fd->lines && fd->lines[i]; i++) {
+                int cmp = 1;
+                while (want && want[k] && (cmp = strcmp(want[k], fd->lines[i])) < 0)
+                        k++;
+                if (cmp != 0) {
+                        first = first ?: fd->lines[i];
+                        extra++;
+                } else
+                        k++;
+        }
+        if (extra) {
+                v->detail = v->detail ?: xasprintf("%u filter%s medic did not set, e.g. '%s'", extra, extra == 1 ? "" : "s", first);
+                return SHAPE_FOREIGN;
+        }
         memcpy(v->bands, bands, sizeof(v->bands));
-        v->n_bands = n;
-        return true;
-foreign:
-        if (!v->detail) {
-                /* Name one foreign filter: "2 filters medic did not set, e.g. pref 5 ...". */
-                const char *first = NULL;
-                unsigned extra = 0;
-                for (size_t i = 0; fd->lines && fd->lines[i]; i++)
-                        if (!want || !strv_contains(want, fd->lines[i])) {
-                                first = first ? first : fd->lines[i];
-                                extra++;
-                        }
-                if (extra)
-                        v->detail = xasprintf("%u filter%s medic did not set, e.g. '%s'", extra, extra == 1 ? "" : "s", first);
-                else
-                        v->detail = xasprintf("medic's filters are incomplete");
-        }
-        return false;
+        v->n_filters = (unsigned) strv_length(fd->lines);
+        return all && strv_length(want) == strv_length(fd->lines) ? SHAPE_ALL : SHAPE_PART;
 }
 
-static bool htb_classes_are_medics(struct tc_view *v, struct nl_cache *classes, unsigned n) {
-        unsigned seen = 0;
-        uint64_t rate = 0;
+/* Are the classes medic's for n bands? HTB: 1:100 at the link rate, then 1:1..1:(n+1),
+ * each with every parameter medic sets (rate, ceil, burst, cburst, quantum, prio). */
+static int htb_classes_shape(struct ctx *ctx, struct tc_view *v, const struct tc_iface *f, unsigned n, enum shape *ret) {
+        const struct tc_class *parent = NULL;
+        double tpu;
+        int r;
 
-        /* The parent class sets the link rate the children are compared with. libnl's HTB
-         * getters crash on a class of another kind (the root can change between two dumps). */
-        for (struct nl_object *o = nl_cache_get_first(classes); o; o = nl_cache_get_next(o)) {
-                struct rtnl_class *c = (struct rtnl_class *) o;
-                if (rtnl_tc_get_handle(TC_CAST(c)) == TC_HTB_PARENT && streq(rtnl_tc_get_kind(TC_CAST(c)), "htb") &&
-                    rtnl_htb_get_rate64(c, &rate) < 0)
-                        rate = 0;
-        }
-        if (!rate)
-                goto foreign;
-        for (struct nl_object *o = nl_cache_get_first(classes); o; o = nl_cache_get_next(o)) {
-                struct rtnl_class *c = (struct rtnl_class *) o;
-                uint32_t h = rtnl_tc_get_handle(TC_CAST(c)), parent = rtnl_tc_get_parent(TC_CAST(c));
-                uint64_t r = 0, ceil = 0;
-
-                if (!streq(rtnl_tc_get_kind(TC_CAST(c)), "htb"))
-                        goto foreign;
-                rtnl_htb_get_rate64(c, &r);
-                rtnl_htb_get_ceil64(c, &ceil);
-                if (h == TC_HTB_PARENT) {
-                        if ((parent != TC_H_ROOT && parent != TC_MEDIC_HANDLE) || ceil != rate ||
-                            rtnl_htb_get_quantum(c) != TC_HTB_QUANTUM)
-                                goto foreign;
-                } else if (TC_H_MAJ(h) == TC_MEDIC_HANDLE && TC_H_MIN(h) >= 1 && TC_H_MIN(h) <= n + 1) {
-                        if (parent != TC_HTB_PARENT || r != rate / (n + 1) || ceil != rate ||
-                            rtnl_htb_get_prio(c) != TC_H_MIN(h) - 1 || rtnl_htb_get_quantum(c) != TC_HTB_QUANTUM)
-                                goto foreign;
+        for (size_t i = 0; i < f->n_classes; i++)
+                if (f->classes[i].handle == TC_HTB_PARENT)
+                        parent = &f->classes[i];
+        if (!parent) {
+                if (f->n_classes) {
+                        v->detail = xasprintf("%zu HTB classes without medic's 1:100", f->n_classes);
+                        *ret = SHAPE_FOREIGN;
                 } else
-                        goto foreign;
-                seen++;
+                        *ret = SHAPE_PART;
+                v->n_classes = 0;
+                return 0;
         }
-        if (seen != n + 2)
-                goto foreign;
-        v->rate = rate;
-        return true;
-foreign:
-        if (!v->detail)
-                v->detail = xasprintf("%d HTB classes that are not medic's", nl_cache_nitems(classes));
-        return false;
+        r = tc_clock(ctx, &tpu);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < f->n_classes; i++) {
+                const struct tc_class *k = &f->classes[i];
+                struct tc_class want;
+                unsigned idx = k->handle == TC_HTB_PARENT ? 0 : TC_H_MIN(k->handle);
+
+                if (k->handle != TC_HTB_PARENT && (TC_H_MAJ(k->handle) != TC_MEDIC_HANDLE || idx < 1 || idx > n + 1)) {
+                        v->detail = xasprintf("HTB class %x:%x is not one of medic's", TC_H_MAJ(k->handle) >> 16, TC_H_MIN(k->handle));
+                        *ret = SHAPE_FOREIGN;
+                        return 0;
+                }
+                tc_htb_medic_class(idx, n, parent->rate, &want);
+                char *d = tc_htb_class_diff(k, &want, tpu);
+                if (d) {
+                        v->detail = d;
+                        *ret = SHAPE_FOREIGN;
+                        return 0;
+                }
+        }
+        v->rate = parent->rate;
+        v->n_classes = (unsigned) f->n_classes;
+        *ret = f->n_classes == n + 2 ? SHAPE_ALL : SHAPE_PART;
+        return 0;
 }
 
 /* Previous roots medic builds again exactly: classless kinds whose dumped options are
@@ -446,30 +636,53 @@ static uint32_t htb_defcls(const struct tc_qd *q) {
         return ((const struct tc_htb_glob *) nla_data(tb[TCA_HTB_INIT]))->defcls;
 }
 
+/* medic's root qdisc (1:, prio or htb, medic's options): its band count, else 0. */
+static unsigned medic_root_bands(struct tc_view *v, const struct tc_qd *root) {
+        if (streq(v->kind, "prio")) {
+                const struct tc_prio_qopt *o = root->opts_len >= sizeof(*o) ? (const void *) root->opts : NULL;
+                int bands = o ? o->bands : 0;
+                for (int i = 0; o && i <= TC_PRIO_MAX; i++)
+                        if (o->priomap[i] != bands - 1)
+                                o = NULL;
+                if (o && bands >= 2 && bands <= TC_MAX_BANDS + 1) {
+                        v->backend = TC_BACKEND_PRIO;
+                        return (unsigned) bands - 1;
+                }
+                v->detail = xasprintf("a prio root whose bands or priomap are not medic's");
+                return 0;
+        }
+        uint32_t def = htb_defcls(root);
+        if (def >= 2 && def <= TC_MAX_BANDS + 1) {
+                v->backend = TC_BACKEND_HTB;
+                return def - 1;
+        }
+        v->detail = xasprintf("an HTB root whose default class is not medic's");
+        return 0;
+}
+
 int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
         struct tc_view v = { .root = TC_ROOT_DEFAULT };
-        const struct tc_qd *root = NULL;
         struct tc_cache *c = NULL;
-        unsigned below = 0;
+        struct tc_iface *f;
         int r = tc_qdiscs(ctx, &c);
 
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < c->n_qdiscs; i++) {
-                const struct tc_qd *q = &c->qdiscs[i];
-                if (q->ifindex != ifindex)
-                        continue;
-                if (q->parent == TC_H_ROOT)
-                        root = q;
-                else if (q->parent != TC_H_INGRESS && q->handle != 0)
-                        below++;
+        f = iface_find(c, ifindex);
+        if (f && f->root_stale) {
+                r = refresh_root(ctx, f);
+                if (r < 0) {
+                        ctx_fail(ctx, "reading the root qdisc: %s", nlsock_strerror(r));
+                        return r;
+                }
         }
-        if (!root) {
+        if (!f || !f->has_root) {
                 /* A device without a qdisc (not up yet): the kernel default it will get. */
                 snprintf(v.kind, sizeof(v.kind), "noqueue");
                 *ret = v;
                 return 0;
         }
+        const struct tc_qd *root = &f->root;
         snprintf(v.kind, sizeof(v.kind), "%s", root->kind);
         v.handle = root->handle;
         if (v.handle == 0) {
@@ -477,12 +690,12 @@ int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
                 return 0;
         }
         v.root = TC_ROOT_FOREIGN;
-        if (below)
-                v.detail = xasprintf("%u qdisc%s below the root", below, below == 1 ? "" : "s");
+        if (f->below)
+                v.detail = xasprintf("%u qdisc%s below the root", f->below, f->below == 1 ? "" : "s");
 
         bool classful = streq(v.kind, "prio") || streq(v.kind, "htb");
         if (!classful) {
-                if (!below && tc_kind_rebuildable(v.kind) && root->opts_len) {
+                if (!f->below && tc_kind_rebuildable(v.kind) && root->opts_len) {
                         v.rebuildable = true;
                         v.opts = xmalloc(root->opts_len);
                         memcpy(v.opts, root->opts, root->opts_len);
@@ -494,45 +707,54 @@ int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
                 return 0;
         }
 
-        struct tc_iface *f = NULL;
-        r = iface_dumps(ctx, ifindex, v.handle, &f);
+        r = iface_details(ctx, f);
         if (r < 0) {
                 tc_view_done(&v);
                 return r;
         }
         unsigned n = 0;
-        if (v.handle == TC_MEDIC_HANDLE && !below) {
-                if (streq(v.kind, "prio")) {
-                        const struct tc_prio_qopt *o = root->opts_len >= sizeof(*o) ? (const void *) root->opts : NULL;
-                        int bands = o ? o->bands : 0;
-                        bool all_last = o != NULL;
-                        for (int i = 0; o && i <= TC_PRIO_MAX; i++)
-                                if (o->priomap[i] != bands - 1)
-                                        all_last = false;
-                        if (bands >= 2 && bands <= TC_MAX_BANDS + 1 && all_last &&
-                            nl_cache_nitems(f->classes) <= bands) {
-                                n = (unsigned) bands - 1;
-                                v.backend = TC_BACKEND_PRIO;
-                        } else
-                                v.detail = xasprintf("a prio root whose bands or priomap are not medic's");
-                } else {
-                        uint32_t def = htb_defcls(root);
-                        if (def >= 2 && def <= TC_MAX_BANDS + 1 &&
-                            htb_classes_are_medics(&v, f->classes, def - 1)) {
-                                n = def - 1;
-                                v.backend = TC_BACKEND_HTB;
-                        } else if (!v.detail)
-                                v.detail = xasprintf("an HTB root whose classes are not medic's");
+        enum shape classes = SHAPE_FOREIGN, filters = SHAPE_FOREIGN;
+        if (v.handle != TC_MEDIC_HANDLE)
+                v.detail = v.detail ?: xasprintf("root handle %x: is not medic's 1:", TC_H_MAJ(v.handle) >> 16);
+        else if (!f->below)
+                n = medic_root_bands(&v, root);
+        if (n && v.backend == TC_BACKEND_HTB) {
+                r = htb_classes_shape(ctx, &v, f, n, &classes);
+                if (r < 0) {
+                        tc_view_done(&v);
+                        return r;
                 }
-        } else if (!v.detail)
-                v.detail = xasprintf("root handle %x: is not medic's 1:", TC_H_MAJ(v.handle) >> 16);
-        if (n && filters_are_medics(&v, &f->fd, n))
+        } else if (n) {
+                /* prio's classes are the kernel's own, one per band. */
+                classes = f->n_classes <= n + 1 ? SHAPE_ALL : SHAPE_FOREIGN;
+                if (classes == SHAPE_FOREIGN)
+                        v.detail = xasprintf("%zu classes under a prio root of %u bands", f->n_classes, n + 1);
+        }
+        if (n && classes != SHAPE_FOREIGN)
+                filters = filters_shape(c, &v, &f->fd, n);
+        if (classes == SHAPE_ALL && filters == SHAPE_ALL) {
                 v.root = TC_ROOT_MEDIC;
-        if (v.root == TC_ROOT_FOREIGN && !v.detail)
-                v.detail = xasprintf("not medic's structure");
-        if (v.root == TC_ROOT_FOREIGN) {
+                v.n_bands = n;
+                v.n_classes = v.n_filters = 0;
+                free(v.detail), v.detail = NULL;
+        } else if (classes != SHAPE_FOREIGN && filters != SHAPE_FOREIGN) {
+                v.root = TC_ROOT_PARTIAL;
+                v.n_bands = n;
+                free(v.detail);
+                /* What a medic stopped inside a build leaves; someone's bare "htb default 3"
+                 * looks the same, so recovery accepts it only where a change set says
+                 * medic was building here (in_between). */
+                if (v.backend == TC_BACKEND_HTB)
+                        v.detail = xasprintf("medic's htb root as a build stopped part way leaves it: %u of %u classes, %u filter lines",
+                                             v.n_classes, n + 2, v.n_filters);
+                else
+                        v.detail = xasprintf("medic's prio root as a build stopped part way leaves it: %u filter lines", v.n_filters);
+        } else {
+                memset(v.bands, 0, sizeof(v.bands));
+                v.rate = 0;
+                v.n_classes = v.n_filters = 0;
                 /* A classful root carries classes and filters medic cannot reproduce. */
-                char *x = xasprintf("%s; medic cannot rebuild it", v.detail);
+                char *x = xasprintf("%s; medic cannot rebuild it", v.detail ? v.detail : "not medic's structure");
                 free(v.detail), v.detail = x;
         }
         *ret = v;
@@ -543,7 +765,7 @@ int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
 
 static int tc_fail(struct ctx *ctx, int nlerr, const char *ifname, const char *what) {
         int r = netrun_errno(ctx, nlerr);
-        ctx_fail(ctx, "%s: %s: %s", ifname, what, strerror(-r));
+        ctx_fail(ctx, "%s: %s: %s", ifname, what, nlsock_strerror(r));
         return r;
 }
 
@@ -571,13 +793,12 @@ int tc_delete_root(struct ctx *ctx, int ifindex, const char *ifname) {
         if (!q)
                 return -ENOMEM;
         r = rtnl_qdisc_delete(s, q);
-        tc_invalidate(ctx, ifindex);
-        if (r < 0) {
+        if (r < 0)
                 r = netrun_errno(ctx, r);
-                /* ENOENT: the root is already the kernel's default (handle 0). */
-                if (r == -ENOENT)
-                        return 0;
-                ctx_fail(ctx, "%s: deleting the root qdisc: %s", ifname, strerror(-r));
+        tc_wrote(ctx, ifindex, true);
+        /* ENOENT: the root is already the kernel's default (handle 0). */
+        if (r < 0 && r != -ENOENT) {
+                ctx_fail(ctx, "%s: deleting the root qdisc: %s", ifname, nlsock_strerror(r));
                 return r;
         }
         return 0;
@@ -607,7 +828,9 @@ static int add_qdisc(struct ctx *ctx, struct rtnl_qdisc *q) {
                 r = netrun_errno(ctx, r);
                 /* The kernel loaded the qdisc's module and asks for the request again. */
                 if (r == -EAGAIN) {
-                        r = rtnl_qdisc_add(s, q, NLM_F_CREATE | NLM_F_REPLACE);
+                        r = netrun_route(ctx, &s);
+                        if (r >= 0)
+                                r = rtnl_qdisc_add(s, q, NLM_F_CREATE | NLM_F_REPLACE);
                         if (r < 0)
                                 r = netrun_errno(ctx, r);
                 }
@@ -615,29 +838,17 @@ static int add_qdisc(struct ctx *ctx, struct rtnl_qdisc *q) {
         return r;
 }
 
-static uint32_t htb_burst(uint64_t rate) {
-        uint64_t b = rate / 1000 + TC_HTB_QUANTUM;
-        return b > UINT32_MAX ? UINT32_MAX : (uint32_t) b;
-}
+/* One request of medic's own (sent and acked); the message is taken. */
+static int send_request(struct ctx *ctx, struct nl_msg *m) {
+        struct nl_sock *s;
+        int r = netrun_route(ctx, &s);
 
-static struct rtnl_class *htb_class(int ifindex, uint32_t parent, uint32_t handle, uint64_t rate,
-                                    uint64_t ceil, uint32_t prio) {
-        struct rtnl_class *c = rtnl_class_alloc();
-        if (!c)
-                return NULL;
-        rtnl_tc_set_ifindex(TC_CAST(c), ifindex);
-        rtnl_tc_set_parent(TC_CAST(c), parent);
-        rtnl_tc_set_handle(TC_CAST(c), handle);
-        if (rtnl_tc_set_kind(TC_CAST(c), "htb") < 0 || rtnl_htb_set_rate64(c, rate) < 0 ||
-            rtnl_htb_set_ceil64(c, ceil) < 0 || rtnl_htb_set_prio(c, prio) < 0 ||
-            rtnl_htb_set_quantum(c, TC_HTB_QUANTUM) < 0 ||
-            /* tc's default burst: one timer tick at the rate plus a frame. libnl's own
-             * default loses it for rates above 4 GB/s. */
-            rtnl_htb_set_rbuffer(c, htb_burst(rate)) < 0 || rtnl_htb_set_cbuffer(c, htb_burst(ceil)) < 0) {
-                rtnl_class_put(c);
-                return NULL;
+        if (r < 0) {
+                nlmsg_free(m);
+                return r;
         }
-        return c;
+        r = nl_send_sync(s, m);
+        return r < 0 ? netrun_errno(ctx, r) : 0;
 }
 
 int tc_prio_qdisc(int ifindex, unsigned n, struct rtnl_qdisc **ret) {
@@ -658,31 +869,61 @@ int tc_prio_qdisc(int ifindex, unsigned n, struct rtnl_qdisc **ret) {
         return 0;
 }
 
-int tc_build(struct ctx *ctx, int ifindex, const char *ifname, enum tc_backend backend,
-             const struct tc_band *bands, unsigned n, uint64_t rate, enum tc_backend *ret_used) {
-        struct nl_sock *s;
+static int build_htb(struct ctx *ctx, int ifindex, const char *ifname, unsigned n, uint64_t rate, double tpu) {
+        _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = root_qdisc(ifindex, TC_MEDIC_HANDLE, "htb");
         int r;
 
-        r = netrun_route(ctx, &s);
-        if (r < 0)
+        if (!q || rtnl_htb_set_defcls(q, n + 1) < 0)
+                return -ENOMEM;
+        r = add_qdisc(ctx, q);
+        tc_wrote(ctx, ifindex, true);
+        if (r < 0) {
+                ctx_fail(ctx, "%s: adding the htb qdisc: %s", ifname, nlsock_strerror(r));
                 return r;
+        }
+        for (unsigned i = 0; i <= n + 1; i++) {
+                struct tc_class k;
+                struct nl_msg *m;
+                tc_htb_medic_class(i, n, rate, &k);
+                r = tc_htb_class_request(ifindex, &k, tpu, &m);
+                if (r >= 0)
+                        r = send_request(ctx, m);
+                tc_wrote(ctx, ifindex, false);
+                if (r < 0) {
+                        ctx_fail(ctx, "%s: adding htb class 1:%x: %s", ifname, TC_H_MIN(k.handle), nlsock_strerror(r));
+                        return r;
+                }
+        }
+        return 0;
+}
+
+int tc_build(struct ctx *ctx, int ifindex, const char *ifname, enum tc_backend backend,
+             const struct tc_band *bands, unsigned n, uint64_t rate, enum tc_backend *ret_used) {
+        double tpu = 0;
+        int r;
+
+        /* Everything HTB needs is known before the first change, or nothing changes. */
+        if (backend != TC_BACKEND_PRIO) {
+                r = tc_clock(ctx, &tpu);
+                if (r < 0)
+                        return r;
+        }
         r = clear_same_handle(ctx, ifindex, ifname, TC_MEDIC_HANDLE);
         if (r < 0)
                 return r;
 
         if (backend == TC_BACKEND_PRIO || backend == TC_BACKEND_AUTO) {
                 _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = NULL;
-                struct tc_cache *c = tc_cache_get(ctx);
                 r = tc_prio_qdisc(ifindex, n, &q);
                 if (r < 0)
                         return r;
-                if (c->no_prio && backend == TC_BACKEND_AUTO)
+                if (tc_cache_get(ctx)->no_prio && backend == TC_BACKEND_AUTO)
                         r = -ENOENT; /* one refusal per run is enough to know */
                 else {
                         r = add_qdisc(ctx, q);
-                        tc_invalidate(ctx, ifindex);
+                        tc_wrote(ctx, ifindex, true);
                         if (r == -ENOENT)
-                                c->no_prio = true;
+                                tc_cache_get(ctx)->no_prio = true;
                 }
                 if (r == -ENOENT && backend == TC_BACKEND_AUTO) {
                         ctx_note(ctx, "backend auto: used htb, because this kernel has no 'prio' qdisc (CONFIG_NET_SCH_PRIO not set)");
@@ -691,51 +932,30 @@ int tc_build(struct ctx *ctx, int ifindex, const char *ifname, enum tc_backend b
                         ctx_fail(ctx, "%s: kernel has no 'prio' qdisc (CONFIG_NET_SCH_PRIO not set); use backend: htb or auto", ifname);
                         return r;
                 } else if (r < 0) {
-                        ctx_fail(ctx, "%s: adding the prio qdisc: %s", ifname, strerror(-r));
+                        ctx_fail(ctx, "%s: adding the prio qdisc: %s", ifname, nlsock_strerror(r));
                         return r;
                 } else
                         backend = TC_BACKEND_PRIO;
         }
         if (backend == TC_BACKEND_HTB) {
-                _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = root_qdisc(ifindex, TC_MEDIC_HANDLE, "htb");
-                if (!q || rtnl_htb_set_defcls(q, n + 1) < 0)
-                        return -ENOMEM;
-                r = add_qdisc(ctx, q);
-                tc_invalidate(ctx, ifindex);
-                if (r < 0) {
-                        ctx_fail(ctx, "%s: adding the htb qdisc: %s", ifname, strerror(-r));
+                r = build_htb(ctx, ifindex, ifname, n, rate, tpu);
+                if (r < 0)
                         return r;
-                }
-                /* Each band is guaranteed an equal share and may borrow up to the link rate;
-                 * HTB lends spare bandwidth to the lowest priority value first. */
-                for (unsigned i = 0; i <= n + 1; i++) {
-                        _cleanup_(rtnl_class_putp) struct rtnl_class *c = i == 0
-                                ? htb_class(ifindex, TC_MEDIC_HANDLE, TC_HTB_PARENT, rate, rate, 0)
-                                : htb_class(ifindex, TC_HTB_PARENT, TC_H_MAKE(TC_MEDIC_HANDLE, i), rate / (n + 1), rate, i - 1);
-                        if (!c)
-                                return -ENOMEM;
-                        r = rtnl_class_add(s, c, NLM_F_CREATE | NLM_F_EXCL);
-                        if (r < 0) {
-                                _cleanup_free_ char *what = xasprintf("adding htb class 1:%x", TC_H_MIN(rtnl_tc_get_handle(TC_CAST(c))));
-                                return tc_fail(ctx, r, ifname, what);
-                        }
-                }
         }
 
         struct rtnl_cls **v;
         unsigned nv;
+        struct nl_sock *s;
         r = tc_filters_build(ifindex, bands, n, &v, &nv);
         if (r < 0)
                 return r;
-        for (unsigned i = 0; i < nv; i++) {
-                r = rtnl_cls_add(s, v[i], NLM_F_CREATE | NLM_F_EXCL);
-                if (r < 0) {
+        for (unsigned i = 0; r >= 0 && i < nv; i++) {
+                r = netrun_route(ctx, &s);
+                if (r >= 0 && (r = rtnl_cls_add(s, v[i], NLM_F_CREATE | NLM_F_EXCL)) < 0)
                         r = tc_fail(ctx, r, ifname, "adding a u32 filter");
-                        break;
-                }
         }
         tc_filters_free(v, nv);
-        tc_invalidate(ctx, ifindex);
+        tc_wrote(ctx, ifindex, false);
         if (r < 0)
                 return r;
         *ret_used = backend;
@@ -779,10 +999,10 @@ int tc_rebuild(struct ctx *ctx, int ifindex, const char *ifname, const struct tc
         r = nl_send_auto(s, m);
         if (r >= 0)
                 r = nl_wait_for_ack(s);
-        tc_invalidate(ctx, ifindex);
+        tc_wrote(ctx, ifindex, true);
         if (r < 0) {
                 r = netrun_errno(ctx, r);
-                ctx_fail(ctx, "%s: re-creating the previous %s root: %s", ifname, prev->kind, strerror(-r));
+                ctx_fail(ctx, "%s: re-creating the previous %s root: %s", ifname, prev->kind, nlsock_strerror(r));
                 return r;
         }
         return 0;

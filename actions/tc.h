@@ -23,6 +23,7 @@
 
 struct ctx;
 struct nl_msg;
+struct nlmsghdr;
 struct rtnl_cls;
 struct rtnl_qdisc;
 
@@ -45,6 +46,10 @@ enum tc_root {
         TC_ROOT_DEFAULT, /* the kernel's own (handle 0): pfifo_fast, mq, noqueue, fq_codel... */
         TC_ROOT_MEDIC,   /* exactly medic's structure, for some bands */
         TC_ROOT_FOREIGN, /* anything else */
+        /* medic's root qdisc (1:, its kind and options) with only some of its classes and
+         * filters, each exactly as medic builds them: what a medic stopped inside a build
+         * leaves. Treated as a root medic cannot rebuild, except by recovery (in_between). */
+        TC_ROOT_PARTIAL,
         _TC_ROOT_MAX,
 };
 
@@ -60,9 +65,10 @@ struct tc_view {
         char kind[16];     /* the root qdisc's kind */
         uint32_t handle;
         enum tc_backend backend;             /* TC_ROOT_MEDIC */
-        struct tc_band bands[TC_MAX_BANDS];  /* TC_ROOT_MEDIC */
+        struct tc_band bands[TC_MAX_BANDS];  /* TC_ROOT_MEDIC; PARTIAL: the ports seen so far */
         unsigned n_bands;
-        uint64_t rate;                       /* TC_ROOT_MEDIC htb: link rate, bytes/s */
+        uint64_t rate;                       /* MEDIC htb: link rate, bytes/s; PARTIAL: 0 until 1:100 */
+        unsigned n_classes, n_filters;       /* TC_ROOT_PARTIAL: how much of it is there */
         bool rebuildable;                    /* TC_ROOT_FOREIGN */
         uint8_t *opts;                       /* TC_ROOT_FOREIGN and rebuildable: the */
         size_t opts_len;                     /*   kernel's TCA_OPTIONS bytes */
@@ -74,18 +80,44 @@ const char *tc_backend_name(enum tc_backend b);
 
 /* Read the root of ifindex from this run's dumps: one qdisc dump for all interfaces; a
  * class and a filter dump only for an interface whose root is classful (the kernel dumps
- * classes and filters per device). */
+ * classes and filters per device). After a write, only that interface is read again. */
 int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret);
-/* Writes. Each drops the run's dumps of that interface, so the read-back is fresh. */
+/* Writes. Each marks what it touched on that interface for a fresh read; HTB needs the
+ * kernel's scheduler clock, read (once a run) before the first change or failing cleanly. */
 int tc_build(struct ctx *ctx, int ifindex, const char *ifname, enum tc_backend backend,
              const struct tc_band *bands, unsigned n, uint64_t rate, enum tc_backend *ret_used);
 int tc_delete_root(struct ctx *ctx, int ifindex, const char *ifname);
 int tc_rebuild(struct ctx *ctx, int ifindex, const char *ifname, const struct tc_view *prev);
 
+/* One class as the kernel dumps it (HTB: options decoded, burst kept in ticks) or as
+ * medic builds it (burst and cburst in bytes). */
+struct tc_class {
+        uint32_t handle, parent;
+        char kind[16];
+        bool htb;
+        uint64_t rate, ceil;       /* bytes/s */
+        uint32_t buffer, cbuffer;  /* dumped: scheduler ticks */
+        uint32_t burst, cburst;    /* built: bytes */
+        uint32_t quantum, prio;
+};
+
 /* Pure parts, unit-tested without a kernel. */
 /* Attribute policies for a tc dump message and its u32 options (tc_filter.c). */
 extern struct nla_policy tc_msg_policy[];
 extern struct nla_policy tc_u32_policy[];
+/* /proc/net/psched's text as the kernel's scheduler ticks per microsecond. */
+int tc_psched_parse(const char *text, double *ret_ticks_per_usec);
+uint32_t tc_htb_burst(uint64_t rate);
+/* bytes at rate as HTB's buffer: the time to send them, in scheduler ticks. */
+uint32_t tc_htb_ticks(uint32_t bytes, uint64_t rate, double ticks_per_usec);
+/* medic's HTB class i for n policy bands at the link rate: i = 0 is 1:100, 1..n+1 the bands. */
+void tc_htb_medic_class(unsigned i, unsigned n, uint64_t rate, struct tc_class *ret);
+/* RTM_NEWTCLASS for a class built by medic (rate, ceil, burst, cburst, quantum, prio). */
+int tc_htb_class_request(int ifindex, const struct tc_class *k, double ticks_per_usec, struct nl_msg **ret);
+/* An RTM_NEWTCLASS dump entry. */
+int tc_class_parse(struct nlmsghdr *h, struct tc_class *ret);
+/* NULL when a dumped class is exactly what medic builds, else what differs, for people. */
+char *tc_htb_class_diff(const struct tc_class *have, const struct tc_class *want, double ticks_per_usec);
 /* medic's root prio qdisc for n policy bands: n + 1 bands, the whole priomap on band n. */
 int tc_prio_qdisc(int ifindex, unsigned n, struct rtnl_qdisc **ret);
 /* medic's filters for these bands as libnl objects, in the order they must be added. */

@@ -11,6 +11,7 @@
 #include <netlink/route/classifier.h>
 #include <netlink/route/cls/u32.h>
 #include <netlink/route/tc.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ static inline void nlmsg_freep(struct nl_msg **m) {
 /* ---- filter lines ------------------------------------------------------------------- */
 
 /* Attribute types of the dump messages medic reads, so that a kind without its NUL or a
- * short number is refused, not read past. */
+ * short number is refused, not read past (found by the tc fuzzer). */
 struct nla_policy tc_msg_policy[TCA_MAX + 1] = {
         [TCA_KIND] = { .type = NLA_STRING },
 };
@@ -48,12 +49,33 @@ static const char *ht_name(uint32_t htid, char buf[16]) {
         return buf;
 }
 
+/* A line is built in one buffer: an audit of a thousand interfaces formats ten thousand
+ * of them. A line longer than the buffer is cut, which no line of medic's is. */
+struct line {
+        char s[2048];
+        size_t n;
+};
+
+static void put(struct line *l, const char *fmt, ...) _printf_(2, 3);
+static void put(struct line *l, const char *fmt, ...) {
+        va_list ap;
+        int k;
+
+        if (l->n >= sizeof(l->s) - 1)
+                return;
+        va_start(ap, fmt);
+        k = vsnprintf(l->s + l->n, sizeof(l->s) - l->n, fmt, ap);
+        va_end(ap);
+        if (k > 0)
+                l->n = l->n + (size_t) k < sizeof(l->s) ? l->n + (size_t) k : sizeof(l->s) - 1;
+}
+
 char *tc_filter_line(struct nl_msg *msg) {
         struct nlmsghdr *h = nlmsg_hdr(msg);
         struct tcmsg *t = nlmsg_data(h);
         struct nlattr *tb[TCA_MAX + 1], *u[TCA_U32_MAX + 1];
         unsigned pref, proto;
-        _cleanup_free_ char *head = NULL;
+        struct line l = { .n = 0 };
         char b1[16], b2[16];
         const char *kind;
 
@@ -61,58 +83,50 @@ char *tc_filter_line(struct nl_msg *msg) {
                 return xstrdup("unparsable");
         pref = TC_H_MAJ(t->tcm_info) >> 16;
         proto = ntohs((uint16_t) TC_H_MIN(t->tcm_info));
-        if (nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, tc_msg_policy) < 0 || !tb[TCA_KIND])
-                return xasprintf("pref %u proto %04x unparsable", pref, proto);
+        put(&l, "pref %u proto %04x", pref, proto);
+        if (nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, tc_msg_policy) < 0 || !tb[TCA_KIND]) {
+                put(&l, " unparsable");
+                return xstrdup(l.s);
+        }
         kind = nla_get_string(tb[TCA_KIND]);
-        head = xasprintf("pref %u proto %04x", pref, proto);
         if (!streq(kind, "u32"))
-                return xasprintf("%s %s handle %x", head, kind, t->tcm_handle);
-        if (!tb[TCA_OPTIONS] || nla_len(tb[TCA_OPTIONS]) == 0)
-                return xasprintf("%s u32", head); /* the classifier instance itself */
-        if (nla_parse_nested(u, TCA_U32_MAX, tb[TCA_OPTIONS], tc_u32_policy) < 0)
-                return xasprintf("%s u32 unparsable", head);
-        if (u[TCA_U32_DIVISOR])
-                return xasprintf("%s u32 ht %s divisor %u", head, ht_name(t->tcm_handle, b1),
-                                 nla_get_u32(u[TCA_U32_DIVISOR]));
-
-        uint32_t ht = u[TCA_U32_HASH] ? nla_get_u32(u[TCA_U32_HASH]) : t->tcm_handle;
-        char *line = xasprintf("%s u32 node in %s", head, t->tcm_handle || u[TCA_U32_HASH] ? ht_name(ht, b1) : "root");
-        if (u[TCA_U32_CLASSID]) {
-                uint32_t c = nla_get_u32(u[TCA_U32_CLASSID]);
-                char *x = xasprintf("%s flowid %x:%x", line, TC_H_MAJ(c) >> 16, TC_H_MIN(c));
-                free(line), line = x;
-        }
-        if (u[TCA_U32_LINK]) {
-                char *x = xasprintf("%s link %s", line, ht_name(nla_get_u32(u[TCA_U32_LINK]), b2));
-                free(line), line = x;
-        }
-        /* IN_HW/NOT_IN_HW report where the kernel put the filter, not what was asked. */
-        uint32_t flags = u[TCA_U32_FLAGS] ? nla_get_u32(u[TCA_U32_FLAGS]) & ~(TCA_CLS_FLAGS_IN_HW | TCA_CLS_FLAGS_NOT_IN_HW) : 0;
-        if (flags) {
-                char *x = xasprintf("%s flags %x", line, flags);
-                free(line), line = x;
-        }
-        if (u[TCA_U32_ACT] || u[TCA_U32_POLICE] || u[TCA_U32_INDEV] || u[TCA_U32_MARK]) {
-                char *x = xasprintf("%s +actions/police/indev/mark", line);
-                free(line), line = x;
-        }
-        if (u[TCA_U32_SEL] && nla_len(u[TCA_U32_SEL]) >= (int) sizeof(struct tc_u32_sel)) {
-                const struct tc_u32_sel *s = nla_data(u[TCA_U32_SEL]);
-                size_t room = ((size_t) nla_len(u[TCA_U32_SEL]) - sizeof(*s)) / sizeof(struct tc_u32_key);
-                char *x = xasprintf("%s sel %s%s%s%s off %u var %d&%04x>>%u hash %d&%08x", line,
-                                    s->flags & TC_U32_TERMINAL ? "T" : "-",
-                                    s->flags & TC_U32_OFFSET ? "O" : "-",
-                                    s->flags & TC_U32_VAROFFSET ? "V" : "-",
-                                    s->flags & TC_U32_EAT ? "E" : "-",
-                                    s->off, s->offoff, ntohs(s->offmask), s->offshift, s->hoff, ntohl(s->hmask));
-                free(line), line = x;
-                for (size_t k = 0; k < s->nkeys && k < room; k++) {
-                        x = xasprintf("%s key %08x/%08x@%d%s", line, ntohl(s->keys[k].val), ntohl(s->keys[k].mask),
-                                      s->keys[k].off, s->keys[k].offmask ? "+nexthdr" : "");
-                        free(line), line = x;
+                put(&l, " %s handle %x", kind, t->tcm_handle);
+        else if (!tb[TCA_OPTIONS] || nla_len(tb[TCA_OPTIONS]) == 0)
+                put(&l, " u32"); /* the classifier instance itself */
+        else if (nla_parse_nested(u, TCA_U32_MAX, tb[TCA_OPTIONS], tc_u32_policy) < 0)
+                put(&l, " u32 unparsable");
+        else if (u[TCA_U32_DIVISOR])
+                put(&l, " u32 ht %s divisor %u", ht_name(t->tcm_handle, b1), nla_get_u32(u[TCA_U32_DIVISOR]));
+        else {
+                uint32_t ht = u[TCA_U32_HASH] ? nla_get_u32(u[TCA_U32_HASH]) : t->tcm_handle;
+                put(&l, " u32 node in %s", t->tcm_handle || u[TCA_U32_HASH] ? ht_name(ht, b1) : "root");
+                if (u[TCA_U32_CLASSID]) {
+                        uint32_t c = nla_get_u32(u[TCA_U32_CLASSID]);
+                        put(&l, " flowid %x:%x", TC_H_MAJ(c) >> 16, TC_H_MIN(c));
+                }
+                if (u[TCA_U32_LINK])
+                        put(&l, " link %s", ht_name(nla_get_u32(u[TCA_U32_LINK]), b2));
+                /* IN_HW/NOT_IN_HW report where the kernel put the filter, not what was asked. */
+                uint32_t flags = u[TCA_U32_FLAGS] ? nla_get_u32(u[TCA_U32_FLAGS]) & ~(TCA_CLS_FLAGS_IN_HW | TCA_CLS_FLAGS_NOT_IN_HW) : 0;
+                if (flags)
+                        put(&l, " flags %x", flags);
+                if (u[TCA_U32_ACT] || u[TCA_U32_POLICE] || u[TCA_U32_INDEV] || u[TCA_U32_MARK])
+                        put(&l, " +actions/police/indev/mark");
+                if (u[TCA_U32_SEL] && nla_len(u[TCA_U32_SEL]) >= (int) sizeof(struct tc_u32_sel)) {
+                        const struct tc_u32_sel *s = nla_data(u[TCA_U32_SEL]);
+                        size_t room = ((size_t) nla_len(u[TCA_U32_SEL]) - sizeof(*s)) / sizeof(struct tc_u32_key);
+                        put(&l, " sel %s%s%s%s off %u var %d&%04x>>%u hash %d&%08x",
+                            s->flags & TC_U32_TERMINAL ? "T" : "-",
+                            s->flags & TC_U32_OFFSET ? "O" : "-",
+                            s->flags & TC_U32_VAROFFSET ? "V" : "-",
+                            s->flags & TC_U32_EAT ? "E" : "-",
+                            s->off, s->offoff, ntohs(s->offmask), s->offshift, s->hoff, ntohl(s->hmask));
+                        for (size_t k = 0; k < s->nkeys && k < room; k++)
+                                put(&l, " key %08x/%08x@%d%s", ntohl(s->keys[k].val), ntohl(s->keys[k].mask),
+                                    s->keys[k].off, s->keys[k].offmask ? "+nexthdr" : "");
                 }
         }
-        return line;
+        return xstrdup(l.s);
 }
 
 /* ---- building medic's objects ------------------------------------------------------- */

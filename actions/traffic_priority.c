@@ -68,6 +68,7 @@ static const char *const root_names[] = {
         [TC_ROOT_DEFAULT] = "default",
         [TC_ROOT_MEDIC] = "medic",
         [TC_ROOT_FOREIGN] = "foreign",
+        [TC_ROOT_PARTIAL] = "medic-partial",
 };
 
 static int backend_from_name(const char *s) {
@@ -377,6 +378,16 @@ static int tp_read(struct ctx *ctx, const void *state, void **ret_have) {
         return 0;
 }
 
+static bool bands_equal(const struct tc_view *a, const struct tc_view *b) {
+        if (a->n_bands != b->n_bands)
+                return false;
+        for (unsigned i = 0; i < a->n_bands; i++)
+                if (a->bands[i].n_ports != b->bands[i].n_ports ||
+                    memcmp(a->bands[i].ports, b->bands[i].ports, a->bands[i].n_ports * sizeof(uint16_t)))
+                        return false;
+        return true;
+}
+
 static bool tp_same(const void *want, const void *have) {
         const struct tp_state *w = want, *h = have;
 
@@ -385,6 +396,9 @@ static bool tp_same(const void *want, const void *have) {
         switch (w->v.root) {
         case TC_ROOT_DEFAULT:
                 return true;
+        case TC_ROOT_PARTIAL:
+                return w->v.backend == h->v.backend && bands_equal(&w->v, &h->v) && w->v.rate == h->v.rate &&
+                       w->v.n_classes == h->v.n_classes && w->v.n_filters == h->v.n_filters;
         case TC_ROOT_FOREIGN:
                 return streq(w->v.kind, h->v.kind) && w->v.handle == h->v.handle &&
                        w->v.rebuildable == h->v.rebuildable &&
@@ -394,12 +408,8 @@ static bool tp_same(const void *want, const void *have) {
         case TC_ROOT_MEDIC:
                 if (w->v.backend != TC_BACKEND_AUTO && w->v.backend != h->v.backend)
                         return false;
-                if (w->v.n_bands != h->v.n_bands)
+                if (!bands_equal(&w->v, &h->v))
                         return false;
-                for (unsigned b = 0; b < w->v.n_bands; b++)
-                        if (w->v.bands[b].n_ports != h->v.bands[b].n_ports ||
-                            memcmp(w->v.bands[b].ports, h->v.bands[b].ports, w->v.bands[b].n_ports * sizeof(uint16_t)))
-                                return false;
                 return h->v.backend != TC_BACKEND_HTB || w->v.rate == h->v.rate;
         case _TC_ROOT_MAX:
                 break;
@@ -430,6 +440,7 @@ static int put_state(struct ctx *ctx, const struct tp_state *s) {
         case TC_ROOT_MEDIC:
                 return tc_build(ctx, ifindex, s->ifname, s->v.backend, s->v.bands, s->v.n_bands, s->v.rate, &used);
         case TC_ROOT_FOREIGN:
+        case TC_ROOT_PARTIAL:
                 if (s->v.rebuildable)
                         return tc_rebuild(ctx, ifindex, s->ifname, &s->v);
                 /* Applied with replace-foreign: the best medic can do is the kernel default. */
@@ -447,6 +458,11 @@ static int put_state(struct ctx *ctx, const struct tp_state *s) {
 static int tp_apply(struct ctx *ctx, const void *want, const void *have) {
         const struct tp_state *w = want, *h = have;
 
+        if (w->v.root == TC_ROOT_MEDIC && h->v.root == TC_ROOT_PARTIAL && !w->replace_foreign) {
+                ctx_fail(ctx, "%s: the root qdisc %s 1: is %s, and no interrupted change set of this host records it; set replace-foreign: true to replace it anyway",
+                         w->ifname, h->v.kind, h->v.detail ? h->v.detail : "medic's, partly built");
+                return -EBUSY;
+        }
         if (w->v.root == TC_ROOT_MEDIC && h->v.root == TC_ROOT_FOREIGN && !h->v.rebuildable && !w->replace_foreign) {
                 ctx_fail(ctx, "%s: the root qdisc %s %x: is not medic's and medic could not give it back on rollback (%s); set replace-foreign: true to replace it anyway",
                          w->ifname, h->v.kind, TC_H_MAJ(h->v.handle) >> 16, h->v.detail ? h->v.detail : "?");
@@ -455,8 +471,76 @@ static int tp_apply(struct ctx *ctx, const void *want, const void *have) {
         return put_state(ctx, w);
 }
 
+/* From after, or from any state in_between() accepts: put_state() deletes whatever root
+ * holds medic's handle (or the previous root's) before it builds, and a root put with
+ * NLM_F_REPLACE replaces a partial one whole. */
 static int tp_restore(struct ctx *ctx, const void *before, const void *have _unused_) {
         return put_state(ctx, before);
+}
+
+/* Is have a part of medic's structure full (a build stopped part way): medic's root for
+ * the same bands with a subset of its classes and filters? */
+static bool part_of(const struct tc_view *full, const struct tc_view *have) {
+        if (full->root != TC_ROOT_MEDIC || have->root != TC_ROOT_PARTIAL)
+                return false;
+        if (full->backend != TC_BACKEND_AUTO && full->backend != have->backend)
+                return false;
+        if (full->n_bands != have->n_bands)
+                return false;
+        for (unsigned b = 0; b < have->n_bands; b++)
+                for (unsigned p = 0; p < have->bands[b].n_ports; p++) {
+                        bool found = false;
+                        for (unsigned q = 0; q < full->bands[b].n_ports; q++)
+                                found = found || full->bands[b].ports[q] == have->bands[b].ports[p];
+                        if (!found)
+                                return false;
+                }
+        /* 0: the classes were not added yet; else 1:100's rate is the link rate. */
+        return have->backend != TC_BACKEND_HTB || have->rate == 0 || have->rate == full->rate;
+}
+
+/* medic deletes the root first when the next one has the same handle (the kernel would
+ * take a same-handle request as a change of the old root): handle 1: for medic's root, the
+ * previous root's own handle for a rebuild. */
+static bool deletes_first(const struct tc_view *from, const struct tc_view *to) {
+        uint32_t next = 0;
+
+        switch (to->root) {
+        case TC_ROOT_DEFAULT:
+                return false;
+        case TC_ROOT_MEDIC:
+        case TC_ROOT_PARTIAL:
+                next = TC_MEDIC_HANDLE;
+                break;
+        case TC_ROOT_FOREIGN:
+                next = to->handle;
+                break;
+        case _TC_ROOT_MAX:
+                return false;
+        }
+        return from->root != TC_ROOT_DEFAULT && from->handle == next;
+}
+
+/* The states a medic stopped between before and after (or on its way back) leaves: medic's
+ * root partly built toward either end, or no root at all where medic had deleted a root
+ * with the handle it was about to use. Someone else's root is never one of them. */
+static bool tp_in_between(const void *before, const void *after, const void *have) {
+        const struct tp_state *b = before, *a = after, *h = have;
+
+        if (!streq(b->ifname, h->ifname) || !streq(a->ifname, h->ifname))
+                return false;
+        switch (h->v.root) {
+        case TC_ROOT_PARTIAL:
+                return part_of(&a->v, &h->v) || part_of(&b->v, &h->v);
+        case TC_ROOT_DEFAULT:
+                return deletes_first(&b->v, &a->v) || deletes_first(&a->v, &b->v);
+        case TC_ROOT_MEDIC:
+        case TC_ROOT_FOREIGN:
+                return false;
+        case _TC_ROOT_MAX:
+                break;
+        }
+        return false;
 }
 
 static void tp_notes(struct ctx *ctx _unused_, const void *want, const void *have, char ***notes) {
@@ -504,6 +588,10 @@ static void tp_notes(struct ctx *ctx _unused_, const void *want, const void *hav
                         strv_push(notes, xasprintf("the root qdisc %s %x: is not medic's (%s): apply refuses this interface unless replace-foreign: true",
                                                    h->v.kind, TC_H_MAJ(h->v.handle) >> 16, h->v.detail ? h->v.detail : "?"));
                 break;
+        case TC_ROOT_PARTIAL:
+                strv_push(notes, xasprintf("the root qdisc %s 1: is %s: an interrupted change set is restored by the next apply; without one, apply refuses this interface unless replace-foreign: true",
+                                           h->v.kind, h->v.detail ? h->v.detail : "medic's, partly built"));
+                break;
         case _TC_ROOT_MAX:
                 break;
         }
@@ -522,6 +610,11 @@ static char *tp_describe(const void *state) {
                         return xasprintf("%s %x: %s", s->v.kind, TC_H_MAJ(s->v.handle) >> 16, o);
                 }
                 return xasprintf("%s %x: (%s)", s->v.kind, TC_H_MAJ(s->v.handle) >> 16, s->v.detail ? s->v.detail : "not medic's");
+        case TC_ROOT_PARTIAL:
+                if (s->v.backend == TC_BACKEND_HTB)
+                        return xasprintf("htb 1: partly built (%u of %u classes, %u filter lines)", s->v.n_classes,
+                                         s->v.n_bands + 2, s->v.n_filters);
+                return xasprintf("%s 1: partly built (%u filter lines)", s->v.kind, s->v.n_filters);
         case TC_ROOT_MEDIC:
                 b = bands_str(s->v.bands, s->names, s->v.n_bands);
                 if (s->v.backend == TC_BACKEND_HTB) {
@@ -543,7 +636,7 @@ static int tp_to_json(const void *state, struct json_object **ret) {
         json_object_object_add(j, "root", json_object_new_string(root_names[s->v.root]));
         json_object_object_add(j, "kind", json_object_new_string(s->v.kind));
         json_object_object_add(j, "handle", json_object_new_int64(s->v.handle));
-        if (s->v.root == TC_ROOT_MEDIC) {
+        if (s->v.root == TC_ROOT_MEDIC || s->v.root == TC_ROOT_PARTIAL) {
                 struct json_object *bands = json_object_new_array();
                 json_object_object_add(j, "backend", json_object_new_string(tc_backend_name(s->v.backend)));
                 for (unsigned b = 0; b < s->v.n_bands; b++) {
@@ -557,6 +650,10 @@ static int tp_to_json(const void *state, struct json_object **ret) {
                 }
                 json_object_object_add(j, "bands", bands);
                 json_object_object_add(j, "rate", json_object_new_int64((int64_t) s->v.rate));
+        }
+        if (s->v.root == TC_ROOT_PARTIAL) {
+                json_object_object_add(j, "classes", json_object_new_int64(s->v.n_classes));
+                json_object_object_add(j, "filters", json_object_new_int64(s->v.n_filters));
         }
         if (s->v.root == TC_ROOT_FOREIGN) {
                 json_object_object_add(j, "rebuildable", json_object_new_boolean(s->v.rebuildable));
@@ -597,7 +694,8 @@ static int tp_from_json(struct json_object *j, void **ret_state) {
                 goto bad;
         if ((str = json_get_str(j, "detail")))
                 s->v.detail = xstrdup(str);
-        if (s->v.root == TC_ROOT_MEDIC) {
+        if (s->v.root == TC_ROOT_MEDIC || s->v.root == TC_ROOT_PARTIAL) {
+                bool partial = s->v.root == TC_ROOT_PARTIAL;
                 int64_t rate;
                 if (!(str = json_get_str(j, "backend")) || (x = backend_from_name(str)) < 0)
                         goto bad;
@@ -613,8 +711,9 @@ static int tp_from_json(struct json_object *j, void **ret_state) {
                         struct json_object *o = json_object_array_get_idx(v, b), *ports;
                         if ((str = json_get_str(o, "name")))
                                 s->names[b] = xstrdup(str);
+                        /* A partly built root may not have a band's ports yet. */
                         if (!json_object_object_get_ex(o, "ports", &ports) || !json_object_is_type(ports, json_type_array) ||
-                            json_object_array_length(ports) < 1 || json_object_array_length(ports) > TC_MAX_PORTS)
+                            json_object_array_length(ports) < (partial ? 0 : 1) || json_object_array_length(ports) > TC_MAX_PORTS)
                                 goto bad;
                         for (size_t p = 0; p < json_object_array_length(ports); p++) {
                                 int port = json_object_get_int(json_object_array_get_idx(ports, p));
@@ -622,6 +721,14 @@ static int tp_from_json(struct json_object *j, void **ret_state) {
                                         goto bad;
                                 s->v.bands[b].ports[s->v.bands[b].n_ports++] = (uint16_t) port;
                         }
+                }
+                if (partial) {
+                        int64_t k, f;
+                        if (!json_get_int(j, "classes", &k) || k < 0 || k > TC_MAX_BANDS + 2 ||
+                            !json_get_int(j, "filters", &f) || f < 0 || f > 4096)
+                                goto bad;
+                        s->v.n_classes = (unsigned) k;
+                        s->v.n_filters = (unsigned) f;
                 }
         }
         if (s->v.root == TC_ROOT_FOREIGN) {
@@ -663,6 +770,7 @@ const struct action_ops traffic_priority_ops = {
         .same = tp_same,
         .apply = tp_apply,
         .restore = tp_restore,
+        .in_between = tp_in_between,
         .notes = tp_notes,
         .describe = tp_describe,
         .to_json = tp_to_json,

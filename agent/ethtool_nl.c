@@ -39,28 +39,46 @@ static struct nla_policy string_policy[ETHTOOL_A_STRING_MAX + 1] = {
 struct ethnl {
         struct nl_sock *sock;
         int family;
-        int kerr; /* the kernel's errno of the last NLMSG_ERROR, negative */
+        int kerr;   /* the kernel's errno of the last NLMSG_ERROR, negative */
+        bool stale; /* an error left the socket's stream at an unknown place */
 };
 
+/* The errno of a failed exchange. Any error but the kernel's own NLMSG_ERROR (a timeout,
+ * ENOBUFS, a message out of sequence) may leave replies to an abandoned request queued on
+ * the socket, which the next exchange would read as its own: that one gets a new socket. */
 static int nl_errno(struct ethnl *nl, int nlerr) {
+        if (!nlsock_kernel_error(&nl->kerr))
+                nl->stale = true;
         return nlsock_errno(&nl->kerr, nlerr);
 }
 
-int ethnl_open(struct ethnl **ret) {
-        struct nl_sock *s = nl_socket_alloc();
-        int kerr = 0, r;
+static int sock_open(struct ethnl *nl) {
+        int r = nlsock_open(NETLINK_GENERIC, &nl->kerr, &nl->sock);
 
-        if (!s)
-                return -ENOMEM;
-        r = genl_connect(s);
-        if (r >= 0)
-                r = genl_ctrl_resolve(s, ETHTOOL_GENL_NAME);
+        if (r < 0)
+                return r;
+        /* Acks are asked for where they are wanted: a dump ends with NLMSG_DONE. */
+        nl_socket_disable_auto_ack(nl->sock);
+        nl_socket_enable_msg_peek(nl->sock);
+        return 0;
+}
+
+int ethnl_open(struct ethnl **ret) {
+        struct ethnl *nl = xcalloc(1, sizeof(*nl));
+        int r = sock_open(nl);
+
         if (r < 0) {
-                r = r == -NLE_OBJ_NOTFOUND ? -ENOENT : nlsock_errno(&kerr, r);
-                nl_socket_free(s);
+                free(nl);
                 return r;
         }
-        ethnl_adopt(s, r, ret);
+        r = genl_ctrl_resolve(nl->sock, ETHTOOL_GENL_NAME);
+        if (r < 0) {
+                r = r == -NLE_OBJ_NOTFOUND ? -ENOENT : nl_errno(nl, r);
+                ethnl_close(nl);
+                return r;
+        }
+        nl->family = r;
+        *ret = nl;
         return 0;
 }
 
@@ -69,17 +87,31 @@ void ethnl_adopt(struct nl_sock *sock, int family, struct ethnl **ret) {
 
         nl->sock = sock;
         nl->family = family;
-        /* Acks are asked for where they are wanted: a dump ends with NLMSG_DONE. */
+        /* As sock_open() sets a socket up: acks where wanted, errnos kept. */
         nl_socket_disable_auto_ack(nl->sock);
         nl_socket_enable_msg_peek(nl->sock);
         nlsock_keep_errno(nl->sock, &nl->kerr);
         *ret = nl;
 }
 
+/* A new socket in place of a stale one; the family id stays what the kernel said. */
+static int resync(struct ethnl *nl) {
+        if (!nl->stale)
+                return 0;
+        nl_socket_free(nl->sock);
+        nl->sock = NULL;
+        nl->kerr = 0;
+        int r = sock_open(nl);
+        if (r >= 0)
+                nl->stale = false;
+        return r;
+}
+
 void ethnl_close(struct ethnl *nl) {
         if (!nl)
                 return;
-        nl_socket_free(nl->sock);
+        if (nl->sock)
+                nl_socket_free(nl->sock);
         free(nl);
 }
 
@@ -320,6 +352,11 @@ static int exchange(struct ethnl *nl, struct nl_msg *msg, int (*fn)(struct nlmsg
 
         if (!msg)
                 return -ENOMEM;
+        r = resync(nl);
+        if (r < 0) {
+                nlmsg_free(msg);
+                return r;
+        }
         nl->kerr = 0;
         r = nl_send_auto(nl->sock, msg);
         nlmsg_free(msg);

@@ -10,6 +10,84 @@
 #include "netif.h"
 #include "nlsock.h"
 
+/* The link dump as an array, with two open-addressing tables (slot = array index + 1) so
+ * that each of a thousand interfaces is found in constant time, not by a scan of the
+ * dump (libnl's rtnl_link_get_by_name() walks its list). */
+struct netif_index {
+        struct netif *ifs;
+        struct rtnl_link **links; /* borrowed from the run's link cache, by the same index */
+        size_t n;
+        size_t mask; /* table size - 1, a power of two minus one */
+        uint32_t *by_name, *by_ifindex;
+};
+
+static size_t hash_name(const char *s) {
+        size_t h = 2166136261u;
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 16777619u;
+        return h;
+}
+
+static size_t hash_ifindex(int ifindex) {
+        return (size_t) (uint32_t) ifindex * 2654435761u;
+}
+
+static void index_free(struct netif_index *x) {
+        if (!x)
+                return;
+        free(x->ifs);
+        free(x->links);
+        free(x->by_name);
+        free(x->by_ifindex);
+        free(x);
+}
+
+static struct netif_index *index_build(struct nl_cache *links) {
+        struct netif_index *x = xcalloc(1, sizeof(*x));
+        size_t size = 16;
+        int n = nl_cache_nitems(links);
+
+        x->ifs = xcalloc(n > 0 ? (size_t) n : 1, sizeof(*x->ifs));
+        x->links = xcalloc(n > 0 ? (size_t) n : 1, sizeof(*x->links));
+        for (struct nl_object *o = nl_cache_get_first(links); o && x->n < (size_t) n; o = nl_cache_get_next(o)) {
+                struct rtnl_link *l = (struct rtnl_link *) o;
+                x->links[x->n] = l;
+                struct netif *f = &x->ifs[x->n++];
+                *f = (struct netif) { .ifindex = rtnl_link_get_ifindex(l), .flags = rtnl_link_get_flags(l) };
+                snprintf(f->name, sizeof(f->name), "%s", rtnl_link_get_name(l) ?: "");
+        }
+        while (size < 2 * x->n)
+                size *= 2;
+        x->mask = size - 1;
+        x->by_name = xcalloc(size, sizeof(uint32_t));
+        x->by_ifindex = xcalloc(size, sizeof(uint32_t));
+        for (size_t i = 0; i < x->n; i++) {
+                size_t h = hash_name(x->ifs[i].name) & x->mask;
+                while (x->by_name[h])
+                        h = (h + 1) & x->mask;
+                x->by_name[h] = (uint32_t) i + 1;
+                h = hash_ifindex(x->ifs[i].ifindex) & x->mask;
+                while (x->by_ifindex[h])
+                        h = (h + 1) & x->mask;
+                x->by_ifindex[h] = (uint32_t) i + 1;
+        }
+        return x;
+}
+
+static const struct netif *index_name(const struct netif_index *x, const char *name) {
+        for (size_t h = hash_name(name) & x->mask; x->by_name[h]; h = (h + 1) & x->mask)
+                if (streq(x->ifs[x->by_name[h] - 1].name, name))
+                        return &x->ifs[x->by_name[h] - 1];
+        return NULL;
+}
+
+static const struct netif *index_ifindex(const struct netif_index *x, int ifindex) {
+        for (size_t h = hash_ifindex(ifindex) & x->mask; x->by_ifindex[h]; h = (h + 1) & x->mask)
+                if (x->ifs[x->by_ifindex[h] - 1].ifindex == ifindex)
+                        return &x->ifs[x->by_ifindex[h] - 1];
+        return NULL;
+}
+
 struct netrun *netrun_get(struct ctx *ctx) {
         if (!ctx->net)
                 ctx->net = xcalloc(1, sizeof(*ctx->net));
@@ -25,6 +103,7 @@ void netrun_free(struct netrun *n) {
                 n->ethtool_free(n->ethtool);
         if (n->links)
                 nl_cache_free(n->links);
+        index_free(n->index);
         if (n->route)
                 nl_socket_free(n->route);
         free(n);
@@ -34,25 +113,36 @@ int netrun_route(struct ctx *ctx, struct nl_sock **ret) {
         struct netrun *n = netrun_get(ctx);
         int r;
 
+        if (n->route && n->route_stale) {
+                nl_socket_free(n->route);
+                n->route = NULL;
+        }
         if (!n->route) {
-                struct nl_sock *s = nl_socket_alloc();
-                if (!s)
-                        return -ENOMEM;
-                r = nl_connect(s, NETLINK_ROUTE);
+                r = nlsock_open(NETLINK_ROUTE, &n->kerr, &n->route);
                 if (r < 0) {
-                        nl_socket_free(s);
-                        ctx_fail(ctx, "opening rtnetlink: %s", nl_geterror(r));
-                        return -EIO;
+                        ctx_fail(ctx, "opening rtnetlink: %s", nlsock_strerror(r));
+                        return r;
                 }
-                nlsock_keep_errno(s, &n->kerr);
-                n->route = s;
+                n->route_stale = false;
         }
         *ret = n->route;
         return 0;
 }
 
+void netrun_reset(struct ctx *ctx) {
+        struct netrun *n = netrun_get(ctx);
+        n->route_stale = true;
+        n->epoch++;
+}
+
 int netrun_errno(struct ctx *ctx, int nlerr) {
-        return nlsock_errno(&netrun_get(ctx)->kerr, nlerr);
+        struct netrun *n = netrun_get(ctx);
+        bool kernel = nlsock_kernel_error(&n->kerr);
+        int r = nlsock_errno(&n->kerr, nlerr);
+
+        if (!kernel)
+                netrun_reset(ctx);
+        return r;
 }
 
 int netif_links(struct ctx *ctx, struct nl_cache **ret) {
@@ -66,51 +156,55 @@ int netif_links(struct ctx *ctx, struct nl_cache **ret) {
                         return r;
                 r = rtnl_link_alloc_cache(s, AF_UNSPEC, &n->links);
                 if (r < 0) {
+                        n->links = NULL;
                         r = netrun_errno(ctx, r);
-                        ctx_fail(ctx, "dumping interfaces: %s", strerror(-r));
+                        ctx_fail(ctx, "dumping interfaces: %s", nlsock_strerror(r));
                         return r;
                 }
+                n->index = index_build(n->links);
         }
         *ret = n->links;
         return 0;
 }
 
-static void netif_from_link(struct rtnl_link *l, struct netif *ret) {
-        *ret = (struct netif) { .ifindex = rtnl_link_get_ifindex(l), .flags = rtnl_link_get_flags(l) };
-        snprintf(ret->name, sizeof(ret->name), "%s", rtnl_link_get_name(l) ?: "");
-}
-
 int netif_by_name(struct ctx *ctx, const char *name, struct netif *ret) {
         struct nl_cache *c;
-        struct rtnl_link *l;
+        const struct netif *f;
         int r = netif_links(ctx, &c);
 
         if (r < 0)
                 return r;
-        l = rtnl_link_get_by_name(c, name);
-        if (!l) {
+        f = index_name(netrun_get(ctx)->index, name);
+        if (!f) {
                 ctx_fail(ctx, "%s: no such interface", name);
                 return -ENODEV;
         }
-        netif_from_link(l, ret);
-        rtnl_link_put(l);
+        *ret = *f;
         return 0;
+}
+
+struct rtnl_link *netif_link(struct ctx *ctx, const char *name) {
+        struct nl_cache *c;
+        const struct netif *f;
+
+        if (netif_links(ctx, &c) < 0 || !(f = index_name(netrun_get(ctx)->index, name)))
+                return NULL;
+        return netrun_get(ctx)->index->links[f - netrun_get(ctx)->index->ifs];
 }
 
 int netif_by_index(struct ctx *ctx, int ifindex, struct netif *ret) {
         struct nl_cache *c;
-        struct rtnl_link *l;
+        const struct netif *f;
         int r = netif_links(ctx, &c);
 
         if (r < 0)
                 return r;
-        l = rtnl_link_get(c, ifindex);
-        if (!l) {
+        f = index_ifindex(netrun_get(ctx)->index, ifindex);
+        if (!f) {
                 ctx_fail(ctx, "interface %d is gone", ifindex);
                 return -ENODEV;
         }
-        netif_from_link(l, ret);
-        rtnl_link_put(l);
+        *ret = *f;
         return 0;
 }
 
@@ -176,7 +270,7 @@ int netif_default_route(struct ctx *ctx, int *ret_ifindex) {
                 if (r >= 0 && !p.found)
                         r = default_route_family(ctx, AF_INET6, &p);
                 if (r < 0) {
-                        ctx_fail(ctx, "reading the routing table: %s", strerror(-r));
+                        ctx_fail(ctx, "reading the routing table: %s", nlsock_strerror(r));
                         return r;
                 }
                 n->default_ifindex = p.found ? p.ifindex : -ENOENT;
@@ -196,17 +290,15 @@ int netif_resolve(struct ctx *ctx, const char *spec, struct netif **ret, size_t 
 
         if (streq(spec, "all")) {
                 struct nl_cache *c;
+                const struct netif_index *x;
                 r = netif_links(ctx, &c);
                 if (r < 0)
                         return r;
-                for (struct nl_object *o = nl_cache_get_first(c); o; o = nl_cache_get_next(o)) {
-                        struct netif x;
-                        netif_from_link((struct rtnl_link *) o, &x);
-                        if (!(x.flags & IFF_UP) || (x.flags & IFF_LOOPBACK))
-                                continue;
-                        v = xrealloc(v, (n + 1) * sizeof(*v));
-                        v[n++] = x;
-                }
+                x = netrun_get(ctx)->index;
+                v = xcalloc(x->n ? x->n : 1, sizeof(*v));
+                for (size_t i = 0; i < x->n; i++)
+                        if ((x->ifs[i].flags & IFF_UP) && !(x->ifs[i].flags & IFF_LOOPBACK))
+                                v[n++] = x->ifs[i];
                 *ret = v;
                 *ret_n = n;
                 return 0;

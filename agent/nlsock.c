@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "nlsock.h"
 
@@ -14,6 +16,40 @@ static int keep_errno(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg) {
 
 void nlsock_keep_errno(struct nl_sock *s, int *kerr) {
         nl_socket_modify_err_cb(s, NL_CB_CUSTOM, keep_errno, kerr);
+}
+
+int nlsock_bound(struct nl_sock *s, unsigned ms) {
+        struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+        int fd = nl_socket_get_fd(s);
+
+        if (fd < 0)
+                return -EBADF;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+                return -errno;
+        return 0;
+}
+
+int nlsock_open(int protocol, int *kerr, struct nl_sock **ret) {
+        struct nl_sock *s = nl_socket_alloc();
+        int r;
+
+        if (!s)
+                return -ENOMEM;
+        r = nl_connect(s, protocol);
+        if (r < 0) {
+                nl_socket_free(s);
+                *kerr = 0;
+                return nlsock_errno(kerr, r);
+        }
+        r = nlsock_bound(s, NLSOCK_TIMEOUT_MS);
+        if (r < 0) {
+                nl_socket_free(s);
+                return r;
+        }
+        nlsock_keep_errno(s, kerr);
+        *ret = s;
+        return 0;
 }
 
 int nlsock_errno(int *kerr, int nlerr) {
@@ -32,10 +68,18 @@ int nlsock_errno(int *kerr, int nlerr) {
         case NLE_BUSY: return -EBUSY;
         case NLE_OPNOTSUPP: return -EOPNOTSUPP;
         case NLE_RANGE: return -ERANGE;
-        case NLE_AGAIN: return -EAGAIN;
+        /* Not the kernel's EAGAIN (that comes as an NLMSG_ERROR, above): recvmsg() gave up
+         * after SO_RCVTIMEO. */
+        case NLE_AGAIN: return -ETIMEDOUT;
         case NLE_MSGSIZE: return -EMSGSIZE;
         default: return -EIO;
         }
+}
+
+const char *nlsock_strerror(int r) {
+        if (r == -ETIMEDOUT)
+                return "the kernel did not answer within " NLSOCK_TIMEOUT_S " s (netlink receive timeout)";
+        return strerror(r < 0 ? -r : r);
 }
 
 struct nl_cb *nlsock_cb_clone(struct nl_sock *s) {

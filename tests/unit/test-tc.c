@@ -16,6 +16,9 @@
 
 #include <cmocka.h>
 
+#include <json-c/json.h>
+
+#include "../../actions/action.h"
 #include "../../actions/tc.h"
 #include "../../agent/util.h"
 
@@ -286,8 +289,184 @@ static void test_rebuild_request(void **state _unused_) {
         nlmsg_free(m);
 }
 
+/* The kernel's /proc/net/psched on every kernel since 2.6.31: 64 ns ticks. */
+static const char psched[] = "000003e8 00000040 000f4240 3b9aca00\n";
+
+static void test_psched(void **state _unused_) {
+        double tpu = 0;
+
+        assert_int_equal(tc_psched_parse(psched, &tpu), 0);
+        assert_true(tpu == 15.625);
+        /* A nanosecond clock advertises 1000 for the first field: read it as the second. */
+        assert_int_equal(tc_psched_parse("000003e8 00000040 3b9aca00 3b9aca00", &tpu), 0);
+        assert_true(tpu == 1000.0); /* nanosecond ticks */
+        /* Unreadable or empty: an error, never a default. */
+        assert_int_equal(tc_psched_parse("", &tpu), -EBADMSG);
+        assert_int_equal(tc_psched_parse(NULL, &tpu), -EBADMSG);
+        assert_int_equal(tc_psched_parse("000003e8 00000000 000f4240", &tpu), -EBADMSG);
+}
+
+/* medic's classes for 2 bands at 1gbit: 1:100 at the link rate, 1:1..1:3 a third each,
+ * every one with an explicit burst, cburst and quantum, the burst in scheduler ticks. */
+static void test_htb_class_request(void **state _unused_) {
+        double tpu;
+        struct tc_class k, back;
+        struct nl_msg *m = NULL;
+        struct nlattr *tb[TCA_MAX + 1], *o[TCA_HTB_MAX + 1];
+
+        assert_int_equal(tc_psched_parse(psched, &tpu), 0);
+        tc_htb_medic_class(0, 2, 125000000, &k);
+        assert_int_equal(k.handle, 0x00010100);
+        assert_int_equal(k.parent, 0x00010000);
+        assert_int_equal(k.burst, 125000 + 1514);
+        tc_htb_medic_class(2, 2, 125000000, &k);
+        assert_int_equal(k.handle, 0x00010002);
+        assert_int_equal(k.parent, 0x00010100);
+        assert_int_equal(k.rate, 41666666);
+        assert_int_equal(k.ceil, 125000000);
+        assert_int_equal(k.prio, 1);
+        assert_int_equal(k.quantum, 1514);
+        assert_int_equal(k.burst, 41666 + 1514);
+        assert_int_equal(k.cburst, 125000 + 1514);
+
+        assert_int_equal(tc_htb_class_request(7, &k, tpu, &m), 0);
+        struct nlmsghdr *h = nlmsg_hdr(m);
+        struct tcmsg *t = nlmsg_data(h);
+        assert_int_equal(h->nlmsg_type, RTM_NEWTCLASS);
+        assert_int_equal(h->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL), NLM_F_CREATE | NLM_F_EXCL);
+        assert_int_equal(t->tcm_ifindex, 7);
+        assert_int_equal(t->tcm_handle, 0x00010002);
+        assert_int_equal(t->tcm_parent, 0x00010100);
+        assert_int_equal(nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, NULL), 0);
+        assert_string_equal(nla_get_string(tb[TCA_KIND]), "htb");
+        assert_int_equal(nla_parse_nested(o, TCA_HTB_MAX, tb[TCA_OPTIONS], NULL), 0);
+        const struct tc_htb_opt *p = nla_data(o[TCA_HTB_PARMS]);
+        assert_int_equal(p->rate.rate, 41666666);
+        assert_int_equal(p->ceil.rate, 125000000);
+        /* 43180 bytes at 41666666 B/s = 1036 us = 16187 ticks of 64 ns; tc computes the same. */
+        assert_int_equal(p->buffer, 16187);
+        assert_int_equal(p->cbuffer, 15812);
+        assert_int_equal(p->quantum, 1514);
+        assert_int_equal(p->prio, 1);
+        assert_null(o[TCA_HTB_RATE64]);
+
+        /* The request read as a dump entry is exactly medic's class; one tick off is not. */
+        h->nlmsg_type = RTM_NEWTCLASS;
+        assert_int_equal(tc_class_parse(h, &back), 0);
+        assert_true(back.htb);
+        assert_int_equal(back.buffer, 16187);
+        assert_null(tc_htb_class_diff(&back, &k, tpu));
+        back.buffer = 8000;
+        char *d = tc_htb_class_diff(&back, &k, tpu);
+        assert_non_null(d);
+        assert_non_null(strstr(d, "burst of 8000 scheduler ticks, medic sets 16187"));
+        free(d);
+        back.buffer = 16187;
+        back.quantum = 200000;
+        d = tc_htb_class_diff(&back, &k, tpu);
+        assert_non_null(strstr(d, "quantum 200000, medic sets 1514"));
+        free(d);
+        nlmsg_free(m);
+
+        /* 40gbit does not fit the 32-bit rate: the 64-bit attribute carries it. */
+        tc_htb_medic_class(0, 2, 5000000000ull, &k);
+        assert_int_equal(tc_htb_class_request(7, &k, tpu, &m), 0);
+        h = nlmsg_hdr(m);
+        assert_int_equal(nlmsg_parse(h, sizeof(struct tcmsg), tb, TCA_MAX, NULL), 0);
+        assert_int_equal(nla_parse_nested(o, TCA_HTB_MAX, tb[TCA_OPTIONS], NULL), 0);
+        assert_int_equal(((const struct tc_htb_opt *) nla_data(o[TCA_HTB_PARMS]))->rate.rate, UINT32_MAX);
+        assert_non_null(o[TCA_HTB_RATE64]);
+        assert_int_equal(nla_get_u64(o[TCA_HTB_RATE64]), 5000000000ull);
+        assert_int_equal(tc_class_parse(h, &back), 0);
+        assert_int_equal(back.rate, 5000000000ull);
+        assert_null(tc_htb_class_diff(&back, &k, tpu));
+        nlmsg_free(m);
+}
+
+/* ---- traffic-priority's partial states, from the JSON the journal holds ---- */
+
+static void *st(const char *json) {
+        struct json_object *j = json_tokener_parse(json);
+        void *s = NULL;
+        assert_non_null(j);
+        assert_int_equal(traffic_priority_ops.from_json(j, &s), 0);
+        json_object_put(j);
+        return s;
+}
+
+#define DEFAULT_ROOT "{\"interface\":\"vt0\",\"root\":\"default\",\"kind\":\"noqueue\",\"handle\":0}"
+#define TBF(h) "{\"interface\":\"vt0\",\"root\":\"foreign\",\"kind\":\"tbf\",\"handle\":" #h ",\"rebuildable\":true,\"options\":\"00\"}"
+#define MEDIC(backend, b0, b1) "{\"interface\":\"vt0\",\"root\":\"medic\",\"kind\":\"htb\",\"handle\":65536,\"backend\":\"" backend "\"," \
+        "\"bands\":[{\"name\":\"peer\",\"ports\":[" b0 "]},{\"name\":\"client\",\"ports\":[" b1 "]}],\"rate\":125000000}"
+#define PARTIAL(iface, b0, b1, rate, classes, filters) "{\"interface\":\"" iface "\",\"root\":\"medic-partial\",\"kind\":\"htb\"," \
+        "\"handle\":65536,\"backend\":\"htb\",\"bands\":[{\"ports\":[" b0 "]},{\"ports\":[" b1 "]}],\"rate\":" #rate "," \
+        "\"classes\":" #classes ",\"filters\":" #filters "}"
+
+static bool between(const char *before, const char *after, const char *have) {
+        void *b = st(before), *a = st(after), *h = st(have);
+        bool r = traffic_priority_ops.in_between(b, a, h);
+        traffic_priority_ops.free(b);
+        traffic_priority_ops.free(a);
+        traffic_priority_ops.free(h);
+        return r;
+}
+
+static void test_in_between(void **state _unused_) {
+        assert_non_null(traffic_priority_ops.in_between);
+        /* A kill inside the HTB build: the qdisc alone, 2 of 4 classes, all classes and
+         * some filters — toward after, whatever the backend after says (auto). */
+        assert_true(between(DEFAULT_ROOT, MEDIC("auto", "2380", "2379"), PARTIAL("vt0", "", "", 0, 0, 0)));
+        assert_true(between(DEFAULT_ROOT, MEDIC("htb", "2380", "2379"), PARTIAL("vt0", "", "", 125000000, 2, 0)));
+        assert_true(between(DEFAULT_ROOT, MEDIC("auto", "2380", "2379"), PARTIAL("vt0", "2380", "", 125000000, 4, 5)));
+        assert_true(between(TBF(327680), MEDIC("auto", "2380", "2379"), PARTIAL("vt0", "2380", "2379", 125000000, 4, 9)));
+        /* On the way back: a rollback to a previous medic root (other bands) stopped. */
+        assert_true(between(MEDIC("htb", "2380", "2379"), MEDIC("htb", "2380,2381", "2379"),
+                            PARTIAL("vt0", "2381", "", 125000000, 4, 3)));
+        assert_true(between(MEDIC("htb", "2380", "2379"), DEFAULT_ROOT, PARTIAL("vt0", "2380", "", 125000000, 4, 3)));
+        /* Not medic's way from before to after: another port, rate, interface, backend. */
+        assert_false(between(DEFAULT_ROOT, MEDIC("auto", "2380", "2379"), PARTIAL("vt0", "2390", "", 125000000, 4, 3)));
+        assert_false(between(DEFAULT_ROOT, MEDIC("auto", "2380", "2379"), PARTIAL("vt0", "2379", "", 125000000, 4, 3)));
+        assert_false(between(DEFAULT_ROOT, MEDIC("auto", "2380", "2379"), PARTIAL("vt0", "", "", 12500000, 2, 0)));
+        assert_false(between(DEFAULT_ROOT, MEDIC("auto", "2380", "2379"), PARTIAL("vt1", "", "", 0, 0, 0)));
+        assert_false(between(DEFAULT_ROOT, MEDIC("prio", "2380", "2379"), PARTIAL("vt0", "", "", 0, 0, 0)));
+        assert_false(between(DEFAULT_ROOT, DEFAULT_ROOT, PARTIAL("vt0", "", "", 0, 0, 0)));
+        /* Someone else's root, or medic's finished one, is no partial state. */
+        assert_false(between(DEFAULT_ROOT, MEDIC("auto", "2380", "2379"), TBF(327680)));
+        assert_false(between(DEFAULT_ROOT, MEDIC("auto", "2380", "2379"), MEDIC("htb", "2380", "2379,2378")));
+        /* No root: only where medic deleted a root with the handle it was about to use. */
+        assert_true(between(TBF(65536), MEDIC("auto", "2380", "2379"), DEFAULT_ROOT));
+        assert_true(between(MEDIC("htb", "2380", "2379"), TBF(65536), DEFAULT_ROOT));
+        assert_true(between(MEDIC("htb", "2380", "2379"), MEDIC("htb", "2381", "2379"), DEFAULT_ROOT));
+        assert_false(between(TBF(327680), MEDIC("auto", "2380", "2379"), DEFAULT_ROOT));
+        assert_false(between(MEDIC("htb", "2380", "2379"), TBF(327680), DEFAULT_ROOT));
+}
+
+static void test_partial_json(void **state _unused_) {
+        void *a = st(PARTIAL("vt0", "2380", "", 125000000, 4, 5)), *b;
+        struct json_object *j = NULL;
+        char *d;
+
+        assert_int_equal(traffic_priority_ops.to_json(a, &j), 0);
+        assert_string_equal(json_get_str(j, "root"), "medic-partial");
+        assert_int_equal(traffic_priority_ops.from_json(j, &b), 0);
+        assert_true(traffic_priority_ops.same(a, b));
+        d = traffic_priority_ops.describe(a);
+        assert_string_equal(d, "htb 1: partly built (4 of 4 classes, 5 filter lines)");
+        free(d);
+        json_object_put(j);
+        traffic_priority_ops.free(b);
+        b = st(PARTIAL("vt0", "2380", "", 125000000, 4, 6));
+        assert_false(traffic_priority_ops.same(a, b));
+        traffic_priority_ops.free(a);
+        traffic_priority_ops.free(b);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_psched),
+                cmocka_unit_test(test_htb_class_request),
+                cmocka_unit_test(test_in_between),
+                cmocka_unit_test(test_partial_json),
                 cmocka_unit_test(test_prio_qdisc_message),
                 cmocka_unit_test(test_prio_qdisc_one_band),
                 cmocka_unit_test(test_filter_messages),
