@@ -85,7 +85,10 @@ struct action_ops {
         bool (*same)(const void *want, const void *have);
         int (*apply)(struct ctx *ctx, const void *want, const void *have);
         /* Bring the object back to before; NULL means apply(before) does it. restore must
-         * work from any state in_between() accepts, not only from after. */
+         * work from any state in_between() accepts, not only from after. -EOPNOTSUPP: before
+         * cannot be had again by design and the kind left its documented best instead (a
+         * foreign root replaced with replace-foreign: the kernel default); the rest of a
+         * rollback stands. */
         int (*restore)(struct ctx *ctx, const void *before, const void *have);
         /* Does have look like medic's own change from before toward after, stopped part
          * way (a half-built root qdisc, some threads set and some not, some feature bits

@@ -224,6 +224,11 @@ static void restore_one(struct undoing *u, struct todo *t) {
                 u->incomplete = true;
                 if (u->why == RB_INTERRUPTED)
                         return; /* recovery goes on: every other object back to before */
+                /* The kind says before can never be had again, and has left what it
+                 * documents instead (a root replaced with replace-foreign: the kernel
+                 * default). That is no reason to undo the rest: it stays failed, reported. */
+                if (r == -EOPNOTSUPP)
+                        return;
                 /* A rollback is a change set: all or nothing. This object goes back to what
                  * it held when the rollback began, and undo_rollback() does the others. */
                 if (restore_object(run, t->ops, t->have, NULL) < 0) {

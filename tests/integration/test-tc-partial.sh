@@ -4,11 +4,11 @@
 # built here with tc (medic's own root, then taken apart from the end, as a kill leaves
 # it), and traffic-priority must (1) call it in between before and after, (2) restore it
 # to before exactly, compared with tc -d qdisc/class/filter show. Someone else's root is
-# never in between. The driver is build/tests/test-tc-partial (make unit builds it): it
+# never in between. The driver is build/test/tests/test-tc-partial (make unit builds it): it
 # calls the kind's read, in_between, restore and read-back as recovery does.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tc-lib.sh"
-driver=$(cd "$(dirname "$0")/../.." && pwd)/build/tests/test-tc-partial
+driver=$(cd "$(dirname "$0")/../.." && pwd)/build/test/tests/test-tc-partial
 [ -x "$driver" ] || skip "needs $driver (make unit builds it)"
 setup - <<'YAML'
 medic: 1
