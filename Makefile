@@ -12,7 +12,7 @@ PKGS := libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yaml-0.1 libsystemd libcap json
 # Debian packages for building and testing; `make deps` installs the missing ones.
 DEB_DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev \
 	libyaml-dev libsystemd-dev libcap-dev libjson-c-dev libcmocka-dev \
-	iproute2 ethtool util-linux mount e2fsprogs strace procps valgrind python3
+	iproute2 ethtool util-linux mount e2fsprogs strace procps valgrind python3 jq
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 	-Wformat=2 -Wno-format-nonliteral -Wpointer-arith -Wvla -Wundef
