@@ -17,6 +17,13 @@
  *
  * The exit status is CMD's (128 + signal when a signal ended it).
  *
+ * The count must number the same call the same way in every run, so that point K of the
+ * sweep is one place in medic. Two processes running at once would interleave their calls
+ * differently each time; so a process that forks is held at its fork until the child exits
+ * (as a one-CPU scheduler that runs the child first would do), and only then goes on. A
+ * child that waits for its parent would wait forever: after 500 ms without a call from the
+ * child, the parent is let go (the order is then not guaranteed, and -x says so).
+ *
  * Why not strace: `strace -e inject=SET:error=E:when=N` counts N per system call (the N-th
  * write), not over all calls, and its `when=` counter is per tracee; a sweep that wants
  * "the k-th call of the whole run, whatever it is" needs one global counter, and a kill and
@@ -40,6 +47,7 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sysnames.h" /* generated: static const struct { long nr; const char *name; } sysnames[] */
@@ -48,12 +56,16 @@
 
 struct task {
         pid_t tid;
-        int inject; /* errno to set at this task's next syscall-exit-stop, 0 = none */
+        int inject;      /* errno to set at this task's next syscall-exit-stop, 0 = none */
+        pid_t held_for;  /* stopped at its fork until this child exits, 0 = running */
 };
 
 static struct task tasks[MAX_TASKS];
 static size_t n_tasks;
-static volatile sig_atomic_t timed_out;
+static pid_t gone[MAX_TASKS]; /* tasks that exited, so that a late fork event is not held */
+static size_t n_gone;
+static volatile sig_atomic_t timed_out, release_due;
+static timer_t release_timer;
 
 static const char *sys_name(long nr) {
         static char buf[32];
@@ -75,11 +87,41 @@ static struct task *task_find(pid_t tid, int add) {
 }
 
 static void task_drop(pid_t tid) {
+        if (n_gone < MAX_TASKS)
+                gone[n_gone++] = tid;
         for (size_t i = 0; i < n_tasks; i++)
                 if (tasks[i].tid == tid) {
                         tasks[i] = tasks[--n_tasks];
                         return;
                 }
+}
+
+static int task_gone(pid_t tid) {
+        for (size_t i = 0; i < n_gone; i++)
+                if (gone[i] == tid)
+                        return 1;
+        return 0;
+}
+
+/* (Re)starts the 500 ms after which held parents are let go. */
+static void arm_release(void) {
+        struct itimerspec its = { .it_value = { .tv_sec = 0, .tv_nsec = 500 * 1000 * 1000 } };
+        timer_settime(release_timer, 0, &its, NULL);
+}
+
+static void release(pid_t child) {
+        for (size_t i = 0; i < n_tasks; i++)
+                if (tasks[i].held_for && (child == 0 || tasks[i].held_for == child)) {
+                        tasks[i].held_for = 0;
+                        ptrace(PTRACE_SYSCALL, tasks[i].tid, NULL, NULL);
+                }
+}
+
+static int any_held(void) {
+        for (size_t i = 0; i < n_tasks; i++)
+                if (tasks[i].held_for)
+                        return 1;
+        return 0;
 }
 
 static int parse_errno(const char *s) {
@@ -157,7 +199,7 @@ static void describe(pid_t tid, const struct __ptrace_syscall_info *si, char *ou
         case SYS_sendmsg: case SYS_sendto: case SYS_recvmsg: case SYS_recvfrom: case SYS_fstat:
         case SYS_flock: case SYS_getdents64: case SYS_ftruncate: case SYS_lseek: case SYS_fcntl:
         case SYS_setsockopt: case SYS_getsockopt: case SYS_bind: case SYS_connect: case SYS_setns:
-        case SYS_getsockname: case SYS_poll: case SYS_fchmod: case SYS_fchown:
+        case SYS_getsockname: case SYS_fchmod: case SYS_fchown:
                 fd_target(tid, (long long) (int) a[0], s1, sizeof(s1));
                 snprintf(out, size, "fd %d %s", (int) a[0], s1);
                 break;
@@ -221,6 +263,11 @@ static int set_return(pid_t tid, long value) {
 static void on_alarm(int sig) {
         (void) sig;
         timed_out = 1;
+}
+
+static void on_release(int sig) {
+        (void) sig;
+        release_due = 1;
 }
 
 static void usage(void) {
@@ -303,7 +350,16 @@ int main(int argc, char **argv) {
         task_find(child, 1);
         {
                 struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART: waitpid returns EINTR */
+                struct sigaction sr = { .sa_handler = on_release };
+                struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1 };
+
                 sigaction(SIGALRM, &sa, NULL);
+                sigaction(SIGUSR1, &sr, NULL);
+                if (timer_create(CLOCK_MONOTONIC, &sev, &release_timer) < 0) {
+                        perror("killat: timer_create");
+                        kill(child, SIGKILL);
+                        return 1;
+                }
                 if (timeout)
                         alarm(timeout);
         }
@@ -314,6 +370,10 @@ int main(int argc, char **argv) {
                 pid_t tid = waitpid(-1, &st, __WALL);
 
                 if (tid < 0) {
+                        if (errno == EINTR && release_due) {
+                                release_due = 0;
+                                release(0);
+                        }
                         if (errno == EINTR && timed_out) {
                                 for (size_t i = 0; i < n_tasks; i++)
                                         kill(tasks[i].tid, SIGKILL);
@@ -327,6 +387,7 @@ int main(int argc, char **argv) {
                         if (tid == child)
                                 main_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
                         task_drop(tid);
+                        release(tid);
                         continue;
                 }
                 if (!WIFSTOPPED(st))
@@ -346,6 +407,8 @@ int main(int argc, char **argv) {
                                 const char *name = sys_name((long) si.entry.nr);
 
                                 count++;
+                                if (any_held())
+                                        arm_release();
                                 if (log || count == point) {
                                         describe(tid, &si, detail, sizeof(detail));
                                         if (log)
@@ -372,8 +435,20 @@ int main(int argc, char **argv) {
                                 t->inject = 0;
                         }
                         ptrace(PTRACE_SYSCALL, tid, NULL, NULL);
+                } else if (event == PTRACE_EVENT_FORK) {
+                        /* Hold the parent until the child is gone: one numbering for every run. */
+                        unsigned long new_pid = 0;
+                        struct task *t = task_find(tid, 1);
+
+                        ptrace(PTRACE_GETEVENTMSG, tid, NULL, &new_pid);
+                        if (t && new_pid && !task_gone((pid_t) new_pid)) {
+                                t->held_for = (pid_t) new_pid;
+                                arm_release();
+                        } else {
+                                ptrace(PTRACE_SYSCALL, tid, NULL, NULL);
+                        }
                 } else if (event) {
-                        /* clone/fork/vfork/exec: the new task reports on its own. */
+                        /* clone/vfork/exec: the new task reports on its own. */
                         ptrace(PTRACE_SYSCALL, tid, NULL, NULL);
                 } else if (!task_find(tid, 0)) {
                         /* A new child's first stop (SIGSTOP from the automatic attach). */
