@@ -22,7 +22,7 @@ DEB_DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-
 	libyaml-dev libsystemd-dev libcap-dev libjson-c-dev libcmocka-dev \
 	iproute2 ethtool util-linux mount e2fsprogs strace procps valgrind python3 \
 	clang libclang-rt-14-dev \
-	debhelper dpkg-dev lintian systemd groff-base man-db ansible-core prometheus-node-exporter logrotate
+	debhelper dpkg-dev lintian systemd groff-base man-db ansible-core prometheus-node-exporter logrotate jq
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 	-Wformat=2 -Wno-format-nonliteral -Wpointer-arith -Wvla -Wundef
@@ -168,7 +168,7 @@ integration: build/medic build/test/medic build/asan/medic $(ETCD_BIN) $(DEB_FIL
 
 check: deps
 	@$(MAKE) --no-print-directory all build/test/medic build/asan/medic
-	@$(MAKE) --no-print-directory unit unit-asan unit-valgrind integration check-fuzz
+	@$(MAKE) --no-print-directory unit unit-asan unit-valgrind integration check-fuzz check-faults-sample
 
 fuzz-build: $(FUZZ_BIN)
 
@@ -180,6 +180,38 @@ fuzz: fuzz-build
 # What `make check` runs: a minute per target, two at a time (about two and a half minutes).
 check-fuzz: fuzz-build
 	@tests/fuzz/run 60 2 $(FUZZ_ALL)
+
+# The fault-injection suite (tests/faults/README): killat counts every system call of medic
+# and kills it or fails one at point k; threads is the io-priority target. `check` runs the
+# sample. The suite uses test hooks (MEDIC_HOST_MNTNS_PID, MEDIC_CONF_ROOT): the test build.
+build/faults/sysnames.h:
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)echo '#include <sys/syscall.h>' | $(CC) -dM -E - | \
+		sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/	{ \2, "\1" },/p' | \
+		{ echo 'static const struct { long nr; const char *name; } sysnames[] = {'; cat; echo '};'; } >$@
+
+build/faults/killat: tests/faults/killat.c build/faults/sysnames.h
+	$(call say,CC,$<)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -Ibuild/faults -o $@ $<
+
+build/faults/threads: tests/faults/threads.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $<
+
+FAULT_BINS := build/test/medic build/faults/killat build/faults/threads
+
+# Every point of apply and rollback (long: prints how long it took).
+check-faults: $(FAULT_BINS)
+	@MEDIC=$(CURDIR)/build/test/medic KILLAT=$(CURDIR)/build/faults/killat THREADS=$(CURDIR)/build/faults/threads \
+		tests/faults/run
+
+# About FAULTS_SAMPLE points (default 300: ~2.5 minutes on this machine when idle), spread
+# over every kind of fault, and no point started after FAULTS_BUDGET seconds (a loaded
+# machine runs fewer points, round robin over the kinds, and says how many it left out).
+FAULTS_SAMPLE ?= 300
+FAULTS_BUDGET ?= 180
+check-faults-sample: $(FAULT_BINS)
+	@MEDIC=$(CURDIR)/build/test/medic KILLAT=$(CURDIR)/build/faults/killat THREADS=$(CURDIR)/build/faults/threads \
+		FAULTS_BUDGET=$(FAULTS_BUDGET) tests/faults/run --sample $(FAULTS_SAMPLE)
 
 # Benchmarks report figures against DESIGN §11's targets; they are not tests (exit 0 unless
 # medic itself fails). scale-bench needs root; its knobs are SCALE_* (see its header).
@@ -228,7 +260,7 @@ $(DEB_FILE): $(DEB_SRC)
 clean:
 	rm -rf build
 
-.PHONY: all deps audit unit unit-asan unit-valgrind integration check bench bench-audit bench-scale \
-	bench-agent install deb clean fuzz fuzz-build check-fuzz
+.PHONY: all deps audit unit unit-asan unit-valgrind integration check check-faults check-faults-sample \
+	bench bench-audit bench-scale bench-agent install deb clean fuzz fuzz-build check-fuzz
 
 -include $(shell find build -name '*.d' -type f 2>/dev/null)
