@@ -514,11 +514,11 @@ static void link_counters(struct ctx *ctx, const char *ifname, char ***notes) {
                 { RTNL_LINK_TX_ERRORS, "tx_errors" },
         };
         _cleanup_free_ char *text = NULL;
-        struct nl_cache *links;
         struct rtnl_link *l;
         uint64_t bad = 0;
 
-        if (netif_links(ctx, &links) < 0 || !(l = rtnl_link_get_by_name(links, ifname)))
+        /* By hash: `interface: all` asks this for every interface. */
+        if (!(l = netif_link(ctx, ifname)))
                 return;
         for (size_t i = 0; i < ELEMENTSOF(stats); i++) {
                 uint64_t v = rtnl_link_get_stat(l, stats[i].id);
@@ -527,7 +527,6 @@ static void link_counters(struct ctx *ctx, const char *ifname, char ***notes) {
                 text = x;
                 bad += v;
         }
-        rtnl_link_put(l);
         /* etcd's guide turns checksum offload off for NICs that corrupt or drop packets:
          * the counters are the evidence for (or against) doing it on this host. */
         if (bad)

@@ -34,6 +34,10 @@ struct ethtool_run {
         bool dumped;
         struct eth_dev **devs; /* pointers: what ethtool_features() lends stays put as the list grows */
         size_t n_devs;
+        /* devs by name (open addressing, under half full): `interface: all` looks each
+         * interface up several times. */
+        struct eth_dev **slot;
+        size_t cap;
 };
 
 void eth_features_init(struct eth_features *f, unsigned n_bits) {
@@ -78,6 +82,7 @@ static void run_free(void *p) {
                 free(e->devs[i]);
         }
         free(e->devs);
+        free(e->slot);
         free(e);
 }
 
@@ -165,11 +170,39 @@ int ethtool_names(struct ctx *ctx, const char *ifname, char ***ret, unsigned *re
         return 0;
 }
 
+static size_t name_hash(const char *s) {
+        size_t h = 14695981039346656037ULL;
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+        return h;
+}
+
+static void slot_put(struct ethtool_run *e, struct eth_dev *d) {
+        size_t i = name_hash(d->name) & (e->cap - 1);
+        while (e->slot[i])
+                i = (i + 1) & (e->cap - 1);
+        e->slot[i] = d;
+}
+
 static struct eth_dev *dev_find(struct ethtool_run *e, const char *ifname) {
-        for (size_t i = 0; i < e->n_devs; i++)
-                if (streq(e->devs[i]->name, ifname))
-                        return e->devs[i];
+        if (!e->cap)
+                return NULL;
+        for (size_t i = name_hash(ifname) & (e->cap - 1); e->slot[i]; i = (i + 1) & (e->cap - 1))
+                if (streq(e->slot[i]->name, ifname))
+                        return e->slot[i];
         return NULL;
+}
+
+static void dev_index(struct ethtool_run *e, struct eth_dev *d) {
+        if (2 * e->n_devs > e->cap) {
+                free(e->slot);
+                e->cap = e->cap ? 2 * e->cap : 64;
+                e->slot = xcalloc(e->cap, sizeof(*e->slot));
+                for (size_t i = 0; i < e->n_devs; i++)
+                        slot_put(e, e->devs[i]);
+                return;
+        }
+        slot_put(e, d);
 }
 
 static struct eth_dev *dev_add(struct ethtool_run *e, const char *ifname) {
@@ -180,6 +213,7 @@ static struct eth_dev *dev_add(struct ethtool_run *e, const char *ifname) {
         d = e->devs[e->n_devs++] = xcalloc(1, sizeof(*d));
         d->stale = true;
         snprintf(d->name, sizeof d->name, "%s", ifname);
+        dev_index(e, d);
         return d;
 }
 
