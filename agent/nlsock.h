@@ -12,8 +12,8 @@ struct nl_sock;
 /* How long medic waits for the kernel on one send or receive. A kernel that does not
  * answer (a lost reply, an injected ENOBUFS) must not leave medic blocked in recvmsg()
  * while it holds the state lock. */
-#define NLSOCK_TIMEOUT_MS 5000
-#define NLSOCK_TIMEOUT_S "5"
+#define NLSOCK_TIMEOUT_MS 2000
+#define NLSOCK_TIMEOUT_S "2"
 
 /* A new socket connected to protocol (NETLINK_ROUTE, NETLINK_GENERIC), with send and
  * receive timeouts and the kernel's errno kept in *kerr. */
@@ -34,7 +34,7 @@ static inline bool nlsock_kernel_error(const int *kerr) {
  * (a receive that timed out: -ETIMEDOUT); negative. Resets *kerr. */
 int nlsock_errno(int *kerr, int nlerr);
 /* strerror() of a negative errno from nlsock_errno(), with -ETIMEDOUT said as what it
- * means here: "the kernel did not answer within 5 s". */
+ * means here: "the kernel did not answer within 2 s". */
 const char *nlsock_strerror(int r);
 /* A copy of the socket's callbacks (with the error handler) to add a dump's own to. */
 struct nl_cb *nlsock_cb_clone(struct nl_sock *s);
