@@ -2,6 +2,7 @@
 /* traffic-priority's kernel side: build medic's qdisc, classes and u32 filters with
  * libnl-route, read them back from one dump per kind, rebuild a previous root. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
@@ -1008,11 +1009,59 @@ int tc_rebuild(struct ctx *ctx, int ifindex, const char *ifname, const struct tc
         return 0;
 }
 
-/* Read-only: whether the kernel can create a prio qdisc, without creating one. */
+/* modprobe runs an "install sch_prio COMMAND" line of modprobe.d instead of loading the
+ * module. Looks in modprobe's own order (a file name found earlier hides the same name
+ * later) and returns the command of the first such line, or NULL. */
+static char *modprobe_install_rule(const char *module) {
+        static const char *const dirs[] = { "/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d",
+                                            "/lib/modprobe.d", "/usr/lib/modprobe.d" };
+        _cleanup_strv_ char **seen = NULL;
+
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+                _cleanup_strv_ char **names = NULL;
+                DIR *d = opendir(dirs[i]);
+                struct dirent *e;
+
+                if (!d)
+                        continue;
+                while ((e = readdir(d))) {
+                        size_t l = strlen(e->d_name);
+                        if (l > 5 && streq(e->d_name + l - 5, ".conf") && !strv_contains(seen, e->d_name))
+                                strv_push(&names, xstrdup(e->d_name));
+                }
+                closedir(d);
+                strv_sort(names);
+                for (size_t k = 0; names && names[k]; k++) {
+                        _cleanup_free_ char *path = xasprintf("%s/%s", dirs[i], names[k]), *text = NULL;
+                        strv_push(&seen, xstrdup(names[k]));
+                        if (read_file(path, &text, NULL) < 0)
+                                continue;
+                        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+                                char word[16], mod[64];
+                                int at = 0;
+                                if (sscanf(line, " %15s %63s %n", word, mod, &at) == 2 && streq(word, "install") &&
+                                    streq(mod, module) && at > 0) {
+                                        line += at;
+                                        line[strcspn(line, "#")] = '\0';
+                                        for (size_t t = strlen(line); t > 0 && (line[t - 1] == ' ' || line[t - 1] == '\t'); t--)
+                                                line[t - 1] = '\0';
+                                        return xstrdup(line);
+                                }
+                        }
+                }
+        }
+        return NULL;
+}
+
+/* Read-only: whether the kernel can create a prio qdisc, without creating one and without
+ * loading a module (audit changes nothing). An installed module is not enough: the kernel
+ * must also be allowed to load it, or apply meets the same ENOENT as on a kernel built
+ * without it — and the operator must hear which of the two it is. */
 static int probe_prio(const char **how) {
+        static char why[512];
         struct utsname u;
         char path[256];
-        _cleanup_free_ char *builtin = NULL, *dep = NULL;
+        _cleanup_free_ char *builtin = NULL, *dep = NULL, *disabled = NULL, *modprobe = NULL, *rule = NULL;
 
         if (access("/sys/module/sch_prio", F_OK) == 0) {
                 *how = "module sch_prio is loaded";
@@ -1028,16 +1077,36 @@ static int probe_prio(const char **how) {
         }
         snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
         if (read_file(path, &dep, NULL) >= 0) {
-                if (strstr(dep, "/sch_prio.ko")) {
-                        *how = "module sch_prio is installed";
-                        return 1;
+                if (!strstr(dep, "/sch_prio.ko")) {
+                        if (builtin) {
+                                *how = "CONFIG_NET_SCH_PRIO is not set: no sch_prio module or built-in";
+                                return 0;
+                        }
+                        *how = "no /lib/modules for this kernel to tell";
+                        return -ENOENT;
                 }
-                if (builtin) {
-                        *how = "CONFIG_NET_SCH_PRIO is not set: no sch_prio module or built-in";
+                if (read_line_file("/proc/sys/kernel/modules_disabled", &disabled) >= 0 && streq(disabled, "1")) {
+                        *how = "module sch_prio is installed but the kernel refuses to load it: kernel.modules_disabled=1 (until reboot)";
                         return 0;
                 }
+                /* The kernel loads a qdisc's module by running kernel.modprobe; empty means never. */
+                if (read_line_file("/proc/sys/kernel/modprobe", &modprobe) >= 0 && !modprobe[0]) {
+                        *how = "module sch_prio is installed but the kernel cannot load it: kernel.modprobe is empty";
+                        return 0;
+                }
+                rule = modprobe_install_rule("sch_prio");
+                if (rule) {
+                        const char *cmd = strrchr(rule, '/') ? strrchr(rule, '/') + 1 : rule;
+                        bool refuses = streq(cmd, "false") || streq(cmd, "true");
+                        snprintf(why, sizeof(why), "module sch_prio is installed but modprobe.d says 'install sch_prio %s'%s",
+                                 rule, refuses ? ", so it is never loaded" : " instead of loading it");
+                        *how = why;
+                        /* /bin/false and /bin/true load nothing; another command may or may not. */
+                        return refuses ? 0 : -ENOENT;
+                }
+                *how = "module sch_prio is installed";
+                return 1;
         }
-        *how = "no /lib/modules for this kernel to tell";
         return -ENOENT;
 }
 

@@ -437,8 +437,22 @@ static int put_state(struct ctx *ctx, const struct tp_state *s) {
         switch (s->v.root) {
         case TC_ROOT_DEFAULT:
                 return tc_delete_root(ctx, ifindex, s->ifname);
-        case TC_ROOT_MEDIC:
-                return tc_build(ctx, ifindex, s->ifname, s->v.backend, s->v.bands, s->v.n_bands, s->v.rate, &used);
+        case TC_ROOT_MEDIC: {
+                enum tc_backend backend = s->v.backend;
+                const char *how;
+                /* Where the probe knows prio cannot be had, say its reason: the kernel's bare
+                 * ENOENT is the same for a module it may not load and for CONFIG_NET_SCH_PRIO
+                 * unset. And apply then does what audit's note predicted. */
+                if (backend != TC_BACKEND_HTB && tc_kernel_has_prio(&how) == 0) {
+                        if (backend == TC_BACKEND_PRIO) {
+                                ctx_fail(ctx, "%s: kernel has no 'prio' qdisc (%s); use backend: htb or auto", s->ifname, how);
+                                return -ENOENT;
+                        }
+                        ctx_note(ctx, "backend auto: used htb, because this kernel has no 'prio' qdisc (%s)", how);
+                        backend = TC_BACKEND_HTB;
+                }
+                return tc_build(ctx, ifindex, s->ifname, backend, s->v.bands, s->v.n_bands, s->v.rate, &used);
+        }
         case TC_ROOT_FOREIGN:
         case TC_ROOT_PARTIAL:
                 if (s->v.rebuildable)

@@ -35,3 +35,48 @@ tc_attempt() {
 tc_counters() {
         tc -n "$1" -s class show dev "$2" | awk '/^class/ { c = $3 } /^ Sent / { print c, $4, $2 }' | sort
 }
+
+# tc_auto_backend: which root `backend: auto` builds on this kernel, asked of the kernel
+# (tc_kernel_has_prio): AUTO=prio where it has sch_prio (Debian's stock kernel), AUTO=htb
+# where it has not (this project's machines). AUTO_SHOWN is how medic shows that root with
+# two bands on a 10gbit veth. Keeps $NS.
+tc_auto_backend() {
+        if tc_kernel_has_prio; then
+                AUTO=prio AUTO_SHOWN=prio
+        else
+                AUTO=htb AUTO_SHOWN="htb 10gbit"
+        fi
+        log "backend: auto builds $AUTO on this kernel"
+}
+
+# tc_root_line NS DEV: the root qdisc's line as tc shows it, without the blank that some
+# iproute2 versions print at its end (Debian 12's 6.1 does not).
+tc_root_line() {
+        tc -n "$1" qdisc show dev "$2" | grep ' root ' | sed 's/ *$//'
+}
+
+# tc_assert_auto_root NS DEV: DEV has medic's root for two policy bands built by backend:
+# auto on a 10gbit veth (tc_auto_backend first), exactly: the root and every class.
+tc_assert_auto_root() {
+        local q c i
+        q=$(tc_root_line "$1" "$2")
+        c=$(tc -n "$1" class show dev "$2" | sed 's/ *$//')
+        case $AUTO in
+        prio)
+                [[ "$q" =~ ^qdisc\ prio\ 1:\ root\ refcnt\ [0-9]+\ bands\ 3\ priomap(\ 2){16}$ ]] ||
+                        fail "$2: root is not medic's prio 1: with 3 bands and every priority in band 3: $q"
+                assert_eq "$(printf 'class prio 1:%s parent 1:\n' 1 2 3)" "$c" "classes on $2"
+                ;;
+        htb)
+                [[ "$q" =~ ^qdisc\ htb\ 1:\ root\ refcnt\ [0-9]+\ r2q\ 10\ default\ 0x3\  ]] ||
+                        fail "$2: root is not medic's htb 1: default 0x3: $q"
+                assert_eq 4 "$(wc -l <<<"$c")" "classes on $2"
+                grep -qE '^class htb 1:100 root rate 10Gbit ceil 10Gbit ' <<<"$c" || fail "$2: no 1:100 at the veth's 10gbit: $c"
+                for i in 1 2 3; do
+                        grep -qE "^class htb 1:$i parent 1:100 prio $((i - 1)) rate 3333Mbit ceil 10Gbit " <<<"$c" ||
+                                fail "$2: class 1:$i is not medic's (parent 1:100, prio $((i - 1)), ceil 10Gbit): $c"
+                done
+                ;;
+        *) fail "internal: tc_assert_auto_root without tc_auto_backend" ;;
+        esac
+}

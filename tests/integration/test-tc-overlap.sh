@@ -21,6 +21,7 @@ YAML
 ip -n "$NS" link add vt0 type veth peer name vt1
 ip -n "$NS" link set vt0 up
 ip -n "$NS" link set vt1 up
+tc_auto_backend
 before0=$(tc_snapshot "$NS" vt0)
 before1=$(tc_snapshot "$NS" vt1)
 
@@ -28,8 +29,7 @@ step "the same bands twice: one item, the second row says so"
 expect_rc 2 medic_ns audit
 assert_contains "$OUT" "also set by action 'everywhere'"
 expect_rc 2 medic_ns apply
-tc -n "$NS" qdisc show dev vt0 >"$T/q0"
-assert_match "$T/q0" "^qdisc htb 1: root" "vt0 after apply"
+tc_assert_auto_root "$NS" vt0
 expect_rc 2 medic_ns rollback
 assert_eq "$before0" "$(tc_snapshot "$NS" vt0)" "vt0 after rollback"
 assert_eq "$before1" "$(tc_snapshot "$NS" vt1)" "vt1 after rollback"

@@ -39,8 +39,8 @@ before=$(snapshot)
 step "backend: prio: apply builds prio 1: with 3 bands, every priority in the last band"
 expect_rc 2 medic_ns apply
 assert_match "$OUT" '^peer first +lo +kernel default \(noqueue\) → prio: peer 2380 > client 2379 > rest +changed$'
-assert_eq "qdisc prio 1: root refcnt 2 bands 3 priomap 2 2 2 2 2 2 2 2 2 2 2 2 2 2 2 2 " \
-        "$(tc -n "$NS" qdisc show dev lo)" "tc qdisc show dev lo"
+assert_eq "qdisc prio 1: root refcnt 2 bands 3 priomap 2 2 2 2 2 2 2 2 2 2 2 2 2 2 2 2" \
+        "$(tc_root_line "$NS" lo)" "tc qdisc show dev lo"
 f=$(tc -n "$NS" filter show dev lo)
 assert_eq 8 "$(grep -c flowid <<<"$f")" "port nodes (2 ports × 2 directions × IPv4/IPv6)"
 grep -q 'offset 0f00>>6 at 0' <<<"$f" || fail "the IPv4 link node does not follow the header length: $f"
@@ -75,8 +75,8 @@ actions:
         - {name: bulk, ports: [873]}
 YAML
 expect_rc 2 medic_ns apply
-assert_eq "qdisc prio 1: root refcnt 2 bands 4 priomap 3 3 3 3 3 3 3 3 3 3 3 3 3 3 3 3 " \
-        "$(tc -n "$NS" qdisc show dev lo)" "tc qdisc show dev lo with three bands"
+assert_eq "qdisc prio 1: root refcnt 2 bands 4 priomap 3 3 3 3 3 3 3 3 3 3 3 3 3 3 3 3" \
+        "$(tc_root_line "$NS" lo)" "tc qdisc show dev lo with three bands"
 c=$(counters); attempt 127.0.0.1 873; expect_deltas "$c" "1:1=0 1:2=0 1:3=2 1:4=0"
 c=$(counters); attempt ::1 5555; expect_deltas "$c" "1:1=0 1:2=0 1:3=0 1:4=2"
 expect_rc 2 medic_ns rollback

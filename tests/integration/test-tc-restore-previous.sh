@@ -21,6 +21,7 @@ ip -n "$NS" link add vt0 type veth peer name vt1
 ip -n "$NS" link set vt0 up
 ip -n "$NS" link set vt1 up
 
+tc_auto_backend
 snapshot() { tc_snapshot "$NS" vt0; }
 
 # Roots a node may carry before medic arrives; the first is the one etcd guides show.
@@ -50,15 +51,14 @@ for root in "${roots[@]}"; do
 
         expect_rc 2 medic_ns apply
         assert_match "$OUT" "^peer first +vt0 +$kind $handle .* → auto: peer 2380 > client 2379 > rest +changed\$"
-        grep -q '^qdisc htb 1: root .*default 0x3 ' <<<"$(tc -n "$NS" qdisc show dev vt0)" ||
-                fail "apply did not put medic's root on vt0: $(tc -n "$NS" qdisc show dev vt0)"
+        tc_assert_auto_root "$NS" vt0
         [ "$(tc -n "$NS" qdisc show dev vt0 | wc -l)" = 1 ] || fail "more than medic's root on vt0: $(tc -n "$NS" qdisc show dev vt0)"
 
         run_capture medic_ns rollback
         after=$(snapshot)
         if [ "$RC" != 2 ]; then
                 soft_fail "rollback over '$root': exit $RC, expected 2: $(grep -v '^ *note' "$OUT" | head -n 1)"
-        elif ! grep -qE "^peer first +vt0 +htb 10gbit: 2380 > 2379 > rest → $kind $handle .* +restored\$" "$OUT"; then
+        elif ! grep -qE "^peer first +vt0 +$AUTO_SHOWN: 2380 > 2379 > rest → $kind $handle .* +restored\$" "$OUT"; then
                 soft_fail "rollback over '$root' does not say restored: $(head -n 1 "$OUT")"
         fi
         if [ "$before" != "$after" ]; then
