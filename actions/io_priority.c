@@ -176,14 +176,20 @@ static int iop_spec_to_json(const void *spec, struct json_object **ret) {
         return 0;
 }
 
-static int iop_plan(struct ctx *ctx _unused_, const void *spec, struct plan_list *out) {
+static int iop_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
         const struct iop_spec *s = spec;
         struct proc_found f = { 0 };
         int r;
 
         r = target_find_processes(s->target, &f);
-        if (r < 0)
+        if (r < 0) {
+                /* Not "no process": medic could not look. Planning without the process
+                 * would apply the rest and call the set complete. */
+                ctx_fail(ctx, "%s: cannot look for its process: %s", s->target->name,
+                         f.problems ? f.problems : strerror(-r));
+                proc_found_done(&f);
                 return r;
+        }
         if (f.n == 0) {
                 _cleanup_free_ char *rules = target_rules_describe(s->target);
                 plan_list_finding(out, xasprintf("target %s", s->target->name),

@@ -158,7 +158,10 @@ static void read_cgroup_procs(const char *dir, const char *unit, unsigned depth,
         DIR *d;
         struct dirent *de;
 
-        if (read_file(path, &s, NULL) >= 0)
+        int r = read_file(path, &s, NULL);
+        if (r < 0 && r != -ENOENT && !f->error)
+                f->error = r; /* the unit's cgroup is there, its members could not be read */
+        if (r >= 0)
                 for (char *l = strtok(s, "\n"); l; l = strtok(NULL, "\n")) {
                         unsigned long long pid;
                         _cleanup_free_ char *u = NULL;
@@ -201,8 +204,12 @@ static void find_by_proc_scan(enum process_rule_kind kind, const char *value, st
         char buf[PATH_MAX];
         unsigned unreadable = 0;
 
-        if (!d)
+        if (!d) {
+                *problem = xasprintf("/proc: %s", strerror(errno));
+                if (!f->error)
+                        f->error = -errno;
                 return;
+        }
         while ((de = readdir(d))) {
                 unsigned long long pid;
                 if (!isdigit((unsigned char) de->d_name[0]) || parse_uint(de->d_name, INT_MAX, &pid) < 0)
@@ -241,6 +248,8 @@ static void find_by_pidfile(const char *pidfile, struct proc_found *f, char **pr
         if (r < 0) {
                 if (r != -ENOENT)
                         *problem = xasprintf("pidfile %s: %s", pidfile, strerror(-r));
+                if (r != -ENOENT && r != -EACCES && r != -EPERM && !f->error)
+                        f->error = r;
                 return;
         }
         /* Not echoed: with CAP_DAC_READ_SEARCH medic may read a file its caller cannot. */
@@ -292,5 +301,5 @@ int target_find_processes(const struct target *t, struct proc_found *ret) {
                         f.rule = xasprintf("%s %s", process_rule_name(rule->kind), rule->value);
         }
         *ret = f;
-        return 0;
+        return f.n == 0 && f.error ? f.error : 0;
 }

@@ -19,10 +19,13 @@ struct proc_found {
         size_t n;
         char *rule;     /* the rule that found them: "unit etcd.service" */
         char *problems; /* why rules found nothing, when something is wrong (stale pidfile) */
+        int error;      /* a rule could not look (EMFILE, EIO): not "nothing found" */
 };
 
 /* Tries the target's rules in order; the first that finds a process wins. Finding nothing
- * is not an error: n == 0. */
+ * is not an error: n == 0. A rule that could not look at all (a pidfile or /proc that
+ * cannot be read for want of a file descriptor, an I/O error) is: -errno, with the reason
+ * in ret->problems, so that a change set is not made without the process. */
 int target_find_processes(const struct target *t, struct proc_found *ret);
 void proc_found_done(struct proc_found *f);
 /* "unit etcd.service or comm etcd" */
