@@ -51,6 +51,10 @@ python3 -c "import sys; sys.exit(0 if 0 <= $ms <= ($after - $before) / 1e6 + 1 e
 log "unloaded: etcd waited $ms ms (kernel: $(( (after - before) / 1000000 )) ms around the run)"
 
 step "four busy loops on etcd's CPU: the starvation finding fires"
+# etcd idles between heartbeats, so its share of waiting depends on how busy the machine
+# already is (7.6 % seen on a loaded one); the unloaded run above waited ~0.1 %. The
+# finding is what is tested here: a threshold of 2 % separates the two on any machine.
+sed -i 's/max-run-delay: 10%/max-run-delay: 2%/' "$POLICY"
 for _ in 1 2 3 4; do
         taskset -c "$cpu" timeout 8 sh -c 'while :; do :; done' &
         helper_pid $!
