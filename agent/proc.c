@@ -102,8 +102,19 @@ static void add_match(struct proc_found *f, pid_t pid) {
         for (size_t i = 0; i < f->n; i++)
                 if (f->procs[i].pid == pid)
                         return;
-        if (proc_stat(pid, m.comm, &state, &m.starttime) < 0)
-                return; /* gone meanwhile */
+        int r = proc_stat(pid, m.comm, &state, &m.starttime);
+        if (r < 0) {
+                /* Gone meanwhile is no match; anything else (no file descriptor left, an
+                 * I/O error) means medic could not look. */
+                if (r != -ENOENT && r != -ESRCH && !f->error) {
+                        f->error = r;
+                        char *p = xasprintf("%s%s/proc/%d/stat: %s", f->problems ? f->problems : "",
+                                            f->problems ? "; " : "", (int) pid, strerror(-r));
+                        free(f->problems);
+                        f->problems = p;
+                }
+                return;
+        }
         /* A zombie has no threads left to set: it is not the running etcd. */
         if (state == 'Z' || state == 'X')
                 return;
@@ -216,13 +227,20 @@ static void find_by_proc_scan(enum process_rule_kind kind, const char *value, st
                         continue;
                 if (kind == RULE_COMM) {
                         char comm[16];
-                        if (proc_comm((pid_t) pid, comm) >= 0 && streq(comm, value))
+                        int r = proc_comm((pid_t) pid, comm);
+                        /* A process that cannot be read for want of a file descriptor may
+                         * be the one looked for: that is not "not found". */
+                        if (r < 0 && r != -ENOENT && r != -ESRCH && r != -EACCES && !f->error)
+                                f->error = r;
+                        if (r >= 0 && streq(comm, value))
                                 add_match(f, (pid_t) pid);
                 } else {
                         _cleanup_free_ char *link = xasprintf("/proc/%s/exe", de->d_name);
                         ssize_t n = readlink(link, buf, sizeof buf - 1);
                         if (n < 0 && (errno == EACCES || errno == EPERM))
                                 unreadable++;
+                        else if (n < 0 && errno != ENOENT && errno != ESRCH && !f->error)
+                                f->error = -errno;
                         if (n <= 0)
                                 continue;
                         buf[n] = 0;
