@@ -80,3 +80,23 @@ tc_assert_auto_root() {
         *) fail "internal: tc_assert_auto_root without tc_auto_backend" ;;
         esac
 }
+
+# tc_setup_vt0: setup (lib.sh) with the tc tests' usual policy — peer 2380 before client
+# 2379 on vt0 at 1gbit, backend auto — and the veth pair vt0/vt1 up in the test's namespace.
+tc_setup_vt0() {
+        setup - <<'YAML'
+medic: 1
+name: tp
+actions:
+  - name: peer first
+    traffic-priority:
+      interface: vt0
+      rate: 1gbit
+      bands:
+        - {name: peer, ports: [2380]}
+        - {name: client, ports: [2379]}
+YAML
+        ip -n "$NS" link add vt0 type veth peer name vt1
+        ip -n "$NS" link set vt0 up
+        ip -n "$NS" link set vt1 up
+}

@@ -9,21 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tc-lib.sh"
 command -v strace >/dev/null || skip "needs strace"
-setup - <<'YAML'
-medic: 1
-name: tp
-actions:
-  - name: peer first
-    traffic-priority:
-      interface: vt0
-      rate: 1gbit
-      bands:
-        - {name: peer, ports: [2380]}
-        - {name: client, ports: [2379]}
-YAML
-ip -n "$NS" link add vt0 type veth peer name vt1
-ip -n "$NS" link set vt0 up
-ip -n "$NS" link set vt1 up
+tc_setup_vt0
 
 before=$(tc_snapshot "$NS" vt0)
 expect_rc 2 medic_ns apply

@@ -10,21 +10,7 @@
 . "$(dirname "$0")/tc-lib.sh"
 driver=$(cd "$(dirname "$0")/../.." && pwd)/build/test/tests/test-tc-partial
 [ -x "$driver" ] || skip "needs $driver (make unit builds it)"
-setup - <<'YAML'
-medic: 1
-name: tp
-actions:
-  - name: peer first
-    traffic-priority:
-      interface: vt0
-      rate: 1gbit
-      bands:
-        - {name: peer, ports: [2380]}
-        - {name: client, ports: [2379]}
-YAML
-ip -n "$NS" link add vt0 type veth peer name vt1
-ip -n "$NS" link set vt0 up
-ip -n "$NS" link set vt1 up
+tc_setup_vt0
 
 # htb's direct_packets_stat counts packets the kernel itself sends through the root (an
 # IPv6 router solicitation on a veth that just came up): a counter, not configuration.
