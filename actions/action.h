@@ -30,6 +30,13 @@ struct ctx {
         const char *root;  /* test hook: prefix for configuration files read for notes ("") */
         struct netrun *net; /* netlink sockets and dumps shared by the network kinds (netif.h) */
         char **notes;       /* ctx_note(): what a write decided that the operator must hear */
+        /* Around notes() and apply() of a drifted object: the state medic left it in, as the
+         * newest change set in force recorded it (its after), or NULL (none, or medic's change
+         * there was rolled back). Looked up in the journal only when a kind asks: a kind
+         * puts right its own structure that someone partly changed, and leaves alone what
+         * someone else built. The engine owns what it returns. */
+        const void *(*recorded_after)(struct ctx *ctx);
+        void *recorded; /* the engine's, for recorded_after() */
 };
 
 void ctx_fail(struct ctx *ctx, const char *fmt, ...) _printf_(2, 3);

@@ -48,7 +48,10 @@ static void change_one(struct applying *ap, struct item *it) {
 
         strv_free(run->ctx.notes);
         run->ctx.notes = NULL;
+        struct recorded rec;
+        recorded_begin(run, &rec, it->ops, it->object);
         r = change_object(run, it->ops, it->want, it->have, false, &now);
+        recorded_end(run, &rec);
         if (r < 0) {
                 _cleanup_free_ char *why = xstrdup(ctx_reason(run, r));
                 row->status = ROW_FAILED;

@@ -311,11 +311,11 @@ static const char *rtm_name(int type) {
         switch (type) {
         case RTM_NEWLINK: return "link changed";
         case RTM_DELLINK: return "link deleted";
-        case RTM_NEWQDISC: return "qdisc added";
+        case RTM_NEWQDISC: return "qdisc added or changed";
         case RTM_DELQDISC: return "qdisc deleted";
-        case RTM_NEWTCLASS: return "class added";
+        case RTM_NEWTCLASS: return "class added or changed";
         case RTM_DELTCLASS: return "class deleted";
-        case RTM_NEWTFILTER: return "filter added";
+        case RTM_NEWTFILTER: return "filter added or changed";
         case RTM_DELTFILTER: return "filter deleted";
         default: return "rtnetlink event";
         }

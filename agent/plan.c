@@ -193,8 +193,12 @@ int plan_build(struct run *run, struct plan *pl, bool notes) {
                         row->current = a->ops->describe(it->have);
                         row->current_json = state_json(a->ops, it->have);
                         row->status = a->ops->same(it->want, it->have) ? ROW_OK : ROW_DRIFT;
-                        if (notes && a->ops->notes)
+                        if (notes && a->ops->notes) {
+                                struct recorded rec;
+                                recorded_begin(run, &rec, a->ops, it->object);
                                 a->ops->notes(&run->ctx, it->want, it->have, &row->notes);
+                                recorded_end(run, &rec);
+                        }
                 }
                 free(l.items);
         }
