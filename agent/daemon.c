@@ -5,7 +5,8 @@
  *
  *   rtnetlink RTNLGRP_LINK, RTNLGRP_TC   traffic-priority, nic-offload (a features change is
  *                                        an RTM_NEWLINK too: NETDEV_FEAT_CHANGE)
- *   proc connector exec/comm events      io-priority, for a process a target's rules find
+ *   proc connector exec/comm events      io-priority, for a process a target's rules find;
+ *     or, where it does not serve medic,  inotify on cgroup.events of etcd's cgroup (v2)
  *   POLLPRI on the host's mountinfo      mount-options
  *   timer (--sysctl-interval, 60 s)      sysctl
  *
@@ -27,12 +28,15 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "caps.h"
+#include "cgroup_watch.h"
 #include "daemon.h"
 #include "engine_int.h"
 #include "mountns.h"
+#include "proc.h"
 #include "prometheus.h"
 #include "sdlib.h"
 
@@ -70,6 +74,11 @@ struct agent {
         struct fight *fights;
         size_t n_fights;
         char *proc_note;    /* how etcd (re)starts are seen */
+        char *proc_why;     /* why the proc connector does not serve the agent, or NULL */
+        struct cgroup_watch *cgw; /* without the proc connector: etcd's cgroups (v2) */
+        sd_event_source *cg_src, *cg_again;
+        unsigned cg_again_step;
+        char **cg_known;    /* cgroups target processes were found in: watched until reload */
         char *last_repair;  /* "TIME cause" */
 };
 
@@ -200,6 +209,8 @@ static void write_metrics(struct agent *a, const struct report *rep) {
                 say("cannot write the metrics file %s", why);
 }
 
+static void fallback_refresh(struct agent *a);
+
 static void repair(struct agent *a, unsigned mask, const char *cause, bool start) {
         _cleanup_strv_ char **kinds = NULL;
         struct run run;
@@ -251,6 +262,8 @@ static void repair(struct agent *a, unsigned mask, const char *cause, bool start
                 a->last_set = run.rep.change;
         if (!start && run.rep.change)
                 write_status(a, cause);
+        if (start || (mask & (1u << K_IOPRIO)))
+                fallback_refresh(a);
         if (a->opt.prometheus)
                 write_metrics(a, &run.rep);
         (void) code;
@@ -354,28 +367,64 @@ static int on_rtnl(sd_event_source *s _unused_, int fd, uint32_t revents _unused
 
 /* ---- the proc connector ---- */
 
-static int proc_open(void) {
+/* The kernel answers a listen request at once with an ack (PROC_EVENT_NONE, our ack + 1) —
+ * unless it ignores the request: the proc connector serves only the initial pid and user
+ * namespaces and says nothing to anyone else, who still gets the events other listeners
+ * asked for, with pids of a namespace it cannot see. So no ack means no process events. */
+static int proc_open(char **ret_why) {
         struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC };
+        uint32_t nonce = (uint32_t) getpid() ^ (uint32_t) now_us();
         struct {
                 struct nlmsghdr h;
                 struct cn_msg cn;
                 enum proc_cn_mcast_op op;
         } __attribute__((packed)) req = {
                 .h = { .nlmsg_len = sizeof(req), .nlmsg_type = NLMSG_DONE },
-                .cn = { .id = { .idx = CN_IDX_PROC, .val = CN_VAL_PROC }, .len = sizeof(enum proc_cn_mcast_op) },
+                .cn = { .id = { .idx = CN_IDX_PROC, .val = CN_VAL_PROC }, .ack = nonce,
+                        .len = sizeof(enum proc_cn_mcast_op) },
                 .op = PROC_CN_MCAST_LISTEN,
         };
+        uint64_t deadline = now_us() + 250000;
         int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
         int r;
 
-        if (fd < 0)
+        if (fd < 0) {
+                *ret_why = xasprintf("proc connector: %s", strerror(errno));
                 return -errno;
+        }
         if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || send(fd, &req, sizeof(req), 0) < 0) {
                 r = -errno;
+                *ret_why = xasprintf("proc connector: %s%s", strerror(-r),
+                                     r == -ECONNREFUSED ? ", it serves only the initial network namespace" : "");
                 close(fd);
                 return r;
         }
-        return fd;
+        for (uint64_t t; (t = now_us()) < deadline;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                char buf[4096];
+                ssize_t n;
+
+                if (poll(&p, 1, (int) ((deadline - t) / 1000) + 1) <= 0)
+                        continue;
+                n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; n > 0 && NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
+                        struct cn_msg *cn = NLMSG_DATA(h);
+                        struct proc_event ev = { 0 };
+                        if (cn->id.idx != CN_IDX_PROC || cn->ack != nonce + 1)
+                                continue;
+                        memcpy(&ev, cn->data, cn->len < sizeof(ev) ? cn->len : sizeof(ev));
+                        if (ev.what != PROC_EVENT_NONE)
+                                continue;
+                        if (ev.event_data.ack.err == 0)
+                                return fd;
+                        *ret_why = xasprintf("proc connector: %s", strerror((int) ev.event_data.ack.err));
+                        close(fd);
+                        return -(int) ev.event_data.ack.err;
+                }
+        }
+        *ret_why = xstrdup("the proc connector did not answer: it serves only the initial pid and user namespaces, and medic runs in another");
+        close(fd);
+        return -EPERM;
 }
 
 /* Would one of the policy's process targets find pid? Cheap checks only: its comm, exe,
@@ -458,6 +507,127 @@ static int on_proc(sd_event_source *s _unused_, int fd, uint32_t revents _unused
                 }
         }
         return 0;
+}
+
+/* ---- without the proc connector: etcd's cgroups ---- */
+
+/* The cgroups to watch: each process target's unit (where systemd puts it when it is not
+ * running: system.slice) and every cgroup a target's process was found in since the start
+ * or the last reload (etcd's next start is most likely where the last one ran). */
+static char **fallback_dirs(struct agent *a, const char *root) {
+        char **dirs = NULL;
+
+        for (size_t i = 0; a->policy && i < a->policy->n_targets; i++) {
+                const struct target *t = &a->policy->targets[i];
+                struct proc_found f = { 0 };
+                if (t->kind != TARGET_PROCESS)
+                        continue;
+                for (size_t j = 0; j < t->n_rules; j++) {
+                        char *d;
+                        struct stat st;
+                        _cleanup_free_ char *slice = xasprintf("%s/system.slice", root);
+                        if (t->rules[j].kind != RULE_UNIT)
+                                continue;
+                        d = cgroup_unit_dir(root, t->rules[j].value);
+                        if (!d)
+                                d = stat(slice, &st) == 0 ? xasprintf("%s/%s", slice, t->rules[j].value)
+                                                          : xasprintf("%s/%s", root, t->rules[j].value);
+                        if (strv_contains(dirs, d))
+                                free(d);
+                        else
+                                strv_push(&dirs, d);
+                }
+                (void) target_find_processes(t, &f);
+                for (size_t k = 0; k < f.n && k < 8; k++) {
+                        char *d = cgroup_of_pid(root, f.procs[k].pid);
+                        if (!d || strv_contains(a->cg_known, d))
+                                free(d);
+                        else
+                                strv_push(&a->cg_known, d);
+                }
+                proc_found_done(&f);
+        }
+        for (size_t k = 0; a->cg_known && a->cg_known[k]; k++)
+                if (!strv_contains(dirs, a->cg_known[k]))
+                        strv_push(&dirs, xstrdup(a->cg_known[k]));
+        return dirs;
+}
+
+static void fallback_refresh(struct agent *a) {
+        _cleanup_strv_ char **dirs = NULL;
+        _cleanup_free_ char *what = NULL;
+        char *note;
+
+        if (!a->cgw)
+                return;
+        dirs = a->kinds & (1u << K_IOPRIO) ? fallback_dirs(a, cgroup2_root()) : NULL;
+        if (!(a->kinds & (1u << K_IOPRIO))) {
+                (void) cgroup_watch_set(a->cgw, NULL);
+                note = xasprintf("no process events: %s; no io-priority action needs them", a->proc_why);
+        } else if (cgroup_watch_set(a->cgw, dirs) > 0) {
+                what = cgroup_watch_describe(a->cgw);
+                note = xasprintf("no process events: %s; etcd (re)starts seen through cgroup.events of %s, and at the sysctl timer",
+                                 a->proc_why, what);
+        } else
+                note = xasprintf("no process events: %s; no cgroup of a process target to watch yet: etcd (re)starts found at the sysctl timer",
+                                 a->proc_why);
+        if (!streq_ptr(note, a->proc_note))
+                say("%s", note);
+        free(a->proc_note);
+        a->proc_note = note;
+}
+
+static int on_cg_again(sd_event_source *s, uint64_t usec _unused_, void *u) {
+        struct agent *a = u;
+
+        mark(a, 1u << K_IOPRIO, "a process entered etcd's cgroup: looked at again (a wrapper may exec etcd after it entered)");
+        if (a->cg_again_step++ == 0) {
+                sdev.source_set_time_relative(s, 1000000);
+                sdev.source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+static int on_cgroup(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_, void *u) {
+        struct agent *a = u;
+        _cleanup_free_ char *cause = NULL;
+        bool filled = false;
+
+        if (cgroup_watch_read(a->cgw, &cause, &filled) <= 0)
+                return 0;
+        mark(a, 1u << K_IOPRIO, "%s", cause);
+        /* The first process of a unit is often not etcd yet (systemd's fork, a wrapper
+         * script): two more looks, 0.1 s and 1 s later, find what it execs. */
+        if (filled) {
+                a->cg_again_step = 0;
+                sdev.source_set_time_relative(a->cg_again, 100000);
+                sdev.source_set_enabled(a->cg_again, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+/* The proc connector does not serve this agent: watch etcd's cgroups where cgroup v2 is
+ * mounted; else only the sysctl timer finds a restarted etcd. */
+static void fallback_start(struct agent *a) {
+        const char *root = cgroup2_root();
+        int r;
+
+        if (!root) {
+                a->proc_note = xasprintf("no process events: %s; no cgroup v2 mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified: etcd (re)starts found at the sysctl timer only",
+                                         a->proc_why);
+                say("%s", a->proc_note);
+                return;
+        }
+        r = cgroup_watch_new(&a->cgw);
+        if (r < 0) {
+                a->proc_note = xasprintf("no process events: %s; no inotify (%s): etcd (re)starts found at the sysctl timer only",
+                                         a->proc_why, strerror(-r));
+                say("%s", a->proc_note);
+                return;
+        }
+        sdev.add_io(a->e, &a->cg_src, cgroup_watch_fd(a->cgw), EPOLLIN, on_cgroup, a);
+        sdev.add_time_relative(a->e, &a->cg_again, CLOCK_MONOTONIC, 100000, 1000, on_cg_again, a);
+        sdev.source_set_enabled(a->cg_again, SD_EVENT_OFF);
 }
 
 /* ---- mounts ---- */
@@ -558,7 +728,8 @@ static int on_hup(sd_event_source *s _unused_, const struct signalfd_siginfo *si
         a->n_fights = 0;
         strv_free(a->given_up);
         strv_free(a->rolled_back);
-        a->given_up = a->rolled_back = NULL;
+        strv_free(a->cg_known);
+        a->given_up = a->rolled_back = a->cg_known = NULL;
         rebuild_skip(a);
         listen_for(a);
         sdev.source_set_time_relative(a->sysctl_timer, a->opt.sysctl_interval_s * 1000000ULL);
@@ -614,12 +785,10 @@ int agent_run(struct run *boot) {
                 say("cannot listen to rtnetlink (%s): traffic-priority and nic-offload are not watched", strerror(-a.rtnl_fd));
         else
                 sdev.add_io(a.e, &a.rtnl_src, a.rtnl_fd, EPOLLIN, on_rtnl, &a);
-        a.proc_fd = proc_open();
-        if (a.proc_fd < 0) {
-                a.proc_note = xasprintf("no process events (proc connector: %s): etcd restarts found at the sysctl timer",
-                                        strerror(-a.proc_fd));
-                say("%s", a.proc_note);
-        } else
+        a.proc_fd = proc_open(&a.proc_why);
+        if (a.proc_fd < 0)
+                fallback_start(&a);
+        else
                 sdev.add_io(a.e, &a.proc_src, a.proc_fd, EPOLLIN, on_proc, &a);
         a.mnt_fd = mnt_open();
         if (a.mnt_fd < 0)
@@ -649,6 +818,11 @@ out:
                 sdev.source_unref(a.proc_src);
         if (a.mnt_src)
                 sdev.source_unref(a.mnt_src);
+        if (a.cg_src)
+                sdev.source_unref(a.cg_src);
+        if (a.cg_again)
+                sdev.source_unref(a.cg_again);
+        cgroup_watch_free(a.cgw);
         if (a.debounce)
                 sdev.source_unref(a.debounce);
         if (a.sysctl_timer)
@@ -668,6 +842,8 @@ out:
         strv_free(a.skip);
         free(a.cause);
         free(a.proc_note);
+        free(a.proc_why);
+        strv_free(a.cg_known);
         free(a.last_repair);
         policy_free(a.policy);
         {

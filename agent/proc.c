@@ -164,6 +164,10 @@ static char *find_unit_dir(const char *dir, const char *unit, unsigned depth) {
         return found;
 }
 
+char *cgroup_unit_dir(const char *root, const char *unit) {
+        return find_unit_dir(root, unit, 0);
+}
+
 static void read_cgroup_procs(const char *dir, const char *unit, unsigned depth, struct proc_found *f) {
         _cleanup_free_ char *path = xasprintf("%s/cgroup.procs", dir), *s = NULL;
         DIR *d;

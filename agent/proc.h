@@ -31,6 +31,10 @@ void proc_found_done(struct proc_found *f);
 /* "unit etcd.service or comm etcd" */
 char *target_rules_describe(const struct target *t);
 
+/* The directory of a unit's cgroup under a hierarchy root: in the root or in a *.slice
+ * directory below it; NULL when the unit has no cgroup (it is not running). */
+char *cgroup_unit_dir(const char *root, const char *unit);
+
 int proc_starttime(pid_t pid, uint64_t *ret);
 /* Thread ids of pid, from /proc/PID/task. */
 int proc_tasks(pid_t pid, pid_t **ret, size_t *ret_n);
