@@ -120,8 +120,14 @@ static void write_status(struct agent *a, const char *last) {
                 free(a->last_repair);
                 a->last_repair = xasprintf("%s %s", now, last);
         }
-        text = xasprintf("pid %d\nrepairs %u\nlast-repair %s\n", (int) getpid(), a->repairs,
-                         a->last_repair ? a->last_repair : "-");
+        _cleanup_free_ char *alone = xstrdup("");
+        for (size_t i = 0; a->given_up && a->given_up[i]; i++) {
+                char *t = xasprintf("%s%s%s", alone, i ? ", " : "", a->given_up[i]);
+                free(alone);
+                alone = t;
+        }
+        text = xasprintf("pid %d\nrepairs %u\nlast-repair %s\nleft-alone %s\n", (int) getpid(), a->repairs,
+                         a->last_repair ? a->last_repair : "-", *alone ? alone : "-");
         f = fopen(tmp, "we");
         if (!f)
                 return;

@@ -216,7 +216,7 @@ static void agent_report(struct run *run) {
         _cleanup_free_ char *path = xasprintf("%s/agent", run->opt->state_dir), *text = NULL, *comm = NULL, *cpath = NULL;
         char *line, *save = NULL;
         int pid = 0;
-        const char *last = "-";
+        const char *last = "-", *alone = "-";
 
         if (read_file(path, &text, NULL) < 0)
                 return;
@@ -225,13 +225,16 @@ static void agent_report(struct run *run) {
                         pid = atoi(line + 4);
                 else if (startswith(line, "last-repair "))
                         last = line + 12;
+                else if (startswith(line, "left-alone "))
+                        alone = line + 11;
         }
         cpath = xasprintf("/proc/%d/comm", pid);
         if (pid <= 0 || read_line_file(cpath, &comm) < 0 || !streq(comm, "medic")) {
                 report_message(&run->rep, "no medic agent runs (the last one, pid %d, is gone)", pid);
                 return;
         }
-        report_message(&run->rep, "medic agent pid %d keeps this host; last repair: %s", pid, last);
+        report_message(&run->rep, "medic agent pid %d keeps this host; last repair: %s%s%s", pid, last,
+                       streq(alone, "-") ? "" : "; left alone after someone kept changing them back: ", streq(alone, "-") ? "" : alone);
 }
 
 static int journal_report(struct run *run) {
