@@ -20,29 +20,36 @@ expect_rc 2 medic_ns apply
 [[ "$(tc_root_line "$NS" vt0)" == "qdisc $AUTO 1: root "* ]] || fail "root after apply: $(tc_root_line "$NS" vt0)"
 good=$(snapshot)
 
-if [ "$AUTO" = htb ]; then
-        edit1=(class change dev vt0 parent 1:100 classid 1:1 htb rate 1mbit ceil 1gbit prio 0 quantum 1514)
-        what1="a class's rate is changed"
-else # a prio class has no parameters; its qdisc's priomap does
-        edit1=(qdisc change dev vt0 root handle 1: prio bands 3 priomap 1 2 2 2 2 2 2 2 2 2 2 2 2 2 2 2)
-        what1="the priomap is changed"
-fi
-edit2=(filter del dev vt0 parent 1: protocol ipv6 pref 2 u32)
-what2="medic's IPv6 filters are deleted"
-edit3=(filter add dev vt0 parent 1: protocol ip pref 5 u32 match ip dport 22 0xffff flowid 1:1)
-what3="a filter is added"
+# edit N: someone's change number N to medic's root; what N: its name.
+edit() {
+        case $1 in
+        1) if [ "$AUTO" = htb ]; then
+                   tcq class change dev vt0 parent 1:100 classid 1:1 htb rate 1mbit ceil 1gbit prio 0 quantum 1514
+           else # a prio class has no parameters; its qdisc's priomap does
+                   tcq qdisc change dev vt0 root handle 1: prio bands 3 priomap 1 2 2 2 2 2 2 2 2 2 2 2 2 2 2 2
+           fi ;;
+        2) tcq filter del dev vt0 parent 1: protocol ipv6 pref 2 u32 ;;
+        3) tcq filter add dev vt0 parent 1: protocol ip pref 5 u32 match ip dport 22 0xffff flowid 1:1 ;;
+        esac
+}
+what() {
+        case $1 in
+        1) if [ "$AUTO" = htb ]; then echo "a class's rate is changed"; else echo "the priomap is changed"; fi ;;
+        2) echo "medic's IPv6 filters are deleted" ;;
+        3) echo "a filter is added" ;;
+        esac
+}
 
 for i in 1 2 3; do
-        eval "edit=(\"\${edit$i[@]}\") what=\$what$i"
-        step "apply: $what"
-        tcq "${edit[@]}"
-        [ "$(snapshot)" != "$good" ] || fail "the edit '${edit[*]}' changed nothing"
+        step "apply: $(what $i)"
+        edit $i
+        [ "$(snapshot)" != "$good" ] || fail "'$(what $i)' changed nothing"
         expect_rc 2 medic_ns audit
         assert_match "$OUT" "note: the root qdisc $AUTO 1: is medic's, changed by someone since \\(.*\\): apply puts it back"
         sets=$(change_set_ids)
         expect_rc 2 medic_ns apply
         assert_match "$OUT" '^peer first +vt0 .* changed$'
-        assert_eq "$good" "$(snapshot)" "vt0 after apply over '${edit[*]}'"
+        assert_eq "$good" "$(snapshot)" "vt0 after apply over '$(what $i)'"
         [ "$(change_set_ids)" != "$sets" ] || fail "apply wrote no change set"
 done
 
@@ -71,13 +78,13 @@ AGENT=$!
 helper_pid "$AGENT"
 wait_until 10 grep -q "running with policy" "$T/agent.log" || fail "the agent did not start: $(cat "$T/agent.log")"
 same() { [ "$(snapshot)" = "$good" ]; }
+more_repairs_than() { [ "$(count_events repair)" -gt "$1" ]; }
 for i in 1 2 3; do
-        eval "edit=(\"\${edit$i[@]}\") what=\$what$i"
-        step "agent: $what"
+        step "agent: $(what $i)"
         n=$(count_events repair)
-        tcq "${edit[@]}"
+        edit $i
         wait_until 5 same || fail "not repaired: $(diff <(printf '%s\n' "$good") <(snapshot)); $(cat "$T/agent.log")"
-        wait_until 3 eval '[ "$(count_events repair)" -gt "$n" ]' || fail "no repair record"
+        wait_until 3 more_repairs_than "$n" || fail "no repair record"
         set=$(change_set_ids | tr ' ' '\n' | tail -1)
         assert_eq "repair" "$(py "$(journal_file "$set")" 'd["kind"]')" "kind of set $set"
         msg=$(py "$(journal_file "$set")" 'd["message"]')
