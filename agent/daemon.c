@@ -81,6 +81,10 @@ struct agent {
         char **cg_known;    /* cgroups target processes were found in: watched until reload */
         char *last_repair;  /* "TIME cause" */
         uint64_t t_event;   /* when the first event of this burst was read (µs, monotonic) */
+        pid_t *new_pids;    /* this burst's processes from the proc connector ... */
+        size_t n_new_pids;
+        bool scan_all;      /* ... unless another cause means every process is looked at */
+        bool marking_pid;
 };
 
 static uint64_t now_us(void) {
@@ -308,9 +312,20 @@ static int on_debounce(sd_event_source *s _unused_, uint64_t usec _unused_, void
         unsigned mask = a->dirty;
         _cleanup_free_ char *cause = TAKE_PTR(a->cause);
 
+        _cleanup_free_ pid_t *pids = TAKE_PTR(a->new_pids);
+        size_t n = a->n_new_pids;
+        bool all = a->scan_all;
+
         a->dirty = 0;
+        a->n_new_pids = 0;
+        a->scan_all = false;
+        /* Only process events: the targets' comm: and exe: rules look at the new processes
+         * alone, not at every process on the host. */
+        if ((mask & (1u << K_IOPRIO)) && !all && n > 0)
+                proc_scan_only(pids, n);
         if (mask)
                 repair(a, mask, cause ? cause : "kernel event", false);
+        proc_scan_only(NULL, 0);
         return 0;
 }
 
@@ -321,6 +336,8 @@ static void mark(struct agent *a, unsigned mask, const char *fmt, ...) {
         mask &= a->kinds;
         if (!mask)
                 return;
+        if ((mask & (1u << K_IOPRIO)) && !a->marking_pid)
+                a->scan_all = true;
         if (!a->dirty) {
                 sdev.source_set_time_relative(a->debounce, DEBOUNCE_USEC);
                 sdev.source_set_enabled(a->debounce, SD_EVENT_ONESHOT);
@@ -532,8 +549,13 @@ static int on_proc(sd_event_source *s _unused_, int fd, uint32_t revents _unused
                                 pid = ev.event_data.comm.process_tgid;
                         else
                                 continue;
-                        if (is_target(a, pid))
+                        if (is_target(a, pid)) {
+                                a->new_pids = xrealloc(a->new_pids, (a->n_new_pids + 1) * sizeof(*a->new_pids));
+                                a->new_pids[a->n_new_pids++] = pid;
+                                a->marking_pid = true;
                                 mark(a, 1u << K_IOPRIO, "pid %d started", (int) pid);
+                                a->marking_pid = false;
+                        }
                 }
         }
         return 0;
@@ -875,6 +897,7 @@ out:
         free(a.cause);
         free(a.proc_note);
         free(a.proc_why);
+        free(a.new_pids);
         strv_free(a.cg_known);
         free(a.last_repair);
         policy_free(a.policy);

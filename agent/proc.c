@@ -212,23 +212,40 @@ static void find_by_unit(const char *unit, struct proc_found *f) {
 /* An exe: rule compares /proc/PID/exe, which the kernel shows only to a reader that may
  * ptrace the process (another user's etcd needs CAP_SYS_PTRACE, see caps.h). Processes
  * whose link could not be read are counted, so that "no process found" can say why. */
+static const pid_t *scan_only;
+static size_t n_scan_only;
+
+void proc_scan_only(const pid_t *pids, size_t n) {
+        scan_only = pids;
+        n_scan_only = n;
+}
+
 static void find_by_proc_scan(enum process_rule_kind kind, const char *value, struct proc_found *f, char **problem) {
         _cleanup_free_ char *want_exe = kind == RULE_EXE ? realpath(value, NULL) : NULL;
-        DIR *d = opendir("/proc");
+        DIR *d = scan_only ? NULL : opendir("/proc");
         struct dirent *de;
         char buf[PATH_MAX];
         unsigned unreadable = 0;
+        size_t next = 0;
 
-        if (!d) {
+        if (!scan_only && !d) {
                 *problem = xasprintf("/proc: %s", strerror(errno));
                 if (!f->error)
                         f->error = -errno;
                 return;
         }
-        while ((de = readdir(d))) {
+        for (;;) {
                 unsigned long long pid;
-                if (!isdigit((unsigned char) de->d_name[0]) || parse_uint(de->d_name, INT_MAX, &pid) < 0)
-                        continue;
+                if (scan_only) {
+                        if (next >= n_scan_only)
+                                break;
+                        pid = (unsigned long long) scan_only[next++];
+                } else {
+                        if (!(de = readdir(d)))
+                                break;
+                        if (!isdigit((unsigned char) de->d_name[0]) || parse_uint(de->d_name, INT_MAX, &pid) < 0)
+                                continue;
+                }
                 if (kind == RULE_COMM) {
                         char comm[16];
                         int r = proc_comm((pid_t) pid, comm);
@@ -239,7 +256,7 @@ static void find_by_proc_scan(enum process_rule_kind kind, const char *value, st
                         if (r >= 0 && streq(comm, value))
                                 add_match(f, (pid_t) pid);
                 } else {
-                        _cleanup_free_ char *link = xasprintf("/proc/%s/exe", de->d_name);
+                        _cleanup_free_ char *link = xasprintf("/proc/%llu/exe", pid);
                         ssize_t n = readlink(link, buf, sizeof buf - 1);
                         if (n < 0 && (errno == EACCES || errno == EPERM))
                                 unreadable++;
@@ -252,7 +269,8 @@ static void find_by_proc_scan(enum process_rule_kind kind, const char *value, st
                                 add_match(f, (pid_t) pid);
                 }
         }
-        closedir(d);
+        if (d)
+                closedir(d);
         if (f->n == 0 && unreadable > 0)
                 *problem = xasprintf("/proc/PID/exe of %u processes could not be read (another user's, or with more capabilities than medic: that needs CAP_SYS_PTRACE)",
                                      unreadable);

@@ -35,6 +35,12 @@ char *target_rules_describe(const struct target *t);
  * directory below it; NULL when the unit has no cgroup (it is not running). */
 char *cgroup_unit_dir(const char *root, const char *unit);
 
+/* A caller that knows which processes are new (the agent, from the proc connector's exec
+ * and comm events) names them, and comm: and exe: rules look at those alone instead of at
+ * every process in /proc (10,000 of them take tens of ms, hundreds on a loaded machine).
+ * NULL: every process again. */
+void proc_scan_only(const pid_t *pids, size_t n);
+
 int proc_starttime(pid_t pid, uint64_t *ret);
 /* Thread ids of pid, from /proc/PID/task. */
 int proc_tasks(pid_t pid, pid_t **ret, size_t *ret_n);
