@@ -30,7 +30,7 @@ WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow 
 CFLAGS ?= -O2 -g
 BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) -MMD -MP -DMEDIC_DATADIR='"$(DATADIR)"' \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-# libsystemd is loaded on demand (agent/sdlib.c): its headers are used, it is not linked.
+# libsystemd is loaded on demand (agent/kernel/sdlib.c): its headers are used, it is not linked.
 LDLIBS = $(shell $(PKG_CONFIG) --libs $(filter-out libsystemd,$(PKGS)) 2>/dev/null) -ldl
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -47,7 +47,8 @@ endif
 # -DMEDIC_TEST_HOOKS into their own object directories; the unit and integration tests use
 # them, and an integration test checks that build/medic ignores the hooks.
 HOOKS := -DMEDIC_TEST_HOOKS
-LIB_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c)) $(wildcard actions/*.c) $(wildcard actions/checks/*.c)
+LIB_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c)) $(wildcard agent/kernel/*.c) $(wildcard actions/*.c) \
+	$(wildcard actions/checks/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
 LIB_TEST_OBJ := $(LIB_SRC:%.c=build/test/%.o)
 LIB_ASAN_OBJ := $(LIB_SRC:%.c=build/asan/%.o)

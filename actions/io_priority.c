@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include "../agent/blockdev.h"
+#include "../agent/kernel/blockdev.h"
 #include "../agent/policy.h"
-#include "../agent/proc.h"
+#include "../agent/kernel/proc.h"
 #include "action.h"
 
 #define DEFAULT_DATA_DIR "/var/lib/etcd"

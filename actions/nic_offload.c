@@ -18,9 +18,9 @@
 #include <netlink/route/link.h>
 #include <string.h>
 
-#include "../agent/ethtool.h"
-#include "../agent/ethtool_names.h"
-#include "../agent/netif.h"
+#include "../agent/kernel/ethtool.h"
+#include "../agent/kernel/ethtool_names.h"
+#include "../agent/kernel/netif.h"
 #include "../agent/policy.h"
 #include "action.h"
 

@@ -12,7 +12,7 @@
 #include <linux/pkt_sched.h>
 #include <string.h>
 
-#include "../agent/netif.h"
+#include "../agent/kernel/netif.h"
 #include "../agent/policy.h"
 #include "../agent/ynode.h"
 #include "action.h"

@@ -32,9 +32,9 @@
 #include "caps.h"
 #include "daemon.h"
 #include "engine_int.h"
-#include "mountns.h"
+#include "kernel/mountns.h"
 #include "prometheus.h"
-#include "sdlib.h"
+#include "kernel/sdlib.h"
 
 #define DEBOUNCE_USEC 2000ULL /* a burst of netlink messages is one repair */
 #define FIGHT_DEFAULT 5       /* repairs of one object ... */

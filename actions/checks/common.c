@@ -5,9 +5,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../agent/etcd_conf.h"
+#include "../../agent/kernel/etcd_conf.h"
 #include "../../agent/policy.h"
-#include "../../agent/proc.h"
+#include "../../agent/kernel/proc.h"
 #include "../action.h"
 #include "check.h"
 

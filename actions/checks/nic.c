@@ -7,8 +7,8 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "../../agent/kmsg.h"
-#include "../../agent/netif.h"
+#include "../../agent/kernel/kmsg.h"
+#include "../../agent/kernel/netif.h"
 #include "../../agent/policy.h"
 #include "../action.h"
 #include "check.h"

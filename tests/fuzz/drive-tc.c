@@ -15,8 +15,8 @@
 
 #include "../../actions/action.h"
 #include "../../actions/tc.h"
-#include "../../agent/netif.h"
-#include "../../agent/nlsock.h"
+#include "../../agent/kernel/netif.h"
+#include "../../agent/kernel/nlsock.h"
 #include "fuzz.h"
 
 #define IFNAME "eth0"

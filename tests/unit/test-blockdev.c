@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "../../agent/blockdev.h"
+#include "../../agent/kernel/blockdev.h"
 #include "../../agent/util.h"
 
 static char *sysfs(void) {

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "../../agent/kstats.h"
+#include "../../agent/kernel/kstats.h"
 #include "../../agent/util.h"
 
 static char *data(const char *name) {

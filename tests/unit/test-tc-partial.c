@@ -22,7 +22,7 @@
 #include <cmocka.h>
 
 #include "../../actions/action.h"
-#include "../../agent/netif.h"
+#include "../../agent/kernel/netif.h"
 
 static const struct action_ops *ops = &traffic_priority_ops;
 

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 
 #include "ethtool_ioctl.h"
-#include "util.h"
+#include "../util.h"
 
 int ethioc_open(int *ret_fd) {
         int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);

@@ -12,7 +12,7 @@
 #include <sys/time.h>
 
 #include "sockdiag.h"
-#include "util.h"
+#include "../util.h"
 
 #define TCP_ESTABLISHED_STATE 1
 

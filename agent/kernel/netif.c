@@ -6,7 +6,7 @@
 #include <netlink/route/link.h>
 #include <string.h>
 
-#include "../actions/action.h"
+#include "../../actions/action.h"
 #include "netif.h"
 #include "nlsock.h"
 

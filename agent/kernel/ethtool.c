@@ -6,7 +6,7 @@
 #include <net/if.h>
 #include <string.h>
 
-#include "../actions/action.h"
+#include "../../actions/action.h"
 #include "ethtool.h"
 #include "ethtool_ioctl.h"
 #include "ethtool_nl.h"

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "policy.h"
+#include "../policy.h"
 
 /* Finding the processes a process target names. */
 

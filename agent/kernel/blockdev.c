@@ -6,7 +6,7 @@
 #include <sys/sysmacros.h>
 
 #include "blockdev.h"
-#include "util.h"
+#include "../util.h"
 
 void disk_sched_free(struct disk_sched *d, size_t n) {
         for (size_t i = 0; i < n; i++) {

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "kmsg.h"
-#include "util.h"
+#include "../util.h"
 
 int kmsg_parse_record(const char *rec, size_t len, struct kmsg_record *ret) {
         _cleanup_free_ char *copy = xstrndup(rec, len);

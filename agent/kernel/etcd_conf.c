@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "etcd_conf.h"
-#include "ynode.h"
+#include "../ynode.h"
 
 static const char *const flags[_ETCD_KEY_MAX] = {
         [ETCD_NAME] = "name",

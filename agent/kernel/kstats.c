@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "kstats.h"
-#include "util.h"
+#include "../util.h"
 
 static char *root_path(const char *root, const char *fmt, ...) _printf_(2, 3);
 static char *root_path(const char *root, const char *fmt, ...) {

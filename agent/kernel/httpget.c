@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 
 #include "httpget.h"
-#include "util.h"
+#include "../util.h"
 
 static int wait_fd(int fd, short events, uint64_t deadline_ns) {
         for (;;) {
