@@ -2,6 +2,7 @@
 /* Helpers every action kind shares. */
 #include <string.h>
 
+#include "../agent/kernel/netif.h"
 #include "action.h"
 
 void ctx_fail(struct ctx *ctx, const char *fmt, ...) {
@@ -31,6 +32,18 @@ void ctx_note(struct ctx *ctx, const char *fmt, ...) {
 void ctx_clear(struct ctx *ctx) {
         free(ctx->errmsg);
         ctx->errmsg = NULL;
+}
+
+struct netrun *ctx_net(struct ctx *ctx) {
+        if (!ctx->net)
+                ctx->net = netrun_new();
+        return ctx->net;
+}
+
+int ctx_net_why(struct ctx *ctx, int r) {
+        if (r < 0 && ctx->net && netrun_why(ctx->net))
+                ctx_fail(ctx, "%s", netrun_why(ctx->net));
+        return r;
 }
 
 void plan_list_add(struct plan_list *l, char *object, void *want, char *skip) {

@@ -28,7 +28,7 @@ struct policy;
 struct ctx {
         char *errmsg;      /* set by ctx_fail(): the operator-facing reason of the last error */
         const char *root;  /* test hook: prefix for configuration files read for notes ("") */
-        struct netrun *net; /* netlink sockets and dumps shared by the network kinds (netif.h) */
+        struct netrun *net; /* ctx_net(): netlink sockets and dumps the network kinds share */
         char **notes;       /* ctx_note(): what a write decided that the operator must hear */
 };
 
@@ -37,6 +37,12 @@ void ctx_fail(struct ctx *ctx, const char *fmt, ...) _printf_(2, 3);
  * shows it on the item's row whatever the verbosity. */
 void ctx_note(struct ctx *ctx, const char *fmt, ...) _printf_(2, 3);
 void ctx_clear(struct ctx *ctx);
+/* The run's netlink handle (agent/kernel/netif.h), made on first use: the network kinds
+ * pass it to kernel access. */
+struct netrun *ctx_net(struct ctx *ctx);
+/* r; when it is an error, the reason the run's netlink handle kept (netrun_why()) becomes
+ * ctx's, as ctx_fail() would set it: r = ctx_net_why(ctx, netif_resolve(ctx_net(ctx), ...)). */
+int ctx_net_why(struct ctx *ctx, int r);
 
 /* One object an action wants in one state, as the plan found it. */
 struct plan_item {

@@ -33,8 +33,8 @@
 #include "daemon.h"
 #include "engine_int.h"
 #include "kernel/mountns.h"
-#include "prometheus.h"
 #include "kernel/sdlib.h"
+#include "prometheus.h"
 
 #define DEBOUNCE_USEC 2000ULL /* a burst of netlink messages is one repair */
 #define FIGHT_DEFAULT 5       /* repairs of one object ... */

@@ -13,8 +13,8 @@
 
 #include "caps.h"
 #include "engine_int.h"
-#include "lock.h"
 #include "kernel/netif.h"
+#include "lock.h"
 
 void run_init(struct run *run, const struct options *opt, const char *command) {
         *run = (struct run) { .opt = opt, .lock_fd = -1, .log = { .fd = -1 } };

@@ -9,8 +9,8 @@
 
 #include "../../agent/kernel/etcd_conf.h"
 #include "../../agent/kernel/httpget.h"
-#include "../../agent/policy.h"
 #include "../../agent/kernel/promtext.h"
+#include "../../agent/policy.h"
 #include "check.h"
 
 #define FAQ "etcd FAQ (\"What does the etcd warning 'apply entries took too long' mean\"): WAL fsync p99 under 10 ms, backend commit p99 under 25 ms"
