@@ -24,18 +24,18 @@
 #include "../agent/policy.h"
 #include "action.h"
 
-static void eth_free(void *e) {
+/* The kind's run (run_new/run_free): an ethtool handle, its features dumped once and kept
+ * until a write. */
+static void *nic_run_new(void) {
+        return ethtool_new();
+}
+
+static void nic_run_free(void *e) {
         ethtool_free(e);
 }
 
-/* The run's ethtool handle: the features dumped once and kept until a write. */
 static struct ethtool *eth(struct ctx *ctx) {
-        struct netrun *n = ctx_net(ctx);
-        if (!n->ethtool) {
-                n->ethtool = ethtool_new();
-                n->ethtool_free = eth_free;
-        }
-        return n->ethtool;
+        return ctx_run(ctx, &nic_offload_ops);
 }
 
 /* r; when it is an error, the ethtool handle's reason becomes ctx's. */
@@ -828,4 +828,6 @@ const struct action_ops nic_offload_ops = {
         .to_json = nic_to_json,
         .from_json = nic_from_json,
         .free = nic_free,
+        .run_new = nic_run_new,
+        .run_free = nic_run_free,
 };

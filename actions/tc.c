@@ -163,7 +163,11 @@ static void ifaces_drop(struct tc_cache *c) {
         c->dumped = false;
 }
 
-static void tc_cache_free(void *p) {
+void *tc_run_new(void) {
+        return xcalloc(1, sizeof(struct tc_cache));
+}
+
+void tc_run_free(void *p) {
         struct tc_cache *c = p;
         if (!c)
                 return;
@@ -183,14 +187,9 @@ static char *const *want_lines(struct tc_cache *c, const struct tc_band *bands, 
 }
 
 static struct tc_cache *tc_cache_get(struct ctx *ctx) {
-        struct netrun *n = ctx_net(ctx);
-        struct tc_cache *c = n->tc;
+        const struct netrun *n = ctx_net(ctx);
+        struct tc_cache *c = ctx_run(ctx, &traffic_priority_ops);
 
-        if (!c) {
-                c = n->tc = xcalloc(1, sizeof(struct tc_cache));
-                n->tc_free = tc_cache_free;
-                c->epoch = n->epoch;
-        }
         if (c->epoch != n->epoch) {
                 /* A netlink error: what was read before may not be what the kernel holds. */
                 ifaces_drop(c);

@@ -790,4 +790,6 @@ const struct action_ops traffic_priority_ops = {
         .to_json = tp_to_json,
         .from_json = tp_from_json,
         .free = tp_free,
+        .run_new = tc_run_new,
+        .run_free = tc_run_free,
 };

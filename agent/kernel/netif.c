@@ -97,10 +97,6 @@ struct netrun *netrun_new(void) {
 void netrun_free(struct netrun *n) {
         if (!n)
                 return;
-        if (n->tc_free)
-                n->tc_free(n->tc);
-        if (n->ethtool_free)
-                n->ethtool_free(n->ethtool);
         if (n->links)
                 nl_cache_free(n->links);
         index_free(n->index);

@@ -34,11 +34,6 @@ struct netrun {
         int kerr;            /* the kernel's errno of the last NLMSG_ERROR, negative */
         int default_ifindex; /* 0: not looked up yet; -ENOENT: no default route */
         char *why;           /* netrun_why() */
-        /* Per-kind caches, freed with the run (dumped once, updated after a write). */
-        void *tc;
-        void (*tc_free)(void *);
-        void *ethtool;
-        void (*ethtool_free)(void *);
 };
 
 struct netrun *netrun_new(void);

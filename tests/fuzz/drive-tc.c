@@ -93,7 +93,5 @@ void fuzz_tc(struct nl_sock *route) {
         (void) netif_default_route(net, &ifindex);
         traffic_priority_ops.free(want);
         json_object_put(wj);
-        ctx_clear(&ctx);
-        strv_free(ctx.notes);
-        netrun_free(net);
+        ctx_done(&ctx);
 }
