@@ -149,7 +149,12 @@ audit: deps
 	@rc=0; ./build/medic --policy policies/etcd.yaml audit || rc=$$?; \
 	case $$rc in 0|2) exit 0;; *) exit $$rc;; esac
 
-unit: $(UNIT_BIN)
+# Includes point one way: program (agent/) -> action kinds (actions/) -> kernel access
+# (agent/kernel/); tests/unit/layers names any that does not. `unit` runs it first.
+check-layers:
+	@tests/unit/layers
+
+unit: check-layers $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do echo "  UNIT  $$t"; MEDIC_TEST_DATA=$(CURDIR)/tests/data $$t || exit 1; done
 
 unit-asan: $(UNIT_ASAN_BIN)
@@ -284,7 +289,7 @@ $(DEB_FILE): $(DEB_SRC)
 clean:
 	rm -rf build
 
-.PHONY: all deps audit unit unit-asan unit-valgrind integration check check-faults check-faults-sample \
+.PHONY: all deps audit check-layers unit unit-asan unit-valgrind integration check check-faults check-faults-sample \
 	check-vm check-kernel bench bench-audit bench-scale bench-agent install deb clean fuzz fuzz-build check-fuzz
 
 -include $(shell find build -name '*.d' -type f 2>/dev/null)
