@@ -93,10 +93,10 @@ build/test/medic: build/test/agent/main.o $(LIB_TEST_OBJ)
 build/asan/medic: build/asan/agent/main.o $(LIB_ASAN_OBJ)
 	$(call say,LD-SAN,$@)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
-build/test/tests/%: build/test/tests/%.o $(LIB_TEST_OBJ)
+build/test/tests/%: build/test/tests/%.o build/test/tests/helpers.o $(LIB_TEST_OBJ)
 	$(call say,LD,$@)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
-build/asan/tests/%: build/asan/tests/%.o $(LIB_ASAN_OBJ)
+build/asan/tests/%: build/asan/tests/%.o build/asan/tests/helpers.o $(LIB_ASAN_OBJ)
 	$(call say,LD-SAN,$@)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
 build/test/tests/%.o: tests/unit/%.c

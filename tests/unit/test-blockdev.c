@@ -11,10 +11,10 @@
 
 #include "../../agent/kernel/blockdev.h"
 #include "../../agent/util.h"
+#include "helpers.h"
 
 static char *sysfs(void) {
-        const char *d = getenv("MEDIC_TEST_DATA");
-        return xasprintf("%s/sysfs", d ? d : "tests/data");
+        return data_path("sysfs");
 }
 
 /* "disk=sched,disk=sched" for the device, or "error N". */
