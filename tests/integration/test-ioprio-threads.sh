@@ -23,6 +23,9 @@ time.sleep(30)
 PY
 churn=$!
 helper_pid "$churn"
+# A loaded machine can take longer than python's start: wait until it has named itself.
+named() { [ "$(cat /proc/"$churn"/comm 2>/dev/null)" = "$comm" ]; }
+wait_until 10 named || fail "the churn helper did not name itself $comm"
 sleep 0.5
 write_policy "$POLICY" <<POL
 medic: 1
