@@ -30,7 +30,7 @@ WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow 
 CFLAGS ?= -O2 -g
 BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) -MMD -MP -DMEDIC_DATADIR='"$(DATADIR)"' \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-# libsystemd is loaded on demand (agent/sdlib.c): its headers are used, it is not linked.
+# libsystemd is loaded on demand (agent/kernel/sdlib.c): its headers are used, it is not linked.
 LDLIBS = $(shell $(PKG_CONFIG) --libs $(filter-out libsystemd,$(PKGS)) 2>/dev/null) -ldl
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -47,7 +47,8 @@ endif
 # -DMEDIC_TEST_HOOKS into their own object directories; the unit and integration tests use
 # them, and an integration test checks that build/medic ignores the hooks.
 HOOKS := -DMEDIC_TEST_HOOKS
-LIB_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c)) $(wildcard actions/*.c) $(wildcard actions/checks/*.c)
+LIB_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c)) $(wildcard agent/kernel/*.c) $(wildcard actions/*.c) \
+	$(wildcard actions/checks/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
 LIB_TEST_OBJ := $(LIB_SRC:%.c=build/test/%.o)
 LIB_ASAN_OBJ := $(LIB_SRC:%.c=build/asan/%.o)
@@ -92,10 +93,10 @@ build/test/medic: build/test/agent/main.o $(LIB_TEST_OBJ)
 build/asan/medic: build/asan/agent/main.o $(LIB_ASAN_OBJ)
 	$(call say,LD-SAN,$@)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
-build/test/tests/%: build/test/tests/%.o $(LIB_TEST_OBJ)
+build/test/tests/%: build/test/tests/%.o build/test/tests/helpers.o $(LIB_TEST_OBJ)
 	$(call say,LD,$@)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
-build/asan/tests/%: build/asan/tests/%.o $(LIB_ASAN_OBJ)
+build/asan/tests/%: build/asan/tests/%.o build/asan/tests/helpers.o $(LIB_ASAN_OBJ)
 	$(call say,LD-SAN,$@)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
 build/test/tests/%.o: tests/unit/%.c
@@ -148,7 +149,12 @@ audit: deps
 	@rc=0; ./build/medic --policy policies/etcd.yaml audit || rc=$$?; \
 	case $$rc in 0|2) exit 0;; *) exit $$rc;; esac
 
-unit: $(UNIT_BIN)
+# Includes point one way: program (agent/) -> action kinds (actions/) -> kernel access
+# (agent/kernel/); tests/unit/layers names any that does not. `unit` runs it first.
+check-layers:
+	@tests/unit/layers
+
+unit: check-layers $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do echo "  UNIT  $$t"; MEDIC_TEST_DATA=$(CURDIR)/tests/data $$t || exit 1; done
 
 unit-asan: $(UNIT_ASAN_BIN)
@@ -285,7 +291,7 @@ $(DEB_FILE): $(DEB_SRC)
 clean:
 	rm -rf build
 
-.PHONY: all deps audit unit unit-asan unit-valgrind integration check check-faults check-faults-sample \
+.PHONY: all deps audit check-layers unit unit-asan unit-valgrind integration check check-faults check-faults-sample \
 	check-vm check-kernel bench bench-audit bench-scale bench-agent install deb clean fuzz fuzz-build check-fuzz
 
 -include $(shell find build -name '*.d' -type f 2>/dev/null)

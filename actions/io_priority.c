@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include "../agent/blockdev.h"
+#include "../agent/kernel/blockdev.h"
+#include "../agent/kernel/proc.h"
 #include "../agent/policy.h"
-#include "../agent/proc.h"
 #include "action.h"
 
 #define DEFAULT_DATA_DIR "/var/lib/etcd"
@@ -181,7 +181,7 @@ static int iop_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
         struct proc_found f = { 0 };
         int r;
 
-        r = target_find_processes(s->target, &f);
+        r = proc_find(s->target->rules, s->target->n_rules, &f);
         if (r < 0) {
                 /* Not "no process": medic could not look. Planning without the process
                  * would apply the rest and call the set complete. */
@@ -191,7 +191,7 @@ static int iop_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
                 return r;
         }
         if (f.n == 0) {
-                _cleanup_free_ char *rules = target_rules_describe(s->target);
+                _cleanup_free_ char *rules = process_rules_describe(s->target->rules, s->target->n_rules);
                 plan_list_finding(out, xasprintf("target %s", s->target->name),
                                   xasprintf("%s: no process found by %s%s%s", s->target->name, rules,
                                             f.problems ? "; " : "", f.problems ? f.problems : ""),

@@ -18,11 +18,32 @@
 #include <netlink/route/link.h>
 #include <string.h>
 
-#include "../agent/ethtool.h"
-#include "../agent/ethtool_names.h"
-#include "../agent/netif.h"
+#include "../agent/kernel/ethtool.h"
+#include "../agent/kernel/ethtool_names.h"
+#include "../agent/kernel/netif.h"
 #include "../agent/policy.h"
 #include "action.h"
+
+/* The kind's run (run_new/run_free): an ethtool handle, its features dumped once and kept
+ * until a write. */
+static void *nic_run_new(void) {
+        return ethtool_new();
+}
+
+static void nic_run_free(void *e) {
+        ethtool_free(e);
+}
+
+static struct ethtool *eth(struct ctx *ctx) {
+        return ctx_run(ctx, &nic_offload_ops);
+}
+
+/* r; when it is an error, the ethtool handle's reason becomes ctx's. */
+static int eth_why(struct ctx *ctx, int r) {
+        if (r < 0 && ethtool_why(eth(ctx)))
+                ctx_fail(ctx, "%s", ethtool_why(eth(ctx)));
+        return r;
+}
 
 struct nic_req {
         char *name; /* as the policy writes it: "tx-checksumming", "rx-gro" */
@@ -219,9 +240,9 @@ static int nic_read(struct ctx *ctx, const void *state, void **ret_have) {
         unsigned n;
         int r;
 
-        r = ethtool_features(ctx, w->ifname, &f);
+        r = eth_why(ctx, ethtool_features(eth(ctx), w->ifname, &f));
         if (r >= 0)
-                r = ethtool_names(ctx, w->ifname, &names, &n);
+                r = eth_why(ctx, ethtool_names(eth(ctx), w->ifname, &names, &n));
         if (r < 0)
                 return r;
         h = xcalloc(1, sizeof(*h));
@@ -236,7 +257,7 @@ static int nic_read(struct ctx *ctx, const void *state, void **ret_have) {
                                                            .active = bit_on(f->active, i),
                                                            .fixed = eth_feature_fixed(f, i) };
         }
-        changes = ethtool_last_changes(ctx, w->ifname);
+        changes = ethtool_last_changes(eth(ctx), w->ifname);
         for (size_t i = 0; changes && changes[i]; i++)
                 strv_push(&h->changed, xstrdup(changes[i]));
         *ret_have = h;
@@ -280,7 +301,7 @@ static void plan_interface(struct ctx *ctx, const struct nic_spec *s, const char
         w->ifname = xstrdup(ifname);
         w->req = xcalloc(s->n_req, sizeof(*w->req));
         /* Without the features now, read() reports why; the plan keeps every name. */
-        if (ethtool_features(ctx, ifname, &f) < 0 || ethtool_names(ctx, ifname, &names, &n) < 0)
+        if (ethtool_features(eth(ctx), ifname, &f) < 0 || ethtool_names(eth(ctx), ifname, &names, &n) < 0)
                 f = NULL;
         ctx_clear(ctx);
         for (size_t k = 0; k < s->n_req; k++) {
@@ -334,7 +355,7 @@ static int nic_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
         size_t n = 0;
         int r;
 
-        r = netif_resolve(ctx, s->interface, &ifs, &n);
+        r = ctx_net_why(ctx, netif_resolve(ctx_net(ctx), s->interface, &ifs, &n));
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++)
@@ -374,7 +395,7 @@ static char *name_refused(const struct nic_state *w, char *const *names, unsigne
 static int write_bits(struct ctx *ctx, const char *ifname, const uint32_t *mask, const uint32_t *value,
                       unsigned n_bits, struct eth_set_result *res) {
         eth_set_result_init(res, n_bits);
-        return ethtool_set(ctx, ifname, mask, value, res);
+        return eth_why(ctx, ethtool_set(eth(ctx), ifname, mask, value, res));
 }
 
 static int nic_apply(struct ctx *ctx, const void *want, const void *have _unused_) {
@@ -387,9 +408,9 @@ static int nic_apply(struct ctx *ctx, const void *want, const void *have _unused
         bool any = false;
         int r;
 
-        r = ethtool_features(ctx, w->ifname, &f);
+        r = eth_why(ctx, ethtool_features(eth(ctx), w->ifname, &f));
         if (r >= 0)
-                r = ethtool_names(ctx, w->ifname, &names, &n);
+                r = eth_why(ctx, ethtool_names(eth(ctx), w->ifname, &names, &n));
         if (r < 0)
                 return r;
         mask = xcalloc(f->words ? f->words : 1, sizeof(uint32_t));
@@ -437,9 +458,9 @@ static int nic_restore(struct ctx *ctx, const void *before, const void *have _un
 
         if (b->n_feat == 0)
                 return nic_apply(ctx, before, have);
-        r = ethtool_features(ctx, b->ifname, &f);
+        r = eth_why(ctx, ethtool_features(eth(ctx), b->ifname, &f));
         if (r >= 0)
-                r = ethtool_names(ctx, b->ifname, &names, &n);
+                r = eth_why(ctx, ethtool_names(eth(ctx), b->ifname, &names, &n));
         if (r < 0)
                 return r;
         mask = xcalloc(f->words ? f->words : 1, sizeof(uint32_t));
@@ -518,7 +539,7 @@ static void link_counters(struct ctx *ctx, const char *ifname, char ***notes) {
         uint64_t bad = 0;
 
         /* By hash: `interface: all` asks this for every interface. */
-        if (!(l = netif_link(ctx, ifname)))
+        if (!(l = netif_link(ctx_net(ctx), ifname)))
                 return;
         for (size_t i = 0; i < ELEMENTSOF(stats); i++) {
                 uint64_t v = rtnl_link_get_stat(l, stats[i].id);
@@ -541,10 +562,10 @@ static void nic_notes(struct ctx *ctx, const void *want, const void *have, char 
         _cleanup_free_ char *driver = NULL;
         bool tx_off = false, tx_on_now = false, tso_on = false;
 
-        if (ethtool_driver(ctx, w->ifname, &driver) >= 0 && driver[0])
-                strv_push(notes, xasprintf("%s: driver %s; read through ethtool %s", w->ifname, driver, ethtool_backend(ctx)));
+        if (ethtool_driver(eth(ctx), w->ifname, &driver) >= 0 && driver[0])
+                strv_push(notes, xasprintf("%s: driver %s; read through ethtool %s", w->ifname, driver, ethtool_backend(eth(ctx))));
         else
-                strv_push(notes, xasprintf("%s: read through ethtool %s", w->ifname, ethtool_backend(ctx)));
+                strv_push(notes, xasprintf("%s: read through ethtool %s", w->ifname, ethtool_backend(eth(ctx))));
         link_counters(ctx, w->ifname, notes);
         for (size_t k = 0; k < w->n_req; k++)
                 tx_off = tx_off || (!w->req[k].on && offload_covers(w->req[k].name, "tx-checksum-ip-generic"));
@@ -807,4 +828,6 @@ const struct action_ops nic_offload_ops = {
         .to_json = nic_to_json,
         .from_json = nic_from_json,
         .free = nic_free,
+        .run_new = nic_run_new,
+        .run_free = nic_run_free,
 };

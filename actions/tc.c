@@ -22,8 +22,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "../agent/netif.h"
-#include "../agent/nlsock.h"
+#include "../agent/kernel/netif.h"
+#include "../agent/kernel/nlsock.h"
 #include "action.h"
 #include "tc.h"
 
@@ -163,7 +163,11 @@ static void ifaces_drop(struct tc_cache *c) {
         c->dumped = false;
 }
 
-static void tc_cache_free(void *p) {
+void *tc_run_new(void) {
+        return xcalloc(1, sizeof(struct tc_cache));
+}
+
+void tc_run_free(void *p) {
         struct tc_cache *c = p;
         if (!c)
                 return;
@@ -183,14 +187,9 @@ static char *const *want_lines(struct tc_cache *c, const struct tc_band *bands, 
 }
 
 static struct tc_cache *tc_cache_get(struct ctx *ctx) {
-        struct netrun *n = netrun_get(ctx);
-        struct tc_cache *c = n->tc;
+        const struct netrun *n = ctx_net(ctx);
+        struct tc_cache *c = ctx_run(ctx, &traffic_priority_ops);
 
-        if (!c) {
-                c = n->tc = xcalloc(1, sizeof(struct tc_cache));
-                n->tc_free = tc_cache_free;
-                c->epoch = n->epoch;
-        }
         if (c->epoch != n->epoch) {
                 /* A netlink error: what was read before may not be what the kernel holds. */
                 ifaces_drop(c);
@@ -301,20 +300,20 @@ static int qdisc_cb(struct nl_msg *msg, void *arg) {
 static int route_dump(struct ctx *ctx, int type, const struct tcmsg *t, nl_recvmsg_msg_cb_t fn, void *arg) {
         struct nl_sock *s;
         struct nl_cb *cb;
-        int r = netrun_route(ctx, &s);
+        int r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
 
         if (r < 0)
                 return r;
         r = nl_send_simple(s, type, NLM_F_DUMP, (void *) t, sizeof(*t));
         if (r < 0)
-                return netrun_errno(ctx, r);
+                return netrun_errno(ctx_net(ctx), r);
         cb = nlsock_cb_clone(s);
         if (!cb)
                 return -ENOMEM;
         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, fn, arg);
         r = nl_recvmsgs(s, cb);
         nl_cb_put(cb);
-        return r < 0 ? netrun_errno(ctx, r) : 0;
+        return r < 0 ? netrun_errno(ctx_net(ctx), r) : 0;
 }
 
 /* Every qdisc of every interface in one RTM_GETQDISC dump. libnl's qdisc objects do not
@@ -378,13 +377,13 @@ static int refresh_root(struct ctx *ctx, struct tc_iface *f) {
         struct root_reply rr = { .ifindex = f->ifindex };
         struct nl_sock *s;
         struct nl_cb *cb;
-        int r = netrun_route(ctx, &s);
+        int r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
 
         if (r < 0)
                 return r;
         r = nl_send_simple(s, RTM_GETQDISC, NLM_F_ECHO | NLM_F_ACK, &t, sizeof(t));
         if (r < 0)
-                return netrun_errno(ctx, r);
+                return netrun_errno(ctx_net(ctx), r);
         cb = nlsock_cb_clone(s);
         if (!cb)
                 return -ENOMEM;
@@ -396,7 +395,7 @@ static int refresh_root(struct ctx *ctx, struct tc_iface *f) {
         nl_cb_put(cb);
         if (r < 0) {
                 free(rr.q.opts);
-                return netrun_errno(ctx, r);
+                return netrun_errno(ctx_net(ctx), r);
         }
         bool same = rr.got && f->has_root && rr.q.handle == f->root.handle && streq(rr.q.kind, f->root.kind);
         if (!same)
@@ -765,7 +764,7 @@ int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
 /* ---- writing ------------------------------------------------------------------------ */
 
 static int tc_fail(struct ctx *ctx, int nlerr, const char *ifname, const char *what) {
-        int r = netrun_errno(ctx, nlerr);
+        int r = netrun_errno(ctx_net(ctx), nlerr);
         ctx_fail(ctx, "%s: %s: %s", ifname, what, nlsock_strerror(r));
         return r;
 }
@@ -787,7 +786,7 @@ static struct rtnl_qdisc *root_qdisc(int ifindex, uint32_t handle, const char *k
 int tc_delete_root(struct ctx *ctx, int ifindex, const char *ifname) {
         _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = root_qdisc(ifindex, 0, NULL);
         struct nl_sock *s;
-        int r = netrun_route(ctx, &s);
+        int r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
 
         if (r < 0)
                 return r;
@@ -795,7 +794,7 @@ int tc_delete_root(struct ctx *ctx, int ifindex, const char *ifname) {
                 return -ENOMEM;
         r = rtnl_qdisc_delete(s, q);
         if (r < 0)
-                r = netrun_errno(ctx, r);
+                r = netrun_errno(ctx_net(ctx), r);
         tc_wrote(ctx, ifindex, true);
         /* ENOENT: the root is already the kernel's default (handle 0). */
         if (r < 0 && r != -ENOENT) {
@@ -820,20 +819,20 @@ static int clear_same_handle(struct ctx *ctx, int ifindex, const char *ifname, u
 
 static int add_qdisc(struct ctx *ctx, struct rtnl_qdisc *q) {
         struct nl_sock *s;
-        int r = netrun_route(ctx, &s);
+        int r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
 
         if (r < 0)
                 return r;
         r = rtnl_qdisc_add(s, q, NLM_F_CREATE | NLM_F_REPLACE);
         if (r < 0) {
-                r = netrun_errno(ctx, r);
+                r = netrun_errno(ctx_net(ctx), r);
                 /* The kernel loaded the qdisc's module and asks for the request again. */
                 if (r == -EAGAIN) {
-                        r = netrun_route(ctx, &s);
+                        r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
                         if (r >= 0)
                                 r = rtnl_qdisc_add(s, q, NLM_F_CREATE | NLM_F_REPLACE);
                         if (r < 0)
-                                r = netrun_errno(ctx, r);
+                                r = netrun_errno(ctx_net(ctx), r);
                 }
         }
         return r;
@@ -842,14 +841,14 @@ static int add_qdisc(struct ctx *ctx, struct rtnl_qdisc *q) {
 /* One request of medic's own (sent and acked); the message is taken. */
 static int send_request(struct ctx *ctx, struct nl_msg *m) {
         struct nl_sock *s;
-        int r = netrun_route(ctx, &s);
+        int r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
 
         if (r < 0) {
                 nlmsg_free(m);
                 return r;
         }
         r = nl_send_sync(s, m);
-        return r < 0 ? netrun_errno(ctx, r) : 0;
+        return r < 0 ? netrun_errno(ctx_net(ctx), r) : 0;
 }
 
 int tc_prio_qdisc(int ifindex, unsigned n, struct rtnl_qdisc **ret) {
@@ -951,7 +950,7 @@ int tc_build(struct ctx *ctx, int ifindex, const char *ifname, enum tc_backend b
         if (r < 0)
                 return r;
         for (unsigned i = 0; r >= 0 && i < nv; i++) {
-                r = netrun_route(ctx, &s);
+                r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
                 if (r >= 0 && (r = rtnl_cls_add(s, v[i], NLM_F_CREATE | NLM_F_EXCL)) < 0)
                         r = tc_fail(ctx, r, ifname, "adding a u32 filter");
         }
@@ -988,7 +987,7 @@ int tc_rebuild(struct ctx *ctx, int ifindex, const char *ifname, const struct tc
                 ctx_fail(ctx, "%s: medic cannot rebuild a '%s' root", ifname, prev->kind);
                 return -EOPNOTSUPP;
         }
-        r = netrun_route(ctx, &s);
+        r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
         if (r < 0)
                 return r;
         r = clear_same_handle(ctx, ifindex, ifname, prev->handle);
@@ -1002,7 +1001,7 @@ int tc_rebuild(struct ctx *ctx, int ifindex, const char *ifname, const struct tc
                 r = nl_wait_for_ack(s);
         tc_wrote(ctx, ifindex, true);
         if (r < 0) {
-                r = netrun_errno(ctx, r);
+                r = netrun_errno(ctx_net(ctx), r);
                 ctx_fail(ctx, "%s: re-creating the previous %s root: %s", ifname, prev->kind, nlsock_strerror(r));
                 return r;
         }

@@ -12,7 +12,7 @@
 #include <linux/pkt_sched.h>
 #include <string.h>
 
-#include "../agent/netif.h"
+#include "../agent/kernel/netif.h"
 #include "../agent/policy.h"
 #include "../agent/ynode.h"
 #include "action.h"
@@ -334,7 +334,7 @@ static int tp_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
         size_t n = 0;
         int r;
 
-        r = netif_resolve(ctx, s->interface, &ifs, &n);
+        r = ctx_net_why(ctx, netif_resolve(ctx_net(ctx), s->interface, &ifs, &n));
         if (r == -ENODEV || r == -ENOENT) {
                 struct tp_state *w = want_for(s, s->interface);
                 plan_list_finding(out, xasprintf("interface %s", s->interface),
@@ -360,7 +360,7 @@ static int tp_read(struct ctx *ctx, const void *state, void **ret_have) {
         struct tp_state *h;
         int r;
 
-        r = netif_by_name(ctx, s->ifname, &ifc);
+        r = ctx_net_why(ctx, netif_by_name(ctx_net(ctx), s->ifname, &ifc));
         if (r == -ENODEV) {
                 ctx_fail(ctx, "%s: the interface is gone: this change is void", s->ifname);
                 return -ESRCH;
@@ -419,7 +419,7 @@ static bool tp_same(const void *want, const void *have) {
 
 static int ifindex_of(struct ctx *ctx, const char *ifname, int *ret) {
         struct netif ifc;
-        int r = netif_by_name(ctx, ifname, &ifc);
+        int r = ctx_net_why(ctx, netif_by_name(ctx_net(ctx), ifname, &ifc));
         if (r < 0)
                 return r;
         *ret = ifc.ifindex;
@@ -812,4 +812,6 @@ const struct action_ops traffic_priority_ops = {
         .to_json = tp_to_json,
         .from_json = tp_from_json,
         .free = tp_free,
+        .run_new = tc_run_new,
+        .run_free = tc_run_free,
 };

@@ -32,13 +32,13 @@
 #include <time.h>
 
 #include "caps.h"
-#include "cgroup_watch.h"
+#include "kernel/cgroup_watch.h"
 #include "daemon.h"
 #include "engine_int.h"
-#include "mountns.h"
-#include "proc.h"
+#include "kernel/mountns.h"
+#include "kernel/proc.h"
+#include "kernel/sdlib.h"
 #include "prometheus.h"
-#include "sdlib.h"
 
 #define DEBOUNCE_USEC 2000ULL /* a burst of netlink messages is one repair */
 #define FIGHT_DEFAULT 5       /* repairs of one object ... */
@@ -589,7 +589,7 @@ static char **fallback_dirs(struct agent *a, const char *root) {
                         else
                                 strv_push(&dirs, d);
                 }
-                (void) target_find_processes(t, &f);
+                (void) proc_find(t->rules, t->n_rules, &f);
                 for (size_t k = 0; k < f.n && k < 8; k++) {
                         char *d = cgroup_of_pid(root, f.procs[k].pid);
                         if (!d || strv_contains(a->cg_known, d))

@@ -14,7 +14,6 @@
 #include "caps.h"
 #include "engine_int.h"
 #include "lock.h"
-#include "netif.h"
 
 void run_init(struct run *run, const struct options *opt, const char *command) {
         *run = (struct run) { .opt = opt, .lock_fd = -1, .log = { .fd = -1 } };
@@ -34,11 +33,7 @@ void run_done(struct run *run) {
         lock_release(&run->lock_fd);
         if (run->log_open)
                 auditlog_close(&run->log);
-        ctx_clear(&run->ctx);
-        netrun_free(run->ctx.net);
-        run->ctx.net = NULL;
-        strv_free(run->ctx.notes);
-        run->ctx.notes = NULL;
+        ctx_done(&run->ctx);
         report_free(&run->rep);
         policy_free(run->policy);
         run->policy = NULL;

@@ -5,9 +5,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../agent/etcd_conf.h"
+#include "../../agent/kernel/etcd_conf.h"
+#include "../../agent/kernel/proc.h"
 #include "../../agent/policy.h"
-#include "../../agent/proc.h"
 #include "../action.h"
 #include "check.h"
 
@@ -194,9 +194,9 @@ static void view_read(struct check_run *cr, struct etcd_view *v) {
         struct proc_found f = { 0 };
         int r;
 
-        r = target_find_processes(v->target, &f);
+        r = proc_find(v->target->rules, v->target->n_rules, &f);
         if (r < 0 || f.n == 0) {
-                _cleanup_free_ char *rules = target_rules_describe(v->target);
+                _cleanup_free_ char *rules = process_rules_describe(v->target->rules, v->target->n_rules);
                 v->not_found = f.problems ? xasprintf("etcd not running: no process found by %s (%s)", rules, f.problems)
                                           : xasprintf("etcd not running: no process found by %s", rules);
                 proc_found_done(&f);

@@ -7,7 +7,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "../../agent/etcd_conf.h"
+#include "../../agent/kernel/etcd_conf.h"
 #include "../../agent/policy.h"
 #include "check.h"
 

@@ -9,12 +9,12 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "../../agent/blockdev.h"
+#include "../../agent/kernel/blockdev.h"
 #include "../../agent/util.h"
+#include "helpers.h"
 
 static char *sysfs(void) {
-        const char *d = getenv("MEDIC_TEST_DATA");
-        return xasprintf("%s/sysfs", d ? d : "tests/data");
+        return data_path("sysfs");
 }
 
 /* "disk=sched,disk=sched" for the device, or "error N". */

@@ -17,9 +17,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../agent/kmsg.h"
-#include "../../agent/promtext.h"
-#include "../../agent/sockdiag.h"
+#include "../../agent/kernel/kmsg.h"
+#include "../../agent/kernel/promtext.h"
+#include "../../agent/kernel/sockdiag.h"
 #include "../../agent/util.h"
 
 /* etcd 3.4's format: two label sets of one histogram are summed bucket by bucket. */

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "../../agent/etcd_conf.h"
+#include "../../agent/kernel/etcd_conf.h"
 #include "../../agent/util.h"
 
 static struct etcd_conf *conf(char *const *argv, char *const *env, const char *file_text) {

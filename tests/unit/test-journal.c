@@ -470,11 +470,11 @@ static void test_listed_ids_load(void **state) {
         }
         free(ids);
         if (loaded != n) {
-                /* Regression test for a fixed bug: agent/journal.c:90-91: journal_list parses "07.json" as id 7, but
-                 * journal_load(7) opens "7.json": history lists a set that cannot be shown,
-                 * and engine_recover stops every apply with "…/7.json: No such file or
-                 * directory; move it aside" naming a file that does not exist. (With both
-                 * 7.json and 07.json, id 7 is listed twice.) Fix: accept only canonical
+                /* Regression test for a fixed bug (journal_list()'s change-set ids): journal_list
+                 * parses "07.json" as id 7, but journal_load(7) opens "7.json": history lists a
+                 * set that cannot be shown, and engine_recover stops every apply with "…/7.json:
+                 * No such file or directory; move it aside" naming a file that does not exist.
+                 * (With both 7.json and 07.json, id 7 is listed twice.) Fix: accept only canonical
                  * names, e.g. reject a leading '0' or compare snprintf("%u.json", id). */
                 fail();
         }
@@ -533,11 +533,11 @@ static void test_trailing_garbage(void **state) {
         free(text);
         change_set_free(cs);
         if (r != -EBADMSG) {
-                /* Regression test for a fixed bug: agent/journal.c:304: json_tokener_parse() stops after the first
-                 * complete value and ignores whatever follows, so a journal file with junk
-                 * after the set (a torn or concatenated write) loads as if intact. Fix: parse
-                 * with json_tokener_parse_ex() and require that only whitespace follows
-                 * json_tokener_get_parse_end(). */
+                /* Regression test for a fixed bug (journal_load() and bytes after the set):
+                 * json_tokener_parse() stops after the first complete value and ignores whatever
+                 * follows, so a journal file with junk after the set (a torn or concatenated
+                 * write) loads as if intact. Fix: parse with json_tokener_parse_ex() and require
+                 * that only whitespace follows json_tokener_get_parse_end(). */
                 fail();
         }
 }

@@ -8,9 +8,9 @@
 #include <netlink/netlink.h>
 #include <string.h>
 
+#include "../util.h"
 #include "ethtool_nl.h"
 #include "nlsock.h"
-#include "util.h"
 
 /* Attribute types, so that a short or malformed attribute is refused, not read past. */
 static struct nla_policy bitset_policy[ETHTOOL_A_BITSET_MAX + 1] = {

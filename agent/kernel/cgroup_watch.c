@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cgroup_watch.h"
-#include "util.h"
+#include "../util.h"
 
 struct entry {
         char *dir;

@@ -8,8 +8,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include "../util.h"
 #include "ethtool_ioctl.h"
-#include "util.h"
 
 int ethioc_open(int *ret_fd) {
         int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);

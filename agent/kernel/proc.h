@@ -4,9 +4,24 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "policy.h"
+/* Finding processes by the rules a process target is written with: a systemd unit, a
+ * comm, an executable, a pidfile. */
 
-/* Finding the processes a process target names. */
+enum process_rule_kind {
+        RULE_UNIT,
+        RULE_COMM,
+        RULE_EXE,
+        RULE_PIDFILE,
+        _RULE_KIND_MAX,
+};
+
+struct process_rule {
+        enum process_rule_kind kind;
+        char *value;
+};
+
+/* "unit", "comm", "exe", "pidfile": the policy's word for a rule, and how rules are told. */
+const char *process_rule_name(enum process_rule_kind k);
 
 struct proc_match {
         pid_t pid;
@@ -22,14 +37,14 @@ struct proc_found {
         int error;      /* a rule could not look (EMFILE, EIO): not "nothing found" */
 };
 
-/* Tries the target's rules in order; the first that finds a process wins. Finding nothing
+/* Tries the rules in order; the first that finds a process wins. Finding nothing
  * is not an error: n == 0. A rule that could not look at all (a pidfile or /proc that
  * cannot be read for want of a file descriptor, an I/O error) is: -errno, with the reason
  * in ret->problems, so that a change set is not made without the process. */
-int target_find_processes(const struct target *t, struct proc_found *ret);
+int proc_find(const struct process_rule *rules, size_t n_rules, struct proc_found *ret);
 void proc_found_done(struct proc_found *f);
 /* "unit etcd.service or comm etcd" */
-char *target_rules_describe(const struct target *t);
+char *process_rules_describe(const struct process_rule *rules, size_t n_rules);
 
 /* The directory of a unit's cgroup under a hierarchy root: in the root or in a *.slice
  * directory below it; NULL when the unit has no cgroup (it is not running). */

@@ -2,8 +2,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../util.h"
 #include "ethtool_names.h"
-#include "util.h"
 
 /* ethtool's off_flag_def (common.c), long names only: the short ones (tx, sg, tso) read like
  * typos in a policy. udp-fragmentation-offload covers nothing on kernels since 4.14; it is

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "util.h"
+#include "../util.h"
 
 enum etcd_key {
         ETCD_NAME,

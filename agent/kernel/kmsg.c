@@ -2,8 +2,8 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include "../util.h"
 #include "kmsg.h"
-#include "util.h"
 
 int kmsg_parse_record(const char *rec, size_t len, struct kmsg_record *ret) {
         _cleanup_free_ char *copy = xstrndup(rec, len);

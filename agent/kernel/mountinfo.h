@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "util.h"
+#include "../util.h"
 
 /* One line of mountinfo (proc(5)); strings are octal-unescaped ("\040" is a blank). */
 struct mount_entry {

@@ -3,8 +3,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "../util.h"
 #include "kstats.h"
-#include "util.h"
 
 static char *root_path(const char *root, const char *fmt, ...) _printf_(2, 3);
 static char *root_path(const char *root, const char *fmt, ...) {

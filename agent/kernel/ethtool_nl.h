@@ -11,7 +11,7 @@
 #include <net/if.h>
 #include <stdint.h>
 
-#include "ethtool.h"
+#include "ethtool_bits.h"
 
 struct ethnl;
 struct nl_msg;

@@ -6,7 +6,9 @@
 #include <netlink/route/link.h>
 #include <string.h>
 
-#include "../actions/action.h"
+#include <stdarg.h>
+
+#include "../util.h"
 #include "netif.h"
 #include "nlsock.h"
 
@@ -88,29 +90,37 @@ static const struct netif *index_ifindex(const struct netif_index *x, int ifinde
         return NULL;
 }
 
-struct netrun *netrun_get(struct ctx *ctx) {
-        if (!ctx->net)
-                ctx->net = xcalloc(1, sizeof(*ctx->net));
-        return ctx->net;
+struct netrun *netrun_new(void) {
+        return xcalloc(1, sizeof(struct netrun));
 }
 
 void netrun_free(struct netrun *n) {
         if (!n)
                 return;
-        if (n->tc_free)
-                n->tc_free(n->tc);
-        if (n->ethtool_free)
-                n->ethtool_free(n->ethtool);
         if (n->links)
                 nl_cache_free(n->links);
         index_free(n->index);
         if (n->route)
                 nl_socket_free(n->route);
+        free(n->why);
         free(n);
 }
 
-int netrun_route(struct ctx *ctx, struct nl_sock **ret) {
-        struct netrun *n = netrun_get(ctx);
+const char *netrun_why(const struct netrun *n) {
+        return n->why;
+}
+
+static void fail(struct netrun *n, const char *fmt, ...) _printf_(2, 3);
+static void fail(struct netrun *n, const char *fmt, ...) {
+        va_list ap;
+
+        free(n->why);
+        va_start(ap, fmt);
+        n->why = xvasprintf(fmt, ap);
+        va_end(ap);
+}
+
+int netrun_route(struct netrun *n, struct nl_sock **ret) {
         int r;
 
         if (n->route && n->route_stale) {
@@ -120,7 +130,7 @@ int netrun_route(struct ctx *ctx, struct nl_sock **ret) {
         if (!n->route) {
                 r = nlsock_open(NETLINK_ROUTE, &n->kerr, &n->route);
                 if (r < 0) {
-                        ctx_fail(ctx, "opening rtnetlink: %s", nlsock_strerror(r));
+                        fail(n, "opening rtnetlink: %s", nlsock_strerror(r));
                         return r;
                 }
                 n->route_stale = false;
@@ -129,36 +139,33 @@ int netrun_route(struct ctx *ctx, struct nl_sock **ret) {
         return 0;
 }
 
-void netrun_reset(struct ctx *ctx) {
-        struct netrun *n = netrun_get(ctx);
+void netrun_reset(struct netrun *n) {
         n->route_stale = true;
         n->epoch++;
 }
 
-int netrun_errno(struct ctx *ctx, int nlerr) {
-        struct netrun *n = netrun_get(ctx);
+int netrun_errno(struct netrun *n, int nlerr) {
         bool kernel = nlsock_kernel_error(&n->kerr);
         int r = nlsock_errno(&n->kerr, nlerr);
 
         if (!kernel)
-                netrun_reset(ctx);
+                netrun_reset(n);
         return r;
 }
 
-int netif_links(struct ctx *ctx, struct nl_cache **ret) {
-        struct netrun *n = netrun_get(ctx);
+int netif_links(struct netrun *n, struct nl_cache **ret) {
         struct nl_sock *s;
         int r;
 
         if (!n->links) {
-                r = netrun_route(ctx, &s);
+                r = netrun_route(n, &s);
                 if (r < 0)
                         return r;
                 r = rtnl_link_alloc_cache(s, AF_UNSPEC, &n->links);
                 if (r < 0) {
                         n->links = NULL;
-                        r = netrun_errno(ctx, r);
-                        ctx_fail(ctx, "dumping interfaces: %s", nlsock_strerror(r));
+                        r = netrun_errno(n, r);
+                        fail(n, "dumping interfaces: %s", nlsock_strerror(r));
                         return r;
                 }
                 n->index = index_build(n->links);
@@ -167,41 +174,41 @@ int netif_links(struct ctx *ctx, struct nl_cache **ret) {
         return 0;
 }
 
-int netif_by_name(struct ctx *ctx, const char *name, struct netif *ret) {
+int netif_by_name(struct netrun *n, const char *name, struct netif *ret) {
         struct nl_cache *c;
         const struct netif *f;
-        int r = netif_links(ctx, &c);
+        int r = netif_links(n, &c);
 
         if (r < 0)
                 return r;
-        f = index_name(netrun_get(ctx)->index, name);
+        f = index_name(n->index, name);
         if (!f) {
-                ctx_fail(ctx, "%s: no such interface", name);
+                fail(n, "%s: no such interface", name);
                 return -ENODEV;
         }
         *ret = *f;
         return 0;
 }
 
-struct rtnl_link *netif_link(struct ctx *ctx, const char *name) {
+struct rtnl_link *netif_link(struct netrun *n, const char *name) {
         struct nl_cache *c;
         const struct netif *f;
 
-        if (netif_links(ctx, &c) < 0 || !(f = index_name(netrun_get(ctx)->index, name)))
+        if (netif_links(n, &c) < 0 || !(f = index_name(n->index, name)))
                 return NULL;
-        return netrun_get(ctx)->index->links[f - netrun_get(ctx)->index->ifs];
+        return n->index->links[f - n->index->ifs];
 }
 
-int netif_by_index(struct ctx *ctx, int ifindex, struct netif *ret) {
+int netif_by_index(struct netrun *n, int ifindex, struct netif *ret) {
         struct nl_cache *c;
         const struct netif *f;
-        int r = netif_links(ctx, &c);
+        int r = netif_links(n, &c);
 
         if (r < 0)
                 return r;
-        f = index_ifindex(netrun_get(ctx)->index, ifindex);
+        f = index_ifindex(n->index, ifindex);
         if (!f) {
-                ctx_fail(ctx, "interface %d is gone", ifindex);
+                fail(n, "interface %d is gone", ifindex);
                 return -ENODEV;
         }
         *ret = *f;
@@ -240,76 +247,75 @@ static int pick_default(struct nl_msg *msg, void *arg) {
         return NL_SKIP;
 }
 
-static int default_route_family(struct ctx *ctx, int family, struct route_pick *p) {
+static int default_route_family(struct netrun *n, int family, struct route_pick *p) {
         struct rtmsg rtm = { .rtm_family = (unsigned char) family };
         struct nl_sock *s;
         struct nl_cb *cb;
-        int r = netrun_route(ctx, &s);
+        int r = netrun_route(n, &s);
 
         if (r < 0)
                 return r;
         r = nl_send_simple(s, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
         if (r < 0)
-                return netrun_errno(ctx, r);
+                return netrun_errno(n, r);
         cb = nlsock_cb_clone(s);
         if (!cb)
                 return -ENOMEM;
         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, pick_default, p);
         r = nl_recvmsgs(s, cb);
         nl_cb_put(cb);
-        return r < 0 ? netrun_errno(ctx, r) : 0;
+        return r < 0 ? netrun_errno(n, r) : 0;
 }
 
-int netif_default_route(struct ctx *ctx, int *ret_ifindex) {
-        struct netrun *n = netrun_get(ctx);
+int netif_default_route(struct netrun *n, int *ret_ifindex) {
         int r;
 
         if (n->default_ifindex == 0) {
                 struct route_pick p = { 0 };
-                r = default_route_family(ctx, AF_INET, &p);
+                r = default_route_family(n, AF_INET, &p);
                 if (r >= 0 && !p.found)
-                        r = default_route_family(ctx, AF_INET6, &p);
+                        r = default_route_family(n, AF_INET6, &p);
                 if (r < 0) {
-                        ctx_fail(ctx, "reading the routing table: %s", nlsock_strerror(r));
+                        fail(n, "reading the routing table: %s", nlsock_strerror(r));
                         return r;
                 }
                 n->default_ifindex = p.found ? p.ifindex : -ENOENT;
         }
         if (n->default_ifindex < 0) {
-                ctx_fail(ctx, "auto: this host has no default route");
+                fail(n, "auto: this host has no default route");
                 return n->default_ifindex;
         }
         *ret_ifindex = n->default_ifindex;
         return 0;
 }
 
-int netif_resolve(struct ctx *ctx, const char *spec, struct netif **ret, size_t *ret_n) {
+int netif_resolve(struct netrun *n, const char *spec, struct netif **ret, size_t *ret_n) {
         struct netif one, *v = NULL;
-        size_t n = 0;
+        size_t count = 0;
         int r;
 
         if (streq(spec, "all")) {
                 struct nl_cache *c;
                 const struct netif_index *x;
-                r = netif_links(ctx, &c);
+                r = netif_links(n, &c);
                 if (r < 0)
                         return r;
-                x = netrun_get(ctx)->index;
+                x = n->index;
                 v = xcalloc(x->n ? x->n : 1, sizeof(*v));
                 for (size_t i = 0; i < x->n; i++)
                         if ((x->ifs[i].flags & IFF_UP) && !(x->ifs[i].flags & IFF_LOOPBACK))
-                                v[n++] = x->ifs[i];
+                                v[count++] = x->ifs[i];
                 *ret = v;
-                *ret_n = n;
+                *ret_n = count;
                 return 0;
         }
         if (streq(spec, "auto")) {
                 int ifindex;
-                r = netif_default_route(ctx, &ifindex);
+                r = netif_default_route(n, &ifindex);
                 if (r >= 0)
-                        r = netif_by_index(ctx, ifindex, &one);
+                        r = netif_by_index(n, ifindex, &one);
         } else
-                r = netif_by_name(ctx, spec, &one);
+                r = netif_by_name(n, spec, &one);
         if (r < 0)
                 return r;
         v = xmalloc(sizeof(*v));

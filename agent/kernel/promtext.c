@@ -2,8 +2,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "../util.h"
 #include "promtext.h"
-#include "util.h"
 
 /* The sample value at the end of a line: "name{labels} 12.5" or with a timestamp after. */
 static bool line_value(const char *line, const char *eol, double *ret) {

@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The run's ethtool state: which path (netlink or ioctl), the kernel's feature names, and
- * the features of every interface, read with one dump and kept until a write. Lives in
- * netrun's `ethtool` slot and is freed with it. */
+/* The ethtool front: which path (netlink or ioctl), the kernel's feature names, and the
+ * features of every interface, read with one dump and kept until a write. */
 #include <errno.h>
 #include <net/if.h>
+#include <stdarg.h>
 #include <string.h>
 
-#include "../actions/action.h"
+#include "../util.h"
 #include "ethtool.h"
 #include "ethtool_ioctl.h"
 #include "ethtool_nl.h"
-#include "netif.h"
 
 enum backend {
         BACKEND_NETLINK,
@@ -25,7 +24,7 @@ struct eth_dev {
         char **changes; /* the last write's changed bits, "name on|off" */
 };
 
-struct ethtool_run {
+struct ethtool {
         enum backend backend;
         struct ethnl *nl;
         int fd; /* the ioctl's socket, opened on first use (drvinfo needs it on both paths) */
@@ -38,38 +37,17 @@ struct ethtool_run {
          * interface up several times. */
         struct eth_dev **slot;
         size_t cap;
+        bool opened; /* the path is picked */
+        char *why;   /* ethtool_why() */
 };
 
-void eth_features_init(struct eth_features *f, unsigned n_bits) {
-        unsigned w = bits_words(n_bits);
-        uint32_t *m = xcalloc(4 * (size_t) (w ? w : 1), sizeof(uint32_t));
-        *f = (struct eth_features) { .n_bits = n_bits, .words = w, .hw = m, .wanted = m + w,
-                                     .active = m + 2 * w, .nochange = m + 3 * w };
+struct ethtool *ethtool_new(void) {
+        struct ethtool *e = xcalloc(1, sizeof(*e));
+        e->fd = -1;
+        return e;
 }
 
-void eth_features_done(struct eth_features *f) {
-        free(f->hw);
-        *f = (struct eth_features) { 0 };
-}
-
-void eth_features_copy(struct eth_features *dst, const struct eth_features *src) {
-        eth_features_init(dst, src->n_bits);
-        memcpy(dst->hw, src->hw, 4 * (size_t) src->words * sizeof(uint32_t));
-}
-
-void eth_set_result_init(struct eth_set_result *r, unsigned n_bits) {
-        unsigned w = bits_words(n_bits);
-        uint32_t *m = xcalloc(3 * (size_t) (w ? w : 1), sizeof(uint32_t));
-        *r = (struct eth_set_result) { .words = w, .not_taken = m, .changed = m + w, .active = m + 2 * w };
-}
-
-void eth_set_result_done(struct eth_set_result *r) {
-        free(r->not_taken);
-        *r = (struct eth_set_result) { 0 };
-}
-
-static void run_free(void *p) {
-        struct ethtool_run *e = p;
+void ethtool_free(struct ethtool *e) {
         if (!e)
                 return;
         ethnl_close(e->nl);
@@ -83,15 +61,30 @@ static void run_free(void *p) {
         }
         free(e->devs);
         free(e->slot);
+        free(e->why);
         free(e);
 }
 
-static int ioctl_fd(struct ctx *ctx, struct ethtool_run *e) {
+const char *ethtool_why(const struct ethtool *e) {
+        return e->why;
+}
+
+static void fail(struct ethtool *e, const char *fmt, ...) _printf_(2, 3);
+static void fail(struct ethtool *e, const char *fmt, ...) {
+        va_list ap;
+
+        free(e->why);
+        va_start(ap, fmt);
+        e->why = xvasprintf(fmt, ap);
+        va_end(ap);
+}
+
+static int ioctl_fd(struct ethtool *e) {
         int r;
         if (e->fd < 0) {
                 r = ethioc_open(&e->fd);
                 if (r < 0) {
-                        ctx_fail(ctx, "opening a socket for SIOCETHTOOL: %s", strerror(-r));
+                        fail(e, "opening a socket for SIOCETHTOOL: %s", strerror(-r));
                         return r;
                 }
         }
@@ -100,38 +93,28 @@ static int ioctl_fd(struct ctx *ctx, struct ethtool_run *e) {
 
 /* The netlink family where the kernel has it (5.6+), else the ioctl. In a test build,
  * MEDIC_ETHTOOL=ioctl takes the ioctl path anyway, so that tests cover both on one kernel. */
-static int run_get(struct ctx *ctx, struct ethtool_run **ret) {
-        struct netrun *n = netrun_get(ctx);
-        struct ethtool_run *e = n->ethtool;
+static int pick(struct ethtool *e) {
         const char *force = test_hook("MEDIC_ETHTOOL");
         int r;
 
-        if (e) {
-                *ret = e;
+        if (e->opened)
                 return 0;
-        }
-        e = xcalloc(1, sizeof(*e));
-        e->fd = -1;
         e->backend = BACKEND_IOCTL;
         if (!streq(force, "ioctl")) {
                 r = ethnl_open(&e->nl);
                 if (r >= 0)
                         e->backend = BACKEND_NETLINK;
                 else if (r != -ENOENT) {
-                        ctx_fail(ctx, "opening the ethtool netlink family: %s", strerror(-r));
-                        free(e);
+                        fail(e, "opening the ethtool netlink family: %s", strerror(-r));
                         return r;
                 }
         }
-        n->ethtool = e;
-        n->ethtool_free = run_free;
-        *ret = e;
+        e->opened = true;
         return 0;
 }
 
-const char *ethtool_backend(struct ctx *ctx) {
-        struct ethtool_run *e;
-        if (run_get(ctx, &e) < 0)
+const char *ethtool_backend(struct ethtool *e) {
+        if (pick(e) < 0)
                 return "?";
         switch (e->backend) {
         case BACKEND_NETLINK:
@@ -144,9 +127,8 @@ const char *ethtool_backend(struct ctx *ctx) {
         return "?";
 }
 
-int ethtool_names(struct ctx *ctx, const char *ifname, char ***ret, unsigned *ret_n) {
-        struct ethtool_run *e;
-        int r = run_get(ctx, &e);
+int ethtool_names(struct ethtool *e, const char *ifname, char ***ret, unsigned *ret_n) {
+        int r = pick(e);
 
         if (r < 0)
                 return r;
@@ -154,14 +136,14 @@ int ethtool_names(struct ctx *ctx, const char *ifname, char ***ret, unsigned *re
                 if (e->backend == BACKEND_NETLINK)
                         r = ethnl_feature_names(e->nl, &e->names, &e->n_names);
                 else {
-                        r = ioctl_fd(ctx, e);
+                        r = ioctl_fd(e);
                         /* The ioctl needs an interface even for a global string set. */
                         if (r >= 0)
                                 r = ethioc_feature_names(e->fd, ifname, &e->names, &e->n_names);
                 }
                 if (r < 0) {
-                        ctx_fail(ctx, "%s: reading the kernel's offload feature names (%s): %s", ifname,
-                                 ethtool_backend(ctx), strerror(-r));
+                        fail(e, "%s: reading the kernel's offload feature names (%s): %s", ifname,
+                             ethtool_backend(e), strerror(-r));
                         return r;
                 }
         }
@@ -177,14 +159,14 @@ static size_t name_hash(const char *s) {
         return h;
 }
 
-static void slot_put(struct ethtool_run *e, struct eth_dev *d) {
+static void slot_put(struct ethtool *e, struct eth_dev *d) {
         size_t i = name_hash(d->name) & (e->cap - 1);
         while (e->slot[i])
                 i = (i + 1) & (e->cap - 1);
         e->slot[i] = d;
 }
 
-static struct eth_dev *dev_find(struct ethtool_run *e, const char *ifname) {
+static struct eth_dev *dev_find(const struct ethtool *e, const char *ifname) {
         if (!e->cap)
                 return NULL;
         for (size_t i = name_hash(ifname) & (e->cap - 1); e->slot[i]; i = (i + 1) & (e->cap - 1))
@@ -193,7 +175,7 @@ static struct eth_dev *dev_find(struct ethtool_run *e, const char *ifname) {
         return NULL;
 }
 
-static void dev_index(struct ethtool_run *e, struct eth_dev *d) {
+static void dev_index(struct ethtool *e, struct eth_dev *d) {
         if (2 * e->n_devs > e->cap) {
                 free(e->slot);
                 e->cap = e->cap ? 2 * e->cap : 64;
@@ -205,7 +187,7 @@ static void dev_index(struct ethtool_run *e, struct eth_dev *d) {
         slot_put(e, d);
 }
 
-static struct eth_dev *dev_add(struct ethtool_run *e, const char *ifname) {
+static struct eth_dev *dev_add(struct ethtool *e, const char *ifname) {
         struct eth_dev *d = dev_find(e, ifname);
         if (d)
                 return d;
@@ -224,29 +206,27 @@ static void dump_one(void *userdata, const char *ifname, struct eth_features *f)
         d->stale = false;
 }
 
-int ethtool_features(struct ctx *ctx, const char *ifname, const struct eth_features **ret) {
-        struct ethtool_run *e;
+int ethtool_features(struct ethtool *e, const char *ifname, const struct eth_features **ret) {
         struct eth_dev *d;
         char **names;
         unsigned n;
         int r;
 
-        r = ethtool_names(ctx, ifname, &names, &n);
+        r = ethtool_names(e, ifname, &names, &n);
         if (r < 0)
                 return r;
-        e = netrun_get(ctx)->ethtool;
         /* One dump answers every interface of the run; the ioctl has no dump. */
         if (e->backend == BACKEND_NETLINK && !e->dumped) {
                 r = ethnl_features_dump(e->nl, n, dump_one, e);
                 if (r < 0) {
-                        ctx_fail(ctx, "dumping offload features: %s", strerror(-r));
+                        fail(e, "dumping offload features: %s", strerror(-r));
                         return r;
                 }
                 e->dumped = true;
         }
         d = dev_find(e, ifname);
         if (e->backend == BACKEND_NETLINK && !d) {
-                ctx_fail(ctx, "%s: no such interface", ifname);
+                fail(e, "%s: no such interface", ifname);
                 return -ENODEV;
         }
         if (!d || d->stale) {
@@ -256,11 +236,11 @@ int ethtool_features(struct ctx *ctx, const char *ifname, const struct eth_featu
                 else
                         r = ethioc_features_get(e->fd, ifname, n, &f);
                 if (r == -ENODEV) {
-                        ctx_fail(ctx, "%s: no such interface", ifname);
+                        fail(e, "%s: no such interface", ifname);
                         return r;
                 }
                 if (r < 0) {
-                        ctx_fail(ctx, "%s: reading offload features (%s): %s", ifname, ethtool_backend(ctx), strerror(-r));
+                        fail(e, "%s: reading offload features (%s): %s", ifname, ethtool_backend(e), strerror(-r));
                         return r;
                 }
                 dump_one(e, ifname, &f);
@@ -270,7 +250,7 @@ int ethtool_features(struct ctx *ctx, const char *ifname, const struct eth_featu
         return 0;
 }
 
-static char **describe_changes(const struct ethtool_run *e, const struct eth_set_result *res) {
+static char **describe_changes(const struct ethtool *e, const struct eth_set_result *res) {
         char **v = NULL;
         for (unsigned i = 0; i < e->n_names; i++)
                 if (bit_on(res->changed, i) && e->names[i][0])
@@ -278,18 +258,16 @@ static char **describe_changes(const struct ethtool_run *e, const struct eth_set
         return v;
 }
 
-int ethtool_set(struct ctx *ctx, const char *ifname, const uint32_t *mask, const uint32_t *value,
+int ethtool_set(struct ethtool *e, const char *ifname, const uint32_t *mask, const uint32_t *value,
                 struct eth_set_result *ret) {
         const struct eth_features *cur;
-        struct ethtool_run *e;
         struct eth_features before;
         struct eth_dev *d;
         int r;
 
-        r = ethtool_features(ctx, ifname, &cur);
+        r = ethtool_features(e, ifname, &cur);
         if (r < 0)
                 return r;
-        e = netrun_get(ctx)->ethtool;
         eth_features_copy(&before, cur);
         d = dev_find(e, ifname);
         d->stale = true; /* whatever happens next, read it again */
@@ -298,13 +276,13 @@ int ethtool_set(struct ctx *ctx, const char *ifname, const uint32_t *mask, const
         else
                 r = ethioc_features_set(e->fd, ifname, before.n_bits, mask, value, ret);
         if (r == -EPERM)
-                ctx_fail(ctx, "%s: changing offload features needs CAP_NET_ADMIN", ifname);
+                fail(e, "%s: changing offload features needs CAP_NET_ADMIN", ifname);
         else if (r < 0)
-                ctx_fail(ctx, "%s: changing offload features (%s): %s", ifname, ethtool_backend(ctx), strerror(-r));
+                fail(e, "%s: changing offload features (%s): %s", ifname, ethtool_backend(e), strerror(-r));
         if (r == 0) {
                 /* No reply (5.6-5.8 kernels when nothing moved): compare a fresh read. */
                 const struct eth_features *now;
-                r = ethtool_features(ctx, ifname, &now);
+                r = ethtool_features(e, ifname, &now);
                 for (unsigned i = 0; r >= 0 && i < before.words; i++) {
                         ret->not_taken[i] = mask[i] & (value[i] ^ now->active[i]);
                         ret->changed[i] = before.active[i] ^ now->active[i];
@@ -320,18 +298,16 @@ int ethtool_set(struct ctx *ctx, const char *ifname, const uint32_t *mask, const
         return 0;
 }
 
-char *const *ethtool_last_changes(struct ctx *ctx, const char *ifname) {
-        struct ethtool_run *e = ctx->net ? ctx->net->ethtool : NULL;
-        struct eth_dev *d = e ? dev_find(e, ifname) : NULL;
+char *const *ethtool_last_changes(const struct ethtool *e, const char *ifname) {
+        struct eth_dev *d = dev_find(e, ifname);
         return d ? d->changes : NULL;
 }
 
-int ethtool_driver(struct ctx *ctx, const char *ifname, char **ret) {
-        struct ethtool_run *e;
-        int r = run_get(ctx, &e);
+int ethtool_driver(struct ethtool *e, const char *ifname, char **ret) {
+        int r = pick(e);
 
         if (r >= 0)
-                r = ioctl_fd(ctx, e);
+                r = ioctl_fd(e);
         if (r >= 0)
                 r = ethioc_driver(e->fd, ifname, ret);
         return r < 0 ? r : 0;

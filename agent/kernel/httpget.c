@@ -6,8 +6,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "../util.h"
 #include "httpget.h"
-#include "util.h"
 
 static int wait_fd(int fd, short events, uint64_t deadline_ns) {
         for (;;) {

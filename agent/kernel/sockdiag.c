@@ -11,8 +11,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include "../util.h"
 #include "sockdiag.h"
-#include "util.h"
 
 #define TCP_ESTABLISHED_STATE 1
 

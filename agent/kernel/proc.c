@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
+#include "../util.h"
 #include "proc.h"
 #include "sdlib.h"
 
@@ -18,11 +19,21 @@ void proc_found_done(struct proc_found *f) {
         *f = (struct proc_found) { 0 };
 }
 
-char *target_rules_describe(const struct target *t) {
+const char *process_rule_name(enum process_rule_kind k) {
+        static const char *const names[_RULE_KIND_MAX] = {
+                [RULE_UNIT] = "unit",
+                [RULE_COMM] = "comm",
+                [RULE_EXE] = "exe",
+                [RULE_PIDFILE] = "pidfile",
+        };
+        return k < _RULE_KIND_MAX ? names[k] : "?";
+}
+
+char *process_rules_describe(const struct process_rule *rules, size_t n_rules) {
         char *s = xstrdup("");
-        for (size_t i = 0; i < t->n_rules; i++) {
-                char *n = xasprintf("%s%s%s %s", s, i == 0 ? "" : " or ", process_rule_name(t->rules[i].kind),
-                                    t->rules[i].value);
+        for (size_t i = 0; i < n_rules; i++) {
+                char *n = xasprintf("%s%s%s %s", s, i == 0 ? "" : " or ", process_rule_name(rules[i].kind),
+                                    rules[i].value);
                 free(s);
                 s = n;
         }
@@ -310,11 +321,11 @@ static void find_by_pidfile(const char *pidfile, struct proc_found *f, char **pr
         add_match(f, (pid_t) pid);
 }
 
-int target_find_processes(const struct target *t, struct proc_found *ret) {
+int proc_find(const struct process_rule *rules, size_t n_rules, struct proc_found *ret) {
         struct proc_found f = { 0 };
 
-        for (size_t i = 0; i < t->n_rules && f.n == 0; i++) {
-                const struct process_rule *rule = &t->rules[i];
+        for (size_t i = 0; i < n_rules && f.n == 0; i++) {
+                const struct process_rule *rule = &rules[i];
                 char *problem = NULL;
 
                 switch (rule->kind) {

@@ -10,7 +10,7 @@
  * did not take (ETHTOOL_F_WISH), so ethioc_features_set() reads before and after and works
  * out the same answer. */
 
-#include "ethtool.h"
+#include "ethtool_bits.h"
 
 int ethioc_open(int *ret_fd);
 int ethioc_feature_names(int fd, const char *ifname, char ***ret, unsigned *ret_n);

@@ -2,8 +2,8 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "../ynode.h"
 #include "etcd_conf.h"
-#include "ynode.h"
 
 static const char *const flags[_ETCD_KEY_MAX] = {
         [ETCD_NAME] = "name",

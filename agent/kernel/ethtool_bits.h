@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* Offload features of network interfaces, through the kernel's ethtool generic netlink
- * family, or the SIOCETHTOOL ioctl where the family is missing (kernels before 5.6, or
- * MEDIC_ETHTOOL=ioctl for tests). Both give the same four bitmaps per interface:
+/* What both ethtool paths (the netlink family, ethtool_nl.h; the ioctl, ethtool_ioctl.h)
+ * fill: the four feature bitmaps of one interface, and the outcome of a write. ethtool.h,
+ * the front that picks a path, hands them on; the paths never include it.
  *
  *   hw        the bits the driver lets user space change
  *   wanted    what was asked for (only meaningful for hw bits)
@@ -11,16 +11,10 @@
  *             (no TSO without tx checksumming and scatter-gather, ...)
  *   nochange  bits the kernel never lets change
  *
- * A feature is fixed ("[fixed]" in `ethtool -k`) when it is not in hw or in nochange.
- *
- * One run reads the features once: a FEATURES_GET dump of every interface on first use,
- * kept in the run's netrun (its `ethtool` slot), and after a write only that interface is
- * read again. */
+ * A feature is fixed ("[fixed]" in `ethtool -k`) when it is not in hw or in nochange. */
 
 #include <stdbool.h>
 #include <stdint.h>
-
-struct ctx;
 
 struct eth_features {
         unsigned n_bits; /* the kernel's feature count (ETH_SS_FEATURES) */
@@ -58,19 +52,3 @@ static inline void bit_put(uint32_t *map, unsigned i, bool on) {
 static inline bool eth_feature_fixed(const struct eth_features *f, unsigned i) {
         return !bit_on(f->hw, i) || bit_on(f->nochange, i);
 }
-
-/* "netlink" or "ioctl": the path this run uses (chosen on first use). */
-const char *ethtool_backend(struct ctx *ctx);
-/* The kernel's feature names, index = bit (some are ""). Borrowed from the run. */
-int ethtool_names(struct ctx *ctx, const char *ifname, char ***ret, unsigned *ret_n);
-/* The features of one interface, from the run's dump. Borrowed from the run; valid until the
- * next ethtool_set() on that interface. -ENODEV with ctx_fail() when there is no such one. */
-int ethtool_features(struct ctx *ctx, const char *ifname, const struct eth_features **ret);
-/* Changes the bits in mask to value (CAP_NET_ADMIN), and says what happened. */
-int ethtool_set(struct ctx *ctx, const char *ifname, const uint32_t *mask, const uint32_t *value,
-                struct eth_set_result *ret);
-/* What the last ethtool_set() of this run changed on ifname ("tx-tcp-segmentation off", ...),
- * or NULL: the change record names the dependents the kernel switched too. */
-char *const *ethtool_last_changes(struct ctx *ctx, const char *ifname);
-/* The interface's driver (ETHTOOL_GDRVINFO: netlink has no driver message). */
-int ethtool_driver(struct ctx *ctx, const char *ifname, char **ret);
