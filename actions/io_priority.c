@@ -428,13 +428,23 @@ static void iop_notes(struct ctx *ctx _unused_, const void *want, const void *ha
                 strv_push(notes, xasprintf("data dir %s: cannot find its disk's I/O scheduler: %s", w->data_dir, strerror(-r)));
                 return;
         }
+        /* What the scheduler orders by decides what this item can do: under mq-deadline
+         * the guide's best-effort/0 is served like any best-effort thread (make
+         * bench-effect measured no change there). */
         for (size_t i = 0; i < n; i++) {
-                if (sched_ignores_ioprio(ds[i].sched))
-                        strv_push(notes, xasprintf("ionice has no effect on %s (scheduler %s); bfq or mq-deadline honour it",
-                                                   ds[i].disk, ds[i].sched));
-                else
-                        strv_push(notes, xasprintf("data dir %s is on %s (scheduler %s, which honours I/O priorities)",
+                const char *h = sched_ioprio_honours(ds[i].sched);
+                if (!h)
+                        strv_push(notes, xasprintf("data dir %s is on %s (scheduler %s: medic does not know what of an I/O priority it honours)",
                                                    w->data_dir, ds[i].disk, ds[i].sched));
+                else if (streq(h, "nothing"))
+                        strv_push(notes, xasprintf("ionice has no effect on %s (scheduler %s honours nothing of an I/O priority); bfq honours class and level, mq-deadline the class only",
+                                                   ds[i].disk, ds[i].sched));
+                else if (streq(ds[i].sched, "mq-deadline") && has_levels(w->class))
+                        strv_push(notes, xasprintf("data dir %s is on %s (scheduler %s, which honours the class only: level %d counts for nothing there)",
+                                                   w->data_dir, ds[i].disk, ds[i].sched, w->level));
+                else
+                        strv_push(notes, xasprintf("data dir %s is on %s (scheduler %s, which honours %s)", w->data_dir,
+                                                   ds[i].disk, ds[i].sched, h));
         }
         disk_sched_free(ds, n);
 }

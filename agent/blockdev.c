@@ -21,6 +21,19 @@ int sched_ignores_ioprio(const char *sched) {
         return streq(sched, "none") || streq(sched, "kyber");
 }
 
+const char *sched_ioprio_honours(const char *sched) {
+        /* bfq weighs each class's queues by level; mq-deadline keeps one FIFO per class and
+         * never looks at the level (block/mq-deadline.c), so best-effort/0
+         * and best-effort/4 are served alike there. */
+        if (streq(sched, "bfq"))
+                return "class and level";
+        if (streq(sched, "mq-deadline"))
+                return "the class only";
+        if (sched_ignores_ioprio(sched))
+                return "nothing";
+        return NULL;
+}
+
 static int walk(const char *sysfs_root, const char *devdir, unsigned depth, struct disk_sched **ret, size_t *n) {
         _cleanup_free_ char *dir = realpath(devdir, NULL), *part = NULL, *slaves = NULL, *sched = NULL, *qs = NULL;
         struct stat st;

@@ -16,3 +16,6 @@ int block_schedulers(const char *sysfs_root, dev_t dev, struct disk_sched **ret,
 void disk_sched_free(struct disk_sched *d, size_t n);
 /* True for schedulers that ignore I/O priorities. */
 int sched_ignores_ioprio(const char *sched);
+/* What of an I/O priority the scheduler orders by: "class and level" (bfq), "the class
+ * only" (mq-deadline), "nothing" (none, kyber); NULL for a scheduler medic does not know. */
+const char *sched_ioprio_honours(const char *sched);

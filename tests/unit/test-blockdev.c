@@ -80,6 +80,15 @@ static void test_ignores_ioprio(void **state) {
         assert_false(sched_ignores_ioprio("mq-deadline"));
 }
 
+static void test_ioprio_honours(void **state) {
+        (void) state;
+        assert_string_equal(sched_ioprio_honours("bfq"), "class and level");
+        assert_string_equal(sched_ioprio_honours("mq-deadline"), "the class only");
+        assert_string_equal(sched_ioprio_honours("none"), "nothing");
+        assert_string_equal(sched_ioprio_honours("kyber"), "nothing");
+        assert_null(sched_ioprio_honours("cfq"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_partition_to_disk),
@@ -88,6 +97,7 @@ int main(void) {
                 cmocka_unit_test(test_md_members),
                 cmocka_unit_test(test_no_block_device),
                 cmocka_unit_test(test_ignores_ioprio),
+                cmocka_unit_test(test_ioprio_honours),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
