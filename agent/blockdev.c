@@ -80,6 +80,19 @@ static int walk(const char *sysfs_root, const char *devdir, unsigned depth, stru
         return 0;
 }
 
+int block_dev_name(const char *sysfs_root, dev_t dev, char **ret) {
+        _cleanup_free_ char *link = xasprintf("%s/dev/block/%u:%u", sysfs_root, major(dev), minor(dev));
+        _cleanup_free_ char *dir = NULL;
+
+        if (major(dev) == 0)
+                return -ENODEV;
+        dir = realpath(link, NULL);
+        if (!dir)
+                return -errno;
+        *ret = xstrdup(strrchr(dir, '/') + 1);
+        return 0;
+}
+
 int block_schedulers(const char *sysfs_root, dev_t dev, struct disk_sched **ret, size_t *ret_n) {
         _cleanup_free_ char *devdir = xasprintf("%s/dev/block/%u:%u", sysfs_root, major(dev), minor(dev));
         struct disk_sched *list = NULL;

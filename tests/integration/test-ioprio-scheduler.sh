@@ -61,3 +61,7 @@ assert_contains "$OUT" "ionice has no effect on $name (scheduler kyber honours n
 step "the audit changed nothing: the sleeper keeps the kernel's default"
 assert_eq "none: prio 0" "$(ionice -p "$sleeper")" "ionice of the sleeper"
 restore_sched
+
+# The sleeper ends here, so that the cleanup has nothing to wait for.
+kill "$sleeper"
+wait "$sleeper" 2>/dev/null || true
