@@ -254,7 +254,7 @@ bench-agent: build/medic
 
 # The effect on etcd itself (DESIGN §11): a 3-member etcd behind a 100 Mbit lo with and
 # without traffic-priority, one etcd on a contended loop device with and without
-# io-priority; about 8-9 minutes, bounded at 10 (EFFECT_BUDGET). Not part of `check`.
+# io-priority; about 7.5 minutes, bounded at 10 (EFFECT_BUDGET). Not part of `check`.
 # EFFECT_ARGS: --quick, --json, --markdown, --only net|disk.
 bench-effect: deps
 	@$(MAKE) --no-print-directory build/medic $(ETCD_BIN)
