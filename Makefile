@@ -22,7 +22,7 @@ DEB_DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-
 	libyaml-dev libsystemd-dev libcap-dev libjson-c-dev libcmocka-dev \
 	iproute2 ethtool util-linux mount e2fsprogs strace procps valgrind python3 \
 	clang libclang-rt-14-dev \
-	debhelper dpkg-dev lintian systemd groff-base man-db ansible-core prometheus-node-exporter logrotate jq \
+	debhelper dpkg-dev lintian systemd groff-base man-db ansible-core prometheus-node-exporter logrotate jq iperf3 \
 	qemu-system-x86 busybox-static kmod cpio
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
@@ -260,6 +260,14 @@ bench-scale: build/medic
 bench-agent: build/test/medic
 	@tests/bench/agent-latency build/test/medic
 
+# The effect on etcd itself (DESIGN §11): a 3-member etcd behind a 100 Mbit lo with and
+# without traffic-priority, one etcd on a contended loop device with and without
+# io-priority; about 7.5 minutes, bounded at 10 (EFFECT_BUDGET). Not part of `check`.
+# EFFECT_ARGS: --quick, --json, --markdown, --only net|disk.
+bench-effect: deps
+	@$(MAKE) --no-print-directory build/medic $(ETCD_BIN)
+	@tests/bench/etcd-effect $(EFFECT_ARGS) build/medic $(ETCD_BIN)
+
 install: build/medic
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(SYSCONFDIR)/medic/policy.d $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR)
@@ -274,7 +282,7 @@ install: build/medic
 
 # The Debian package, from a copy of the tree with packaging/debian as its debian/ (the
 # tree stays clean): build/medic_VERSION_ARCH.deb. Rebuilt only when a source changed.
-DEB_SRC := Makefile $(wildcard agent/*.[ch] actions/*.[ch] policies/*.yaml policies/examples/*.yaml) \
+DEB_SRC := Makefile $(wildcard agent/*.[ch] agent/kernel/*.[ch] actions/*.[ch] actions/checks/*.[ch] policies/*.yaml policies/examples/*.yaml) \
 	$(shell find packaging -type f -not -path 'packaging/ansible/*' 2>/dev/null)
 
 deb: $(DEB_FILE)
@@ -293,5 +301,7 @@ clean:
 
 .PHONY: all deps audit check-layers unit unit-asan unit-valgrind integration check check-faults check-faults-sample \
 	check-vm check-kernel bench bench-audit bench-scale bench-agent install deb clean fuzz fuzz-build check-fuzz
+.PHONY: all deps audit unit unit-asan unit-valgrind integration check check-faults check-faults-sample \
+	check-vm check-kernel bench bench-audit bench-scale bench-agent bench-effect install deb clean fuzz fuzz-build check-fuzz
 
 -include $(shell find build -name '*.d' -type f 2>/dev/null)

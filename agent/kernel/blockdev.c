@@ -21,6 +21,19 @@ int sched_ignores_ioprio(const char *sched) {
         return streq(sched, "none") || streq(sched, "kyber");
 }
 
+const char *sched_ioprio_honours(const char *sched) {
+        /* bfq weighs each class's queues by level; mq-deadline keeps one FIFO per class and
+         * never looks at the level (block/mq-deadline.c), so best-effort/0
+         * and best-effort/4 are served alike there. */
+        if (streq(sched, "bfq"))
+                return "class and level";
+        if (streq(sched, "mq-deadline"))
+                return "the class only";
+        if (sched_ignores_ioprio(sched))
+                return "nothing";
+        return NULL;
+}
+
 static int walk(const char *sysfs_root, const char *devdir, unsigned depth, struct disk_sched **ret, size_t *n) {
         _cleanup_free_ char *dir = realpath(devdir, NULL), *part = NULL, *slaves = NULL, *sched = NULL, *qs = NULL;
         struct stat st;
@@ -64,6 +77,19 @@ static int walk(const char *sysfs_root, const char *devdir, unsigned depth, stru
         *ret = xrealloc(*ret, (*n + 1) * sizeof(**ret));
         (*ret)[*n] = (struct disk_sched) { .disk = xstrdup(strrchr(dir, '/') + 1), .sched = active };
         (*n)++;
+        return 0;
+}
+
+int block_dev_name(const char *sysfs_root, dev_t dev, char **ret) {
+        _cleanup_free_ char *link = xasprintf("%s/dev/block/%u:%u", sysfs_root, major(dev), minor(dev));
+        _cleanup_free_ char *dir = NULL;
+
+        if (major(dev) == 0)
+                return -ENODEV;
+        dir = realpath(link, NULL);
+        if (!dir)
+                return -errno;
+        *ret = xstrdup(strrchr(dir, '/') + 1);
         return 0;
 }
 

@@ -538,6 +538,10 @@ static const struct bad_case bad_cases[] = {
           { "{F}:5:5: action: unknown key 'when' (expected name, mode, or an action kind: {KINDS})" } },
         { "io-priority-unknown-target", ACT "  - name: a\n    io-priority: {target: etcd, class: idle}\n", "etcd",
           { "{F}:4:27: io-priority.target: no target named 'etcd'" } },
+        { "io-priority-journal-thread-not-bool",
+          TGT "  etcd:\n    process: {comm: etcd}\nactions:\n  - name: a\n"
+              "    io-priority: {target: etcd, class: idle, journal-thread: maybe}\n",
+          "maybe", { "{F}:7:62: io-priority.journal-thread: expected true or false, got 'maybe'" } },
         /* sysctl */
         { "sysctl-not-a-map", ACT "  - name: a\n    sysctl: kernel.x\n", "kernel.x",
           { "{F}:4:13: sysctl: expected a mapping, got a scalar" } },
