@@ -222,8 +222,7 @@ static int plan_journal_thread(struct ctx *ctx, const struct iop_spec *s, struct
         /* The kernel cuts a thread's name to 15 bytes, and so does snprintf here. */
         snprintf(comm, sizeof comm, "jbd2/%s-8", dev);
         struct process_rule rule = { .kind = RULE_COMM, .value = comm };
-        struct target t = { .name = obj, .kind = TARGET_PROCESS, .rules = &rule, .n_rules = 1 };
-        r = target_find_processes(&t, &f);
+        r = proc_find(&rule, 1, &f);
         if (r < 0) {
                 ctx_fail(ctx, "%s: cannot look for %s: %s", obj, comm, f.problems ? f.problems : strerror(-r));
                 proc_found_done(&f);
