@@ -159,7 +159,6 @@ void etcd_conf_apply_file(struct etcd_conf *c, const char *text, size_t len, int
         if (ydoc_load_string(text, len, c->config_file, &d, &err) < 0 || !d->root || d->root->type != YNODE_MAP) {
                 c->config_file_error = xasprintf("%s: %s", c->config_file,
                                                  err.n ? err.msgs[0] : "not a YAML mapping");
-                perr_done(&err);
                 goto done;
         }
         /* etcd reads only the file: what flags and variables said is ignored. */
@@ -178,6 +177,9 @@ void etcd_conf_apply_file(struct etcd_conf *c, const char *text, size_t len, int
                 set(c, key, v->value, ETCD_SRC_FILE, xasprintf("%s:%u", c->config_file, k->line));
         }
 done:
+        /* A loaded file may still carry messages (a duplicate key, where the last one
+         * wins, as in etcd's YAML reader): they are not errors here. */
+        perr_done(&err);
         fill_defaults(c);
 }
 
