@@ -16,6 +16,7 @@ static const char *const flags[_ETCD_KEY_MAX] = {
         [ETCD_LISTEN_PEER_URLS] = "listen-peer-urls",
         [ETCD_LISTEN_METRICS_URLS] = "listen-metrics-urls",
         [ETCD_INITIAL_CLUSTER] = "initial-cluster",
+        [ETCD_INITIAL_CLUSTER_TOKEN] = "initial-cluster-token",
 };
 
 /* etcd's own defaults (embed/config.go); data-dir's "${name}.etcd" is filled in last. */
@@ -27,6 +28,7 @@ static const char *const defaults[_ETCD_KEY_MAX] = {
         [ETCD_QUOTA_BACKEND_BYTES] = "0",
         [ETCD_LISTEN_CLIENT_URLS] = "http://localhost:2379",
         [ETCD_LISTEN_PEER_URLS] = "http://localhost:2380",
+        [ETCD_INITIAL_CLUSTER_TOKEN] = "etcd-cluster",
 };
 
 const char *etcd_key_flag(enum etcd_key k) {
