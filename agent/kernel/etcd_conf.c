@@ -16,6 +16,7 @@ static const char *const flags[_ETCD_KEY_MAX] = {
         [ETCD_LISTEN_PEER_URLS] = "listen-peer-urls",
         [ETCD_LISTEN_METRICS_URLS] = "listen-metrics-urls",
         [ETCD_INITIAL_CLUSTER] = "initial-cluster",
+        [ETCD_INITIAL_CLUSTER_TOKEN] = "initial-cluster-token",
 };
 
 /* etcd's own defaults (embed/config.go); data-dir's "${name}.etcd" is filled in last. */
@@ -27,6 +28,7 @@ static const char *const defaults[_ETCD_KEY_MAX] = {
         [ETCD_QUOTA_BACKEND_BYTES] = "0",
         [ETCD_LISTEN_CLIENT_URLS] = "http://localhost:2379",
         [ETCD_LISTEN_PEER_URLS] = "http://localhost:2380",
+        [ETCD_INITIAL_CLUSTER_TOKEN] = "etcd-cluster",
 };
 
 const char *etcd_key_flag(enum etcd_key k) {
@@ -159,7 +161,6 @@ void etcd_conf_apply_file(struct etcd_conf *c, const char *text, size_t len, int
         if (ydoc_load_string(text, len, c->config_file, &d, &err) < 0 || !d->root || d->root->type != YNODE_MAP) {
                 c->config_file_error = xasprintf("%s: %s", c->config_file,
                                                  err.n ? err.msgs[0] : "not a YAML mapping");
-                perr_done(&err);
                 goto done;
         }
         /* etcd reads only the file: what flags and variables said is ignored. */
@@ -178,6 +179,9 @@ void etcd_conf_apply_file(struct etcd_conf *c, const char *text, size_t len, int
                 set(c, key, v->value, ETCD_SRC_FILE, xasprintf("%s:%u", c->config_file, k->line));
         }
 done:
+        /* A loaded file may still carry messages (a duplicate key, where the last one
+         * wins, as in etcd's YAML reader): they are not errors here. */
+        perr_done(&err);
         fill_defaults(c);
 }
 

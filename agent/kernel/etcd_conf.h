@@ -25,6 +25,7 @@ enum etcd_key {
         ETCD_LISTEN_PEER_URLS,
         ETCD_LISTEN_METRICS_URLS,
         ETCD_INITIAL_CLUSTER,
+        ETCD_INITIAL_CLUSTER_TOKEN,
         _ETCD_KEY_MAX,
 };
 

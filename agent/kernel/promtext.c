@@ -27,8 +27,10 @@ static bool line_value(const char *line, const char *eol, double *ret) {
         }
         if (p >= eol)
                 return false;
+        /* strtod skips white space, newlines too: a line without a value would take the
+         * next line's. */
         *ret = strtod(p, &end);
-        return end != p;
+        return end != p && end <= eol;
 }
 
 /* Does the line sample metric name exactly (followed by '{' or ' ')? */
@@ -93,6 +95,12 @@ int prom_histogram_quantile(const char *text, const char *name, double q, double
         }
         if (n == 0)
                 return -ENOENT;
+        /* A bound that is no number (NaN, -Inf) or a count that is not a finite number is
+         * no histogram etcd serves: without this, NaN would sort nowhere and come out as
+         * the quantile. */
+        for (size_t k = 0; k < n; k++)
+                if (isnan(b[k].le) || b[k].le == -INFINITY || !isfinite(b[k].count))
+                        return -EINVAL;
         qsort(b, n, sizeof(*b), cmp_bucket);
         double total = b[n - 1].count;
         if (!isinf(b[n - 1].le) || total <= 0) {

@@ -61,7 +61,7 @@ static void parse_one(const struct nlmsghdr *h, uint16_t port, struct tcp_sock_i
 }
 
 int sockdiag_parse(const void *buf, size_t len, uint16_t port, struct tcp_sock_info **v, size_t *n) {
-        for (const struct nlmsghdr *h = buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+        for (const struct nlmsghdr *h = buf; NLMSG_OK(h, len);) {
                 if (h->nlmsg_type == NLMSG_DONE)
                         return 1;
                 if (h->nlmsg_type == NLMSG_ERROR) {
@@ -72,6 +72,12 @@ int sockdiag_parse(const void *buf, size_t len, uint16_t port, struct tcp_sock_i
                 }
                 if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY)
                         parse_one(h, port, v, n);
+                /* NLMSG_NEXT subtracts the aligned length: a last message whose padding
+                 * the buffer does not hold would wrap len around and send NLMSG_OK past
+                 * the end. Such a message is the last one. */
+                if (NLMSG_ALIGN(h->nlmsg_len) >= len)
+                        break;
+                h = NLMSG_NEXT(h, len);
         }
         return 0;
 }
