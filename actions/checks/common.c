@@ -261,7 +261,6 @@ int check_local_members(struct check_run *cr, const struct etcd_view *v, struct 
         const char *cluster = v->conf ? v->conf->v[ETCD_INITIAL_CLUSTER].value : NULL;
         const char *token = v->conf ? v->conf->v[ETCD_INITIAL_CLUSTER_TOKEN].value : NULL;
         struct process_rule rule = { .kind = RULE_COMM, .value = (char *) v->comm };
-        struct target t = { .name = (char *) "etcd", .kind = TARGET_PROCESS, .rules = &rule, .n_rules = 1 };
         struct etcd_member *m = NULL;
         struct proc_found f = { 0 };
         size_t n = 0;
@@ -273,7 +272,7 @@ int check_local_members(struct check_run *cr, const struct etcd_view *v, struct 
                 return -ENODATA;
         /* Every process named as this etcd is; a member of the same cluster shares its
          * cluster token and names a member in common in its initial-cluster. */
-        r = target_find_processes(&t, &f);
+        r = proc_find(&rule, 1, &f);
         if (r < 0) {
                 proc_found_done(&f);
                 return r;

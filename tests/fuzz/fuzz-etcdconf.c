@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/etcd_conf.h"
+#include "../../agent/kernel/etcd_conf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/kstats.h"
+#include "../../agent/kernel/kstats.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/promtext.h"
+#include "../../agent/kernel/promtext.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
