@@ -124,7 +124,7 @@ struct change_set *change_set_new(enum set_kind kind) {
 struct set_item *change_set_add_item(struct change_set *cs, const char *action, const char *kind,
                                      const char *object) {
         struct set_item *it;
-        cs->items = xrealloc(cs->items, (cs->n_items + 1) * sizeof(*cs->items));
+        cs->items = xgrow(cs->items, cs->n_items, sizeof(*cs->items));
         it = &cs->items[cs->n_items++];
         *it = (struct set_item) { .action = xstrdup(action), .kind = xstrdup(kind), .object = xstrdup(object) };
         return it;

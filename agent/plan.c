@@ -95,7 +95,10 @@ int engine_check_only(struct run *run) {
         return 0;
 }
 
-int plan_build(struct run *run, struct plan *pl, bool notes) {
+/* rows_json: fill each row's current_json and wanted_json. Only --json prints them and
+ * apply records its own; audit fills those of the drift rows it logs (row_json_fill), so
+ * that 1,000 interfaces in order are not turned into JSON for nothing. */
+static int plan_build_rows(struct run *run, struct plan *pl, bool notes, bool rows_json) {
         const struct policy *p = run->policy;
 
         _cleanup_(seen_done) struct seen seen = { 0 };
@@ -154,7 +157,8 @@ int plan_build(struct run *run, struct plan *pl, bool notes) {
                                 continue;
                         }
                         row->wanted = a->ops->describe(pi->want);
-                        row->wanted_json = state_json(a->ops, pi->want);
+                        if (rows_json)
+                                row->wanted_json = state_json(a->ops, pi->want);
 
                         /* The same value twice is one item, or rollback would undo it twice.
                          * The loader refuses different values for one object where the policy
@@ -176,7 +180,7 @@ int plan_build(struct run *run, struct plan *pl, bool notes) {
                                 continue;
                         }
 
-                        pl->items = xrealloc(pl->items, (pl->n + 1) * sizeof(*pl->items));
+                        pl->items = xgrow(pl->items, pl->n, sizeof(*pl->items));
                         it = &pl->items[pl->n++];
                         *it = (struct item) { .ops = a->ops, .action = a->name, .mode = a->mode,
                                               .object = pi->object, .want = pi->want,
@@ -191,7 +195,8 @@ int plan_build(struct run *run, struct plan *pl, bool notes) {
                                 continue;
                         }
                         row->current = a->ops->describe(it->have);
-                        row->current_json = state_json(a->ops, it->have);
+                        if (rows_json)
+                                row->current_json = state_json(a->ops, it->have);
                         row->status = a->ops->same(it->want, it->have) ? ROW_OK : ROW_DRIFT;
                         if (notes && a->ops->notes)
                                 a->ops->notes(&run->ctx, it->want, it->have, &row->notes);
@@ -199,6 +204,17 @@ int plan_build(struct run *run, struct plan *pl, bool notes) {
                 free(l.items);
         }
         return 0;
+}
+
+int plan_build(struct run *run, struct plan *pl, bool notes) {
+        return plan_build_rows(run, pl, notes, true);
+}
+
+static void row_json_fill(struct row *row, const struct item *it) {
+        if (!row->wanted_json)
+                row->wanted_json = state_json(it->ops, it->want);
+        if (!row->current_json)
+                row->current_json = state_json(it->ops, it->have);
 }
 
 /* ---- read-only views of the journal: interrupted and expired sets ---- */
@@ -262,7 +278,7 @@ int engine_audit(struct run *run) {
         unsigned counts[_ROW_STATUS_MAX];
         int r;
 
-        r = plan_build(run, &pl, true);
+        r = plan_build_rows(run, &pl, true, run->opt->json);
         if (r < 0) {
                 plan_free(&pl);
                 return EXIT_CANNOT;
@@ -279,10 +295,12 @@ int engine_audit(struct run *run) {
                 run->log_open = true;
                 auditlog_set_policy(&run->log, run->policy->name, run->policy->sha256);
                 for (size_t i = 0; i < pl.n; i++) {
-                        const struct row *row = row_at(run, pl.items[i].row);
-                        if (row->status == ROW_DRIFT)
-                                audit_event(run, EV_DRIFT, 0, row->action, row->kind, row->object,
-                                            row->current_json, row->wanted_json, "drift", NULL);
+                        struct row *row = row_at(run, pl.items[i].row);
+                        if (row->status != ROW_DRIFT)
+                                continue;
+                        row_json_fill(row, &pl.items[i]);
+                        audit_event(run, EV_DRIFT, 0, row->action, row->kind, row->object, row->current_json,
+                                    row->wanted_json, "drift", NULL);
                 }
                 /* The checks' findings: measured value, threshold and what to do. */
                 for (size_t i = 0; i < run->rep.n_rows; i++) {
