@@ -32,5 +32,8 @@ void proc_found_done(struct proc_found *f);
 char *target_rules_describe(const struct target *t);
 
 int proc_starttime(pid_t pid, uint64_t *ret);
+/* The comm of process pid (its /proc directory name) under an open /proc, as the kernel
+ * keeps it (at most 15 bytes); -ESRCH when it is gone. */
+int proc_comm_at(int proc_fd, const char *pid, char ret[static 16]);
 /* Thread ids of pid, from /proc/PID/task. */
 int proc_tasks(pid_t pid, pid_t **ret, size_t *ret_n);
