@@ -95,11 +95,13 @@ int engine_check_only(struct run *run) {
         return 0;
 }
 
-/* rows_json: fill each row's current_json and wanted_json. Only --json prints them and
- * apply records its own; audit fills those of the drift rows it logs (row_json_fill), so
- * that 1,000 interfaces in order are not turned into JSON for nothing. */
-static int plan_build_rows(struct run *run, struct plan *pl, bool notes, bool rows_json) {
+int plan_build(struct run *run, struct plan *pl, bool notes) {
         const struct policy *p = run->policy;
+        /* Each row's current_json and wanted_json only where --json prints them all: audit
+         * fills those of the drift rows it logs (row_json_fill), apply those of the objects
+         * it changes, so that 1,000 interfaces in order are not turned into JSON for
+         * nothing. */
+        bool rows_json = run->opt->json;
 
         _cleanup_(seen_done) struct seen seen = { 0 };
 
@@ -206,10 +208,6 @@ static int plan_build_rows(struct run *run, struct plan *pl, bool notes, bool ro
         return 0;
 }
 
-int plan_build(struct run *run, struct plan *pl, bool notes) {
-        return plan_build_rows(run, pl, notes, true);
-}
-
 static void row_json_fill(struct row *row, const struct item *it) {
         if (!row->wanted_json)
                 row->wanted_json = state_json(it->ops, it->want);
@@ -278,7 +276,7 @@ int engine_audit(struct run *run) {
         unsigned counts[_ROW_STATUS_MAX];
         int r;
 
-        r = plan_build_rows(run, &pl, true, run->opt->json);
+        r = plan_build(run, &pl, true);
         if (r < 0) {
                 plan_free(&pl);
                 return EXIT_CANNOT;
