@@ -29,6 +29,8 @@ time.sleep(30)
 PY
 pids+=($!)
 churn=$!
+# Until python has started and renamed itself (on a loaded machine, longer than 0.5 s).
+for _ in $(seq 100); do [ "$(cat /proc/$churn/comm 2>/dev/null)" = "$comm" ] && break; sleep 0.05; done
 sleep 0.5
 cat >"$tmp/policy.yaml" <<POL
 medic: 1
