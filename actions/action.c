@@ -78,7 +78,7 @@ void ctx_done(struct ctx *ctx) {
 }
 
 void plan_list_add(struct plan_list *l, char *object, void *want, char *skip) {
-        l->items = xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+        l->items = xgrow(l->items, l->n, sizeof(*l->items));
         l->items[l->n++] = (struct plan_item) { .object = object, .want = want, .skip = skip };
 }
 

@@ -225,11 +225,35 @@ static const struct nic_feat *feat_find(const struct nic_state *s, const char *n
         return NULL;
 }
 
-static int feat_index(char *const *names, unsigned n, const char *name) {
-        for (unsigned i = 0; i < n; i++)
-                if (streq(names[i], name))
+/* feat_find() and the index of a kernel name, from position *at on, round the list. Snapshots list the
+ * features in the kernel's order (a journal's grouped by class, each group in that order),
+ * so the next name asked for is nearly always at or just after the last one found: a walk
+ * over two snapshots is then linear, not quadratic (65 features, 1,000 interfaces). The
+ * names of one list are distinct, so what is found is what a search from the start finds. */
+static const struct nic_feat *feat_find_from(const struct nic_state *s, const char *name, size_t *at) {
+        for (size_t k = 0; k < s->n_feat; k++) {
+                size_t i = (*at + k) % s->n_feat;
+                if (streq(s->feat[i].name, name)) {
+                        *at = i + 1;
+                        return &s->feat[i];
+                }
+        }
+        return NULL;
+}
+
+static int feat_index_from(char *const *names, unsigned n, const char *name, unsigned *at) {
+        for (unsigned k = 0; k < n; k++) {
+                unsigned i = (*at + k) % n;
+                if (streq(names[i], name)) {
+                        *at = i + 1;
                         return (int) i;
+                }
+        }
         return -1;
+}
+
+static int cmp_str_p(const void *a, const void *b) {
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
 static int nic_read(struct ctx *ctx, const void *state, void **ret_have) {
@@ -272,8 +296,9 @@ static bool nic_same(const void *want, const void *have) {
         if (w->n_feat > 0) {
                 /* A snapshot: every feature as recorded. Wanted bits of fixed features are not
                  * the operator's to set; their active bits still count. */
+                size_t at = 0;
                 for (size_t i = 0; i < w->n_feat; i++) {
-                        const struct nic_feat *x = &w->feat[i], *y = feat_find(h, x->name);
+                        const struct nic_feat *x = &w->feat[i], *y = feat_find_from(h, x->name, &at);
                         if (!y || x->active != y->active || (!x->fixed && !y->fixed && x->wanted != y->wanted))
                                 return false;
                 }
@@ -282,8 +307,9 @@ static bool nic_same(const void *want, const void *have) {
         for (size_t k = 0; k < w->n_req; k++)
                 for (size_t i = 0; i < h->n_feat; i++) {
                         const struct nic_feat *y = &h->feat[i];
-                        if (!y->fixed && offload_covers(w->req[k].name, y->name) &&
-                            (y->wanted != w->req[k].on || y->active != w->req[k].on))
+                        /* The bit test first: offload_covers() is the costly part. */
+                        if (!y->fixed && (y->wanted != w->req[k].on || y->active != w->req[k].on) &&
+                            offload_covers(w->req[k].name, y->name))
                                 return false;
                 }
         return true;
@@ -291,8 +317,31 @@ static bool nic_same(const void *want, const void *have) {
 
 /* ---- plan ---- */
 
-static void plan_interface(struct ctx *ctx, const struct nic_spec *s, const char *ifname, struct plan_list *out) {
+/* Which of the kernel's feature names each policy name covers: the same for every interface
+ * of a run (the names are the run's), so worked out once, not per interface. */
+struct cover_memo {
+        char **names; /* the run's, whose coverage is in cov */
+        unsigned n;
+        bool *cov; /* [k * n + i]: request k covers names[i] */
+};
+
+static const bool *covers_of(struct cover_memo *m, const struct nic_spec *s, char **names, unsigned n) {
+        if (m->names != names || m->n != n || !m->cov) {
+                free(m->cov);
+                m->cov = xcalloc((size_t) s->n_req * n + 1, sizeof(*m->cov));
+                for (size_t k = 0; k < s->n_req; k++)
+                        for (unsigned i = 0; i < n; i++)
+                                m->cov[k * n + i] = offload_covers(s->req[k].name, names[i]);
+                m->names = names;
+                m->n = n;
+        }
+        return m->cov;
+}
+
+static void plan_interface(struct ctx *ctx, const struct nic_spec *s, const char *ifname, struct plan_list *out,
+                           struct cover_memo *memo) {
         struct nic_state *w = xcalloc(1, sizeof(*w));
+        const bool *cov = NULL;
         _cleanup_free_ char *joined = NULL;
         const struct eth_features *f = NULL;
         char **names = NULL;
@@ -304,13 +353,15 @@ static void plan_interface(struct ctx *ctx, const struct nic_spec *s, const char
         if (ethtool_features(eth(ctx), ifname, &f) < 0 || ethtool_names(eth(ctx), ifname, &names, &n) < 0)
                 f = NULL;
         ctx_clear(ctx);
+        if (f)
+                cov = covers_of(memo, s, names, n);
         for (size_t k = 0; k < s->n_req; k++) {
                 const struct nic_req *q = &s->req[k];
                 _cleanup_free_ char *fixed = NULL;
                 size_t covered = 0, changeable = 0;
 
                 for (unsigned i = 0; f && i < n && i < f->n_bits; i++) {
-                        if (!offload_covers(q->name, names[i]))
+                        if (!cov[k * n + i])
                                 continue;
                         covered++;
                         if (!eth_feature_fixed(f, i)) {
@@ -352,6 +403,7 @@ static void plan_interface(struct ctx *ctx, const struct nic_spec *s, const char
 static int nic_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
         const struct nic_spec *s = spec;
         _cleanup_free_ struct netif *ifs = NULL;
+        struct cover_memo memo = { 0 };
         size_t n = 0;
         int r;
 
@@ -359,7 +411,8 @@ static int nic_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++)
-                plan_interface(ctx, s, ifs[i].name, out);
+                plan_interface(ctx, s, ifs[i].name, out, &memo);
+        free(memo.cov);
         return 0;
 }
 
@@ -467,8 +520,9 @@ static int nic_restore(struct ctx *ctx, const void *before, const void *have _un
         value = xcalloc(f->words ? f->words : 1, sizeof(uint32_t));
         /* The wanted bits as they were: the kernel derives the active ones from them, so the
          * dependents it dropped come back with what they depend on. */
+        unsigned at = 0;
         for (size_t k = 0; k < b->n_feat; k++) {
-                int i = feat_index(names, n, b->feat[k].name);
+                int i = feat_index_from(names, n, b->feat[k].name, &at);
                 if (i < 0 || (unsigned) i >= f->n_bits || eth_feature_fixed(f, (unsigned) i) || b->feat[k].fixed)
                         continue;
                 if (bit_on(f->wanted, (unsigned) i) == b->feat[k].wanted)
@@ -509,8 +563,9 @@ static bool nic_in_between(const void *before, const void *after, const void *ha
 
         if (b->n_feat == 0 || !streq(b->ifname, h->ifname) || !streq(a->ifname, b->ifname))
                 return false;
+        size_t at = 0;
         for (size_t i = 0; i < b->n_feat; i++) {
-                const struct nic_feat *x = &b->feat[i], *y = feat_find(h, x->name);
+                const struct nic_feat *x = &b->feat[i], *y = feat_find_from(h, x->name, &at);
                 if (!y)
                         return false;
                 if (x->fixed || y->fixed || x->wanted == y->wanted)
@@ -525,36 +580,23 @@ static bool nic_in_between(const void *before, const void *after, const void *ha
 /* ---- notes, text and JSON ---- */
 
 static void link_counters(struct ctx *ctx, const char *ifname, char ***notes) {
-        static const struct {
-                rtnl_link_stat_id_t id;
-                const char *name;
-        } stats[] = {
-                { RTNL_LINK_RX_CRC_ERR, "rx_crc_errors" },
-                { RTNL_LINK_RX_FRAME_ERR, "rx_frame_errors" },
-                { RTNL_LINK_RX_ERRORS, "rx_errors" },
-                { RTNL_LINK_TX_ERRORS, "tx_errors" },
-        };
-        _cleanup_free_ char *text = NULL;
         struct rtnl_link *l;
-        uint64_t bad = 0;
+        uint64_t crc, frame, rx, tx;
 
         /* By hash: `interface: all` asks this for every interface. */
         if (!(l = netif_link(ctx_net(ctx), ifname)))
                 return;
-        for (size_t i = 0; i < ELEMENTSOF(stats); i++) {
-                uint64_t v = rtnl_link_get_stat(l, stats[i].id);
-                char *x = xasprintf("%s%s%s %llu", text ? text : "", text ? ", " : "", stats[i].name, (unsigned long long) v);
-                free(text);
-                text = x;
-                bad += v;
-        }
+        crc = rtnl_link_get_stat(l, RTNL_LINK_RX_CRC_ERR);
+        frame = rtnl_link_get_stat(l, RTNL_LINK_RX_FRAME_ERR);
+        rx = rtnl_link_get_stat(l, RTNL_LINK_RX_ERRORS);
+        tx = rtnl_link_get_stat(l, RTNL_LINK_TX_ERRORS);
         /* etcd's guide turns checksum offload off for NICs that corrupt or drop packets:
          * the counters are the evidence for (or against) doing it on this host. */
-        if (bad)
-                strv_push(notes, xasprintf("%s: %s since boot: the NIC reports errors, the case etcd's guide turns checksum offload off for",
-                                           ifname, text));
-        else
-                strv_push(notes, xasprintf("%s: %s since boot: no sign of the corruption this change is for", ifname, text));
+        strv_push(notes, xasprintf("%s: rx_crc_errors %llu, rx_frame_errors %llu, rx_errors %llu, tx_errors %llu since boot: %s",
+                                   ifname, (unsigned long long) crc, (unsigned long long) frame, (unsigned long long) rx,
+                                   (unsigned long long) tx,
+                                   crc + frame + rx + tx ? "the NIC reports errors, the case etcd's guide turns checksum offload off for"
+                                                         : "no sign of the corruption this change is for"));
 }
 
 static void nic_notes(struct ctx *ctx, const void *want, const void *have, char ***notes) {
@@ -569,9 +611,11 @@ static void nic_notes(struct ctx *ctx, const void *want, const void *have, char 
         link_counters(ctx, w->ifname, notes);
         for (size_t k = 0; k < w->n_req; k++)
                 tx_off = tx_off || (!w->req[k].on && offload_covers(w->req[k].name, "tx-checksum-ip-generic"));
-        for (size_t i = 0; h && i < h->n_feat; i++) {
-                tso_on = tso_on || (h->feat[i].active && offload_covers("tcp-segmentation-offload", h->feat[i].name));
-                tx_on_now = tx_on_now || (h->feat[i].active && offload_covers("tx-checksumming", h->feat[i].name));
+        for (size_t i = 0; h && i < h->n_feat && !(tso_on && tx_on_now); i++) {
+                /* Both are user-facing names: they cover what they own (one lookup for both). */
+                const char *group = h->feat[i].active ? offload_group_of(h->feat[i].name) : NULL;
+                tso_on = tso_on || streq(group, "tcp-segmentation-offload");
+                tx_on_now = tx_on_now || streq(group, "tx-checksumming");
         }
         if (tx_off && tx_on_now && tso_on)
                 strv_push(notes, xstrdup("without tx checksumming the kernel turns TCP segmentation offload off too; medic records it, and rollback brings it back"));
@@ -588,17 +632,22 @@ static bool req_active(const struct nic_state *s, const char *name) {
 
 static char *describe_req(const struct nic_state *s, const struct nic_req *q) {
         _cleanup_free_ char *odd = NULL;
-        bool any = req_active(s, q->name);
+        _cleanup_free_ bool *cov = xcalloc(s->n_feat + 1, sizeof(*cov));
+        bool any = false;
         size_t covered = 0;
 
-        for (size_t i = 0; i < s->n_feat; i++)
-                covered += offload_covers(q->name, s->feat[i].name);
+        /* One offload_covers() per feature (as req_active() would), kept for the walk below. */
+        for (size_t i = 0; i < s->n_feat; i++) {
+                cov[i] = offload_covers(q->name, s->feat[i].name);
+                covered += cov[i];
+                any = any || (cov[i] && s->feat[i].active);
+        }
         if (covered == 0)
                 return xasprintf("%s -", q->name);
         for (size_t i = 0; i < s->n_feat; i++) {
                 const struct nic_feat *x = &s->feat[i];
                 char *part = NULL;
-                if (x->fixed || !offload_covers(q->name, x->name))
+                if (x->fixed || !cov[i])
                         continue;
                 if (x->active != any)
                         part = xasprintf("%s %s", x->name, onoff(x->active));
@@ -781,13 +830,22 @@ static int nic_from_json(struct json_object *j, void **ret_state) {
                         s->feat = xrealloc(s->feat, (s->n_feat + n + 1) * sizeof(*s->feat));
                         for (size_t i = 0; i < n; i++) {
                                 struct json_object *x = json_object_array_get_idx(v, i);
-                                /* A feature in two lists (or twice in one) would make the
-                                 * snapshot differ from itself: not a journal medic wrote. */
-                                if (!json_object_is_type(x, json_type_string) || !valid_feature_name(json_object_get_string(x)) ||
-                                    feat_find(s, json_object_get_string(x)))
+                                if (!json_object_is_type(x, json_type_string) || !valid_feature_name(json_object_get_string(x)))
                                         goto bad;
                                 s->feat[s->n_feat++] = feat_of_class(json_object_get_string(x), c);
                         }
+                }
+                /* A feature in two lists (or twice in one) would make the snapshot differ
+                 * from itself: not a journal medic wrote. Sorted, a twice-named one is next
+                 * to itself (a search per name was quadratic). */
+                if (s->n_feat > 1) {
+                        _cleanup_free_ const char **sorted = xcalloc(s->n_feat, sizeof(*sorted));
+                        for (size_t i = 0; i < s->n_feat; i++)
+                                sorted[i] = s->feat[i].name;
+                        qsort(sorted, s->n_feat, sizeof(*sorted), cmp_str_p);
+                        for (size_t i = 1; i < s->n_feat; i++)
+                                if (streq(sorted[i - 1], sorted[i]))
+                                        goto bad;
                 }
         }
         if (json_object_object_get_ex(j, "changed", &v)) {

@@ -246,21 +246,36 @@ static int tp_parse(const struct ynode *node, const struct policy *pol, void **r
         return 0;
 }
 
+/* "peer 2380 > client 2379 > rest": one buffer, not a string per port (describe() runs
+ * for every interface of `interface: all`). */
 static char *bands_str(const struct tc_band *bands, char *const *names, unsigned n) {
-        char *out = xstrdup("");
+        size_t len = sizeof("rest");
+        char *out, *p;
+
+        for (unsigned b = 0; b < n; b++)
+                len += (names && names[b] ? strlen(names[b]) + 1 : 0) + 6 * (size_t) bands[b].n_ports + 3;
+        p = out = xmalloc(len);
         for (unsigned b = 0; b < n; b++) {
-                char *x = xasprintf("%s%s%s%s", out, names && names[b] ? names[b] : "", names && names[b] ? " " : "", "");
-                free(out), out = x;
-                for (unsigned p = 0; p < bands[b].n_ports; p++) {
-                        x = xasprintf("%s%s%u", out, p ? "," : "", bands[b].ports[p]);
-                        free(out), out = x;
+                if (names && names[b]) {
+                        p = stpcpy(p, names[b]);
+                        *p++ = ' ';
                 }
-                x = xasprintf("%s > ", out);
-                free(out), out = x;
+                for (unsigned k = 0; k < bands[b].n_ports; k++) {
+                        char digits[8];
+                        size_t i = sizeof(digits);
+                        unsigned v = bands[b].ports[k];
+                        if (k)
+                                *p++ = ',';
+                        do
+                                digits[--i] = (char) ('0' + v % 10);
+                        while ((v /= 10));
+                        memcpy(p, digits + i, sizeof(digits) - i);
+                        p += sizeof(digits) - i;
+                }
+                p = stpcpy(p, " > ");
         }
-        char *x = xasprintf("%srest", out);
-        free(out);
-        return x;
+        strcpy(p, "rest");
+        return out;
 }
 
 static void tp_claims(const void *spec, claim_fn fn, void *userdata) {

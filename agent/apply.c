@@ -238,6 +238,12 @@ static int apply_set(struct run *run, enum set_kind kind) {
                         exit_code = EXIT_CANNOT;
                         goto out;
                 }
+                /* The same JSON for the row (the daemon records a conflict from it). */
+                struct row *row = row_at(run, it->row);
+                if (!row->current_json)
+                        row->current_json = json_object_get(x->before);
+                if (!row->wanted_json)
+                        row->wanted_json = json_object_get(x->after);
         }
         /* Write-ahead: every item's "before" is durable before the first change. */
         r = journal_create(run->opt->state_dir, cs, &ap.jf);

@@ -27,6 +27,8 @@ struct plan {
         size_t n;
 };
 
+/* Rows get their current_json and wanted_json only with --json; a caller that needs them
+ * otherwise (a logged drift, a changed object) fills its own. */
 int plan_build(struct run *run, struct plan *pl, bool notes);
 void plan_free(struct plan *pl);
 

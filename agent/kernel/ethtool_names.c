@@ -49,11 +49,23 @@ static const char *const kernel_names[] = {
         "hsr-tag-rm-offload", "hsr-fwd-offload", "hsr-dup-offload",
 };
 
-const char *offload_pattern(const char *name) {
+/* The index of a user-facing name in offload_names, or -1: a length and first-letter check
+ * before the comparison, as this is asked for every feature of every interface. */
+static int user_index(const char *name, size_t len) {
+        static size_t lens[ELEMENTSOF(offload_names)];
+
+        if (!lens[0])
+                for (size_t i = 0; i < offload_names_n; i++)
+                        lens[i] = strlen(offload_names[i].name);
         for (size_t i = 0; i < offload_names_n; i++)
-                if (streq(offload_names[i].name, name))
-                        return offload_names[i].pattern;
-        return NULL;
+                if (lens[i] == len && offload_names[i].name[0] == name[0] && memcmp(offload_names[i].name, name, len) == 0)
+                        return (int) i;
+        return -1;
+}
+
+const char *offload_pattern(const char *name) {
+        int i = name ? user_index(name, strlen(name)) : -1;
+        return i < 0 ? NULL : offload_names[i].pattern;
 }
 
 bool offload_pattern_match(const char *kernel_name, const char *pattern) {
@@ -72,48 +84,82 @@ bool offload_pattern_match(const char *kernel_name, const char *pattern) {
         return strncmp(kernel_name, pattern, head) == 0 && streq(kernel_name + n - tail, star + 1);
 }
 
-static const char *group_scan(const char *kernel_name) {
+static int group_scan(const char *kernel_name) {
         for (size_t i = 0; i < offload_names_n; i++)
                 if (offload_pattern_match(kernel_name, offload_names[i].pattern))
-                        return offload_names[i].name;
-        return NULL;
+                        return (int) i;
+        return -1;
 }
 
 /* The same ~65 kernel names are asked about for every interface, several times per item
  * (describe, compare, notes): over 1,000 interfaces the pattern scan was most of an audit.
- * A name's group never changes, so remember it. */
+ * A name's group never changes, so remember it, and whether the name is itself a
+ * user-facing one. The key is read a word at a time (the first and last 8 bytes): a
+ * byte-by-byte hash of every name was still a tenth of such an audit. */
 #define GROUP_MEMO 256
-static struct { char name[32]; const char *group; bool used; } group_memo[GROUP_MEMO];
+static struct {
+        char name[32];
+        size_t len;
+        int8_t group; /* offload_names index of the group that owns it, or -1 */
+        int8_t user;  /* offload_names index when it is a user-facing name, or -1 */
+        bool used;
+} group_memo[GROUP_MEMO];
+
+static uint64_t name_key(const char *s, size_t len) {
+        uint64_t a = 0, b = 0;
+
+        if (len >= 8) {
+                memcpy(&a, s, 8);
+                memcpy(&b, s + len - 8, 8);
+        } else
+                memcpy(&a, s, len);
+        return (a * 0x9e3779b97f4a7c15ull) ^ ((b + len) * 0xc2b2ae3d27d4eb4full);
+}
+
+/* The memo's entry for name (len < 32), filled on first use; NULL when the memo is full. */
+static const typeof(group_memo[0]) *memo_get(const char *name, size_t len) {
+        /* The top bits of the products depend on every bit of the key. */
+        size_t h = (size_t) (name_key(name, len) >> 56);
+
+        for (size_t probe = 0; probe < GROUP_MEMO; probe++) {
+                size_t i = (h + probe) % GROUP_MEMO;
+                if (!group_memo[i].used) {
+                        memcpy(group_memo[i].name, name, len + 1);
+                        group_memo[i].len = len;
+                        group_memo[i].group = (int8_t) group_scan(name);
+                        group_memo[i].user = (int8_t) user_index(name, len);
+                        group_memo[i].used = true;
+                        return &group_memo[i];
+                }
+                if (group_memo[i].len == len && memcmp(group_memo[i].name, name, len) == 0)
+                        return &group_memo[i];
+        }
+        return NULL; /* full: more names than any kernel has */
+}
+
+static int group_index(const char *kernel_name) {
+        size_t len;
+        const typeof(group_memo[0]) *m;
+
+        if (!kernel_name || (len = strlen(kernel_name)) >= sizeof(group_memo[0].name) || !(m = memo_get(kernel_name, len)))
+                return kernel_name ? group_scan(kernel_name) : -1;
+        return m->group;
+}
 
 const char *offload_group_of(const char *kernel_name) {
-        size_t len, i;
-        uint32_t h = 2166136261u;
-
-        if (!kernel_name || (len = strlen(kernel_name)) >= sizeof(group_memo[0].name))
-                return group_scan(kernel_name);
-        for (const char *c = kernel_name; *c; c++)
-                h = (h ^ (unsigned char) *c) * 16777619u;
-        for (size_t probe = 0; probe < GROUP_MEMO; probe++) {
-                i = (h + probe) % GROUP_MEMO;
-                if (!group_memo[i].used) {
-                        memcpy(group_memo[i].name, kernel_name, len + 1);
-                        group_memo[i].group = group_scan(kernel_name);
-                        group_memo[i].used = true;
-                        return group_memo[i].group;
-                }
-                if (streq(group_memo[i].name, kernel_name))
-                        return group_memo[i].group;
-        }
-        return group_scan(kernel_name); /* full: more names than any kernel has */
+        int i = group_index(kernel_name);
+        return i < 0 ? NULL : offload_names[i].name;
 }
 
 bool offload_covers(const char *name, const char *kernel_name) {
-        const char *pattern = offload_pattern(name);
+        size_t len = name ? strlen(name) : 0;
+        const typeof(group_memo[0]) *m = name && len < sizeof(group_memo[0].name) ? memo_get(name, len) : NULL;
+        int user = m ? m->user : name ? user_index(name, len) : -1;
 
-        if (!pattern)
+        if (user < 0)
                 return streq(name, kernel_name);
         /* ethtool gives a kernel name to the first user name that matches it. */
-        return streq(offload_group_of(kernel_name), name);
+        return group_index(kernel_name) == user;
 }
 
 bool offload_known_name(const char *name) {

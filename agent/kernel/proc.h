@@ -57,5 +57,8 @@ char *cgroup_unit_dir(const char *root, const char *unit);
 void proc_scan_only(const pid_t *pids, size_t n);
 
 int proc_starttime(pid_t pid, uint64_t *ret);
+/* The comm of process pid (its /proc directory name) under an open /proc, as the kernel
+ * keeps it (at most 15 bytes); -ESRCH when it is gone. */
+int proc_comm_at(int proc_fd, const char *pid, char ret[static 16]);
 /* Thread ids of pid, from /proc/PID/task. */
 int proc_tasks(pid_t pid, pid_t **ret, size_t *ret_n);
