@@ -440,10 +440,19 @@ static int set_all_threads(struct ctx *ctx, const struct iop_state *target) {
                         return r;
                 }
                 for (size_t i = 0; i < nt; i++) {
-                        int c, l;
+                        int c, l, hc = -1, hl = -1;
                         if (seen(done, n_done, tids[i]))
                                 continue;
                         expected_for(target, tids[i], &c, &l);
+                        /* A thread started by one medic already set has its creator's
+                         * priority: it needs no write, and does not count as news. Without
+                         * this a process that starts threads all the time (a Go runtime
+                         * under load) never gives a pass without new threads. */
+                        if (ioprio_get_tid(tids[i], &hc, &hl) == 0 && hc == c && (!has_levels(c) || hl == l)) {
+                                done = xrealloc(done, (n_done + 1) * sizeof(*done));
+                                done[n_done++] = tids[i];
+                                continue;
+                        }
                         r = ioprio_set_tid(tids[i], c, l);
                         if (r == -ESRCH)
                                 continue;
