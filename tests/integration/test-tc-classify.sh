@@ -9,18 +9,7 @@
 # three-band policy with several ports per band (unmatched traffic in 1:4).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tc-lib.sh"
-setup - <<'YAML'
-medic: 1
-name: tp
-actions:
-  - name: peer first
-    traffic-priority:
-      interface: lo
-      backend: auto
-      bands:
-        - {name: peer, ports: [2380]}
-        - {name: client, ports: [2379]}
-YAML
+tc_setup lo auto
 NS_LO=$NS
 ip -n "$NS" link set lo up
 
