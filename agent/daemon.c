@@ -329,21 +329,15 @@ int agent_run(struct run *boot) {
         r = sdev.loop(a.e);
         code = r < 0 ? EXIT_FAILURES : EXIT_NOTHING;
 out:
-        if (a.rtnl_src)
-                sdev.source_unref(a.rtnl_src);
-        if (a.proc_src)
-                sdev.source_unref(a.proc_src);
-        if (a.mnt_src)
-                sdev.source_unref(a.mnt_src);
-        if (a.cg_src)
-                sdev.source_unref(a.cg_src);
-        if (a.cg_again)
-                sdev.source_unref(a.cg_again);
+        {
+                /* The event sources go before the watch whose descriptor cg_src reads. */
+                sd_event_source *sources[] = { a.rtnl_src, a.proc_src, a.mnt_src, a.cg_src,
+                                               a.cg_again, a.debounce, a.sysctl_timer };
+                for (size_t i = 0; i < ELEMENTSOF(sources); i++)
+                        if (sources[i])
+                                sdev.source_unref(sources[i]);
+        }
         cgroup_watch_free(a.cgw);
-        if (a.debounce)
-                sdev.source_unref(a.debounce);
-        if (a.sysctl_timer)
-                sdev.source_unref(a.sysctl_timer);
         if (a.e)
                 sdev.event_unref(a.e);
         closep(&a.rtnl_fd);

@@ -205,6 +205,19 @@ int memory_max_parse(const char *text, uint64_t *ret) {
         return 0;
 }
 
+/* cgroup_parent: P, a cgroup path, becomes its parent's ("/a/b" → "/a" → "/"); false at the
+ * root, where a walk up the tree ends. A limit anywhere on the way up binds the process. */
+static bool cgroup_parent(char *p) {
+        char *slash = strrchr(p, '/');
+        if (!slash || streq(p, "/"))
+                return false;
+        if (slash == p)
+                p[1] = 0;
+        else
+                *slash = 0;
+        return true;
+}
+
 int cgroup_limits(const char *root, const char *cgpath, double *ret_cpus, char **ret_cpu_where, uint64_t *ret_mem,
                   char **ret_mem_where) {
         _cleanup_free_ char *cur = xstrdup(cgpath), *cpu_where = NULL, *mem_where = NULL;
@@ -231,13 +244,8 @@ int cgroup_limits(const char *root, const char *cgpath, double *ret_cpus, char *
                         free(mem_where);
                         mem_where = xstrdup(cur);
                 }
-                char *slash = strrchr(cur, '/');
-                if (!slash || streq(cur, "/"))
+                if (!cgroup_parent(cur))
                         break;
-                if (slash == cur)
-                        cur[1] = 0;
-                else
-                        *slash = 0;
         }
         *ret_cpus = cpus;
         *ret_mem = mem;
@@ -298,13 +306,8 @@ int cgroup_v1_limits(const char *root, const char *proc_cgroup, double *ret_cpus
                         free(*ret_cpu_where);
                         *ret_cpu_where = xstrdup(p);
                 }
-                char *slash = strrchr(p, '/');
-                if (!slash || streq(p, "/"))
+                if (!cgroup_parent(p))
                         break;
-                if (slash == p)
-                        p[1] = 0;
-                else
-                        *slash = 0;
         }
         for (char *p = mpath; p;) {
                 const char *sub = streq(p, "/") ? "" : p;
@@ -316,13 +319,8 @@ int cgroup_v1_limits(const char *root, const char *proc_cgroup, double *ret_cpus
                         free(*ret_mem_where);
                         *ret_mem_where = xstrdup(p);
                 }
-                char *slash = strrchr(p, '/');
-                if (!slash || streq(p, "/"))
+                if (!cgroup_parent(p))
                         break;
-                if (slash == p)
-                        p[1] = 0;
-                else
-                        *slash = 0;
         }
         *ret_cpus = cpus;
         *ret_mem = mem;

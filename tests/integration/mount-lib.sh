@@ -53,6 +53,16 @@ loop_attach() {
         _LOOPS+=("$LOOP_DEV")
 }
 
+# ext4_loop_image [MKFS-OPTION...]: a 32 MiB ext4 file system in $T/disk.img on a loop device
+# (LOOP_DEV, detached at exit); skips the test without mkfs.ext4 or losetup.
+ext4_loop_image() {
+        command -v mkfs.ext4 >/dev/null || skip "needs mkfs.ext4 (e2fsprogs)"
+        command -v losetup >/dev/null || skip "needs losetup"
+        truncate -s 32M "$T/disk.img"
+        mkfs.ext4 -q -F "$@" "$T/disk.img"
+        loop_attach "$T/disk.img"
+}
+
 _mnt_cleanup() {
         local pid m dev
         for pid in "${_HELPER_PIDS[@]}"; do

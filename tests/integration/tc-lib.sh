@@ -81,22 +81,37 @@ tc_assert_auto_root() {
         esac
 }
 
-# tc_setup_vt0: setup (lib.sh) with the tc tests' usual policy — peer 2380 before client
-# 2379 on vt0 at 1gbit, backend auto — and the veth pair vt0/vt1 up in the test's namespace.
-tc_setup_vt0() {
-        setup - <<'YAML'
-medic: 1
-name: tp
-actions:
-  - name: peer first
-    traffic-priority:
-      interface: vt0
-      rate: 1gbit
-      bands:
-        - {name: peer, ports: [2380]}
-        - {name: client, ports: [2379]}
-YAML
+# tc_action NAME IFACE [BACKEND] [RATE]: one traffic-priority action of a policy's action
+# list with the tc tests' usual bands, peer 2380 before client 2379, on IFACE; backend and
+# rate only where given.
+tc_action() {
+        printf '  - name: %s\n    traffic-priority:\n      interface: %s\n' "$1" "$2"
+        [ -z "${3:-}" ] || printf '      backend: %s\n' "$3"
+        [ -z "${4:-}" ] || printf '      rate: %s\n' "$4"
+        printf '      bands:\n        - {name: peer, ports: [2380]}\n        - {name: client, ports: [2379]}\n'
+}
+
+# tc_policy IFACE [BACKEND] [RATE]: the tc tests' usual policy "tp", one action "peer first"
+# (tc_action) on IFACE.
+tc_policy() {
+        printf 'medic: 1\nname: tp\nactions:\n'
+        tc_action "peer first" "$@"
+}
+
+# tc_setup IFACE [BACKEND] [RATE]: setup (lib.sh) with tc_policy's policy.
+tc_setup() {
+        setup - < <(tc_policy "$@")
+}
+
+# tc_veth_up: the veth pair vt0/vt1, both up, in the test's namespace.
+tc_veth_up() {
         ip -n "$NS" link add vt0 type veth peer name vt1
         ip -n "$NS" link set vt0 up
         ip -n "$NS" link set vt1 up
+}
+
+# tc_setup_vt0: setup with the usual policy on vt0 at 1gbit, backend auto, and vt0/vt1 up.
+tc_setup_vt0() {
+        tc_setup vt0 "" 1gbit
+        tc_veth_up
 }

@@ -25,8 +25,23 @@ for cmd in apply "apply --dry-run" audit validate; do
 done
 [ -e "$AUDIT" ] && fail "an invalid policy produced an audit log"
 
+# refused POS [TEXT...]: apply refuses the policy on stdin: exit 1, "POLICY:POS: " and every
+# TEXT on stderr, the keepalive values untouched, no change set.
+refused() {
+        local pos=$1 text
+        shift
+        write_policy "$POLICY"
+        expect_rc 1 medic_ns apply
+        assert_contains "$ERR" "$POLICY:$pos: "
+        for text in "$@"; do
+                assert_contains "$ERR" "$text"
+        done
+        assert_keepalive 7200 75 9
+        assert_change_sets ""
+}
+
 step "an unknown key: exit 1 with its position"
-write_policy "$POLICY" <<'YAML'
+refused 7:5 colour <<'YAML'
 medic: 1
 name: invalid
 actions:
@@ -35,14 +50,9 @@ actions:
       net.ipv4.tcp_keepalive_time: 600
     colour: blue
 YAML
-expect_rc 1 medic_ns apply
-assert_contains "$ERR" "$POLICY:7:5: "
-assert_contains "$ERR" "colour"
-assert_keepalive 7200 75 9
-assert_change_sets ""
 
 step "a sysctl key that is a path: exit 1 with its position"
-write_policy "$POLICY" <<'YAML'
+refused 7:7 <<'YAML'
 medic: 1
 name: invalid
 actions:
@@ -51,13 +61,9 @@ actions:
       net.ipv4.tcp_keepalive_time: 600
       ../../kernel/hostname: evil
 YAML
-expect_rc 1 medic_ns apply
-assert_contains "$ERR" "$POLICY:7:7: "
-assert_keepalive 7200 75 9
-assert_change_sets ""
 
 step "two actions setting one sysctl to different values: exit 1, both positions named"
-write_policy "$POLICY" <<'YAML'
+refused 9:7 "by action 'one' at $POLICY:6:7" <<'YAML'
 medic: 1
 name: invalid
 actions:
@@ -68,11 +74,6 @@ actions:
     sysctl:
       net.ipv4.tcp_keepalive_time: 900
 YAML
-expect_rc 1 medic_ns apply
-assert_contains "$ERR" "$POLICY:9:7: "
-assert_contains "$ERR" "by action 'one' at $POLICY:6:7"
-assert_keepalive 7200 75 9
-assert_change_sets ""
 
 step "a YAML syntax error: exit 1 with a position"
 write_policy "$POLICY" <<'YAML'

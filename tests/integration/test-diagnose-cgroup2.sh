@@ -12,6 +12,7 @@
 # stock-kernel VM tier (tests/vm: Debian's kernel, no v1 mounts) has them free.
 # Exit 77 = skipped.
 . "$(dirname "$0")/mount-lib.sh"
+. "$(dirname "$0")/diagnose-lib.sh"
 mount_setup
 ETCD=${ETCD:-$(command -v etcd || true)}
 [ -x "$ETCD" ] || skip "no etcd binary (make build/etcd/usr/bin/etcd unpacks Debian's etcd-server)"
@@ -68,15 +69,7 @@ echo 1073741824 >"$CG/memory.max"
 new_netns
 ip netns exec "$NS" ip link set lo up
 cpu=$(taskset -cp $$ | sed 's/.*: //; s/[,-].*//')
-# A short heartbeat keeps etcd's threads waking up: the delay has something to measure.
-ip netns exec "$NS" taskset -c "$cpu" "$ETCD" --name t --data-dir "$T/etcd" \
-        --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
-        --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-        --initial-cluster t=http://127.0.0.1:2380 --heartbeat-interval 10 --election-timeout 100 >"$T/etcd.log" 2>&1 &
-etcd=$!
-helper_pid "$etcd"
-echo "$etcd" >"$T/etcd.pid"
-wait_until 60 grep -qs "ready to serve client requests" "$T/etcd.log" || fail "etcd did not start: $(tail -3 "$T/etcd.log")"
+diag_start_etcd "$cpu" 60
 echo "$etcd" >"$CG/cgroup.procs"
 grep -qx "0::/medic-t-$$" "/proc/$etcd/cgroup" || fail "etcd is not in $CG: $(cat "/proc/$etcd/cgroup")"
 

@@ -5,14 +5,10 @@
 # on this test's own ext4 image on a loop device. A data dir on a tmpfs has no journal
 # thread: a finding, and nothing else is changed.
 . "$(dirname "$0")/mount-lib.sh"
-command -v mkfs.ext4 >/dev/null || skip "needs mkfs.ext4 (e2fsprogs)"
-command -v losetup >/dev/null || skip "needs losetup"
 command -v ionice >/dev/null || skip "needs ionice"
 mount_setup
 
-truncate -s 32M "$T/disk.img"
-mkfs.ext4 -q -F "$T/disk.img"
-loop_attach "$T/disk.img"
+ext4_loop_image
 dev=$LOOP_DEV
 name=${dev#/dev/}
 mkdir -p "$T/disk" "$T/tmpfs"

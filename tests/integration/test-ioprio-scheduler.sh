@@ -5,13 +5,9 @@
 # nothing. The data dir is on an ext4 image on this test's own loop device, whose scheduler
 # the test sets (checked in sysfs before each audit) and gives back before detaching it.
 . "$(dirname "$0")/mount-lib.sh"
-command -v mkfs.ext4 >/dev/null || skip "needs mkfs.ext4 (e2fsprogs)"
-command -v losetup >/dev/null || skip "needs losetup"
 mount_setup
 
-truncate -s 32M "$T/disk.img"
-mkfs.ext4 -q -F "$T/disk.img"
-loop_attach "$T/disk.img"
+ext4_loop_image
 dev=$LOOP_DEV
 name=${dev#/dev/}
 qsched=/sys/block/$name/queue/scheduler

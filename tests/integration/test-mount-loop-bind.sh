@@ -4,19 +4,15 @@
 # changes; the others keep their options (each checked with findmnt by mount id). The fstab
 # note finds the image's line by UUID, through a test /dev/disk/by-uuid.
 . "$(dirname "$0")/mount-lib.sh"
-command -v mkfs.ext4 >/dev/null || skip "needs mkfs.ext4 (e2fsprogs)"
-command -v losetup >/dev/null || skip "needs losetup"
 mount_setup
 
 # opts_id ID: the per-mount options of mount ID, read by findmnt.
 opts_id() { findmnt -rn -o ID,VFS-OPTIONS | awk -v id="$1" '$1 == id { print $2 }'; }
 mount_id() { findmnt -rn -o ID --mountpoint "$1" | tail -n 1; }
 
-truncate -s 32M "$T/disk.img"
-mkfs.ext4 -q -F -L "medic$$" "$T/disk.img"
+ext4_loop_image -L "medic$$"
 uuid=$(blkid -o value -s UUID "$T/disk.img" 2>/dev/null || tune2fs -l "$T/disk.img" | awk '/UUID/ { print $3 }')
 [ -n "$uuid" ] || fail "cannot read the image's UUID"
-loop_attach "$T/disk.img"
 dev=$LOOP_DEV
 mkdir -p "$T/disk" "$T/etcd" 
 mount -o relatime "$dev" "$T/disk"

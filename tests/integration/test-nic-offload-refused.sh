@@ -8,15 +8,10 @@
 #    WANTED names it; through the ioctl, SFEATURES flags it) fails the apply with the feature
 #    named, and what the change set had changed (gro, a sysctl) is restored.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nic-lib.sh"
 command -v ethtool >/dev/null || skip "needs ethtool (to check medic with an independent tool)"
 setup
 
-ethtool_k() { ip netns exec "$NS" ethtool -k "$1"; }
-feature_is() {
-        local got
-        got=$(ethtool_k "$1" | sed -n "s/^[[:space:]]*$2: //p")
-        assert_eq "$3" "$got" "ethtool -k $1: $2"
-}
 veth() {
         ip -n "$NS" link add nic0 type veth peer name nic1
         ip -n "$NS" link set nic0 up

@@ -6,6 +6,7 @@
 # rollback brings back every feature exactly as `ethtool -k` printed it before, including one
 # the test had set to a non-default value (gro on), and TSO.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nic-lib.sh"
 command -v ethtool >/dev/null || skip "needs ethtool (to check medic with an independent tool)"
 
 setup - <<'EOF'
@@ -20,15 +21,6 @@ actions:
       interface: peer-nic
       features: {tx-checksumming: off, rx-checksumming: off}
 EOF
-
-ethtool_k() { ip netns exec "$NS" ethtool -k "$1"; }
-
-# feature_is IFACE NAME VALUE: one line of `ethtool -k`, exactly (VALUE may carry [fixed] etc.).
-feature_is() {
-        local got
-        got=$(ethtool_k "$1" | sed -n "s/^[[:space:]]*$2: //p")
-        assert_eq "$3" "$got" "ethtool -k $1: $2"
-}
 
 run_path() {
         local path=$1 before after

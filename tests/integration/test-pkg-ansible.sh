@@ -6,28 +6,13 @@
 # before/after; rolled_back restores; a bad policy fails with its FILE:LINE:COL message.
 # ansible-doc renders the module's documentation (ansible-test sanity needs a network).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tc-lib.sh"
 command -v ansible-playbook >/dev/null || skip "needs ansible-core (make deps)"
 command -v tc >/dev/null || skip "needs tc"
-setup - <<'YAML'
-medic: 1
-name: fleet
-actions:
-  - name: faster dead-peer detection
-    sysctl:
-      net.ipv4.tcp_keepalive_time: 600
-      net.ipv4.tcp_keepalive_intvl: 60
-      net.ipv4.tcp_keepalive_probes: 5
-  - name: peer traffic first
-    traffic-priority:
-      interface: vt0
-      backend: auto
-      bands:
-        - {name: peer, ports: [2380]}
-        - {name: client, ports: [2379]}
-YAML
-ip -n "$NS" link add vt0 type veth peer name vt1
-ip -n "$NS" link set vt0 up
-ip -n "$NS" link set vt1 up
+# The shipped default (the keepalive sysctls) and a traffic-priority action on vt0.
+setup
+tc_action "peer traffic first" vt0 auto >>"$POLICY"
+tc_veth_up
 
 COLL=$(cd "$(dirname "$0")/../../packaging/ansible" && pwd)
 mkdir -p "$T/ansible/home" "$T/ansible/tmp"

@@ -7,17 +7,7 @@
 # for them. Timings are printed. Then interface: auto follows the default route.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tc-lib.sh"
-setup - <<'YAML'
-medic: 1
-name: tp-all
-actions:
-  - name: peer first
-    traffic-priority:
-      interface: all
-      bands:
-        - {name: peer, ports: [2380]}
-        - {name: client, ports: [2379]}
-YAML
+tc_setup all
 tc_auto_backend
 PAIRS=100
 {

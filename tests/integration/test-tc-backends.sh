@@ -10,31 +10,13 @@
 #   or medic's documented default (lo reports no speed: 10gbit).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tc-lib.sh"
-setup - <<'YAML'
-medic: 1
-name: tp
-actions:
-  - name: peer first
-    traffic-priority:
-      interface: vt0
-      backend: prio
-      bands:
-        - {name: peer, ports: [2380]}
-        - {name: client, ports: [2379]}
-YAML
-ip -n "$NS" link add vt0 type veth peer name vt1
-ip -n "$NS" link set vt0 up
-ip -n "$NS" link set vt1 up
+tc_setup vt0 prio
+tc_veth_up
 ip -n "$NS" link set lo up
 
 # with_backend BACKEND [RATE] [IFACE]: the policy above with another backend / rate / interface.
 with_backend() {
-        {
-                printf 'medic: 1\nname: tp\nactions:\n  - name: peer first\n    traffic-priority:\n'
-                printf '      interface: %s\n      backend: %s\n' "${3:-vt0}" "$1"
-                [ -n "${2:-}" ] && printf '      rate: %s\n' "$2"
-                printf '      bands:\n        - {name: peer, ports: [2380]}\n        - {name: client, ports: [2379]}\n'
-        } | write_policy "$POLICY"
+        tc_policy "${3:-vt0}" "$1" "${2:-}" | write_policy "$POLICY"
 }
 snapshot() { tc_snapshot "$NS" "${1:-vt0}"; }
 

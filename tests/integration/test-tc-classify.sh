@@ -9,18 +9,7 @@
 # three-band policy with several ports per band (unmatched traffic in 1:4).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tc-lib.sh"
-setup - <<'YAML'
-medic: 1
-name: tp
-actions:
-  - name: peer first
-    traffic-priority:
-      interface: lo
-      backend: auto
-      bands:
-        - {name: peer, ports: [2380]}
-        - {name: client, ports: [2379]}
-YAML
+tc_setup lo auto
 NS_LO=$NS
 ip -n "$NS" link set lo up
 
@@ -31,6 +20,14 @@ attempt() { tc_attempt "$@"; }
 counters() { tc_counters "$@"; }
 pkts() { awk -v c="$2" '$1 == c { print $2 }' <<<"$1"; }
 bytes() { awk -v c="$2" '$1 == c { print $3 }' <<<"$1"; }
+
+# on_lo "1:1=N ..." ADDR PORT [opts]: one connection attempt on lo, which moves the
+# counters by exactly that (expect_deltas); $c keeps the counters from before it.
+on_lo() {
+        c=$(counters "$NS" lo)
+        attempt "$NS" "${@:2}"
+        expect_deltas "$NS" lo "$c" "$1"
+}
 
 # expect_deltas NS DEV BEFORE "1:1=N 1:2=N ...": the packet counters moved by exactly N.
 # A value ">=N" asks for at least N (a veth also carries neighbour discovery and MLD).
@@ -88,40 +85,32 @@ for c in 1:1 1:2 1:3; do
 done
 
 step "IPv4 127.0.0.1:2380 → 1:1 (SYN by destination port, RST by source port)"
-c=$(counters "$NS" lo); attempt "$NS" 127.0.0.1 2380
-expect_deltas "$NS" lo "$c" "1:1=2 1:2=0 1:3=0"
+on_lo "1:1=2 1:2=0 1:3=0" 127.0.0.1 2380
 plain_v4_bytes=$(( $(bytes "$(counters "$NS" lo)" 1:1) - $(bytes "$c" 1:1) ))
 
 step "IPv6 [::1]:2380 → 1:1"
-c=$(counters "$NS" lo); attempt "$NS" ::1 2380
-expect_deltas "$NS" lo "$c" "1:1=2 1:2=0 1:3=0"
+on_lo "1:1=2 1:2=0 1:3=0" ::1 2380
 
 step "IPv4 127.0.0.1:2379 → 1:2"
-c=$(counters "$NS" lo); attempt "$NS" 127.0.0.1 2379
-expect_deltas "$NS" lo "$c" "1:1=0 1:2=2 1:3=0"
+on_lo "1:1=0 1:2=2 1:3=0" 127.0.0.1 2379
 
 step "IPv6 [::1]:2379 → 1:2"
-c=$(counters "$NS" lo); attempt "$NS" ::1 2379
-expect_deltas "$NS" lo "$c" "1:1=0 1:2=2 1:3=0"
+on_lo "1:1=0 1:2=2 1:3=0" ::1 2379
 
 step "IPv4 127.0.0.1:5555 → 1:3 (the rest)"
-c=$(counters "$NS" lo); attempt "$NS" 127.0.0.1 5555
-expect_deltas "$NS" lo "$c" "1:1=0 1:2=0 1:3=2"
+on_lo "1:1=0 1:2=0 1:3=2" 127.0.0.1 5555
 
 step "IPv6 [::1]:5555 → 1:3 (the rest)"
-c=$(counters "$NS" lo); attempt "$NS" ::1 5555
-expect_deltas "$NS" lo "$c" "1:1=0 1:2=0 1:3=2"
+on_lo "1:1=0 1:2=0 1:3=2" ::1 5555
 
 step "IPv4 with options (header length 24) to 2380 → 1:1"
-c=$(counters "$NS" lo); attempt "$NS" 127.0.0.1 2380 opts
-expect_deltas "$NS" lo "$c" "1:1=2 1:2=0 1:3=0"
+on_lo "1:1=2 1:2=0 1:3=0" 127.0.0.1 2380 opts
 # The SYN really carried the 4 option bytes (the RST answering it carries none).
 opt_bytes=$(( $(bytes "$(counters "$NS" lo)" 1:1) - $(bytes "$c" 1:1) ))
 assert_eq $((plain_v4_bytes + 4)) "$opt_bytes" "bytes of SYN+RST with IPv4 options (plain: $plain_v4_bytes)"
 
 step "IPv4 with options to 5555 → still the rest"
-c=$(counters "$NS" lo); attempt "$NS" 127.0.0.1 5555 opts
-expect_deltas "$NS" lo "$c" "1:1=0 1:2=0 1:3=2"
+on_lo "1:1=0 1:2=0 1:3=2" 127.0.0.1 5555 opts
 
 if [ "$kind" = htb ]; then
         step "no packet bypassed the classes (htb direct_packets_stat 0); the root counted all 16"
@@ -158,18 +147,12 @@ if [ "$kind" = htb ]; then
                         fail "class 1:$i is not under 1:100 with prio $((i - 1)): $(tc -n "$NS" class show dev lo)"
         done
 fi
-c=$(counters "$NS" lo); attempt "$NS" 127.0.0.1 2381
-expect_deltas "$NS" lo "$c" "1:1=2 1:2=0 1:3=0 1:4=0"
-c=$(counters "$NS" lo); attempt "$NS" ::1 2380
-expect_deltas "$NS" lo "$c" "1:1=2 1:2=0 1:3=0 1:4=0"
-c=$(counters "$NS" lo); attempt "$NS" ::1 8080
-expect_deltas "$NS" lo "$c" "1:1=0 1:2=0 1:3=2 1:4=0"
-c=$(counters "$NS" lo); attempt "$NS" 127.0.0.1 873 opts
-expect_deltas "$NS" lo "$c" "1:1=0 1:2=0 1:3=2 1:4=0"
-c=$(counters "$NS" lo); attempt "$NS" 127.0.0.1 2382
-expect_deltas "$NS" lo "$c" "1:1=0 1:2=0 1:3=0 1:4=2"
-c=$(counters "$NS" lo); attempt "$NS" ::1 2379
-expect_deltas "$NS" lo "$c" "1:1=0 1:2=2 1:3=0 1:4=0"
+on_lo "1:1=2 1:2=0 1:3=0 1:4=0" 127.0.0.1 2381
+on_lo "1:1=2 1:2=0 1:3=0 1:4=0" ::1 2380
+on_lo "1:1=0 1:2=0 1:3=2 1:4=0" ::1 8080
+on_lo "1:1=0 1:2=0 1:3=2 1:4=0" 127.0.0.1 873 opts
+on_lo "1:1=0 1:2=0 1:3=0 1:4=2" 127.0.0.1 2382
+on_lo "1:1=0 1:2=2 1:3=0 1:4=0" ::1 2379
 expect_rc 2 medic_ns rollback
 assert_eq "$before_lo" "$(snapshot "$NS" lo)" "lo after the rollback of the three-band set"
 

@@ -11,23 +11,11 @@
 #    kernel default back and says the old root could not be rebuilt.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tc-lib.sh"
-setup - <<'YAML'
-medic: 1
-name: tp
-actions:
-  - name: peer first
-    traffic-priority:
-      interface: vt0
-      bands:
-        - {name: peer, ports: [2380]}
-        - {name: client, ports: [2379]}
-YAML
+tc_setup vt0
 cp "$POLICY" "$T/plain.yaml"
 sed 's/^      interface: vt0$/      interface: vt0\n      replace-foreign: true/' "$T/plain.yaml" | write_policy "$T/replace.yaml"
 grep -q 'replace-foreign: true' "$T/replace.yaml" || fail "could not write the replace-foreign policy"
-ip -n "$NS" link add vt0 type veth peer name vt1
-ip -n "$NS" link set vt0 up
-ip -n "$NS" link set vt1 up
+tc_veth_up
 
 tc_auto_backend
 snapshot() { tc_snapshot "$NS" vt0; }

@@ -7,21 +7,8 @@
 # lo, and an ingress qdisc with its filter on the same device.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tc-lib.sh"
-setup - <<'YAML'
-medic: 1
-name: tp
-actions:
-  - name: peer first
-    traffic-priority:
-      interface: vt0
-      backend: auto
-      bands:
-        - {name: peer, ports: [2380]}
-        - {name: client, ports: [2379]}
-YAML
-ip -n "$NS" link add vt0 type veth peer name vt1
-ip -n "$NS" link set vt0 up
-ip -n "$NS" link set vt1 up
+tc_setup vt0 auto
+tc_veth_up
 ip -n "$NS" link set lo up
 # Someone else's ingress policing on the same device: medic's root is egress only.
 tc -n "$NS" qdisc add dev vt0 ingress

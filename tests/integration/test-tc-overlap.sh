@@ -5,22 +5,14 @@
 # anywhere (checked with tc) instead of letting the order of the actions decide.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tc-lib.sh"
-setup - <<'YAML'
-medic: 1
-name: tp
-actions:
-  - name: everywhere
-    traffic-priority:
-      interface: all
-      bands: [{name: peer, ports: [2380]}, {name: client, ports: [2379]}]
-  - name: vt0 too
-    traffic-priority:
-      interface: vt0
-      bands: [{name: peer, ports: [2380]}, {name: client, ports: [2379]}]
-YAML
-ip -n "$NS" link add vt0 type veth peer name vt1
-ip -n "$NS" link set vt0 up
-ip -n "$NS" link set vt1 up
+# overlap_policy: "everywhere" (interface: all) with the usual bands, then "vt0 too" from stdin.
+overlap_policy() {
+        printf 'medic: 1\nname: tp\nactions:\n'
+        tc_action everywhere all
+        cat
+}
+setup - < <(tc_action "vt0 too" vt0 | overlap_policy)
+tc_veth_up
 tc_auto_backend
 before0=$(tc_snapshot "$NS" vt0)
 before1=$(tc_snapshot "$NS" vt1)
@@ -35,14 +27,7 @@ assert_eq "$before0" "$(tc_snapshot "$NS" vt0)" "vt0 after rollback"
 assert_eq "$before1" "$(tc_snapshot "$NS" vt1)" "vt1 after rollback"
 
 step "different bands: a conflict on vt0, and apply changes nothing"
-write_policy "$POLICY" <<'YAML'
-medic: 1
-name: tp
-actions:
-  - name: everywhere
-    traffic-priority:
-      interface: all
-      bands: [{name: peer, ports: [2380]}, {name: client, ports: [2379]}]
+overlap_policy <<'YAML' | write_policy "$POLICY"
   - name: vt0 too
     traffic-priority:
       interface: vt0

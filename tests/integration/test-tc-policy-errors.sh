@@ -3,10 +3,9 @@
 # run at all, nothing changed) with "file:line:col: what" on stderr; no change set, no
 # qdisc anywhere in the namespace changes (not even from a valid action next to it).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tc-lib.sh"
 setup
-ip -n "$NS" link add vt0 type veth peer name vt1
-ip -n "$NS" link set vt0 up
-ip -n "$NS" link set vt1 up
+tc_veth_up
 ip -n "$NS" link set lo up
 before=$(tc -n "$NS" -d qdisc show)
 

@@ -13,18 +13,7 @@
 # checked on lo by test-tc-prio-kernel.sh.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tc-lib.sh"
-setup - <<'YAML'
-medic: 1
-name: tp
-actions:
-  - name: peer first
-    traffic-priority:
-      interface: vt0
-      backend: prio
-      bands:
-        - {name: peer, ports: [2380]}
-        - {name: client, ports: [2379]}
-YAML
+tc_setup vt0 prio
 tc_kernel_has_prio ||
         skip "kernel has no sch_prio (CONFIG_NET_SCH_PRIO not set): the prio path runs on a stock kernel (make check-vm)"
 

@@ -6,18 +6,7 @@
 # sch_prio (test-tc-backends.sh checks the failure and the htb fallback there).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tc-lib.sh"
-setup - <<'YAML'
-medic: 1
-name: tp
-actions:
-  - name: peer first
-    traffic-priority:
-      interface: lo
-      backend: prio
-      bands:
-        - {name: peer, ports: [2380]}
-        - {name: client, ports: [2379]}
-YAML
+tc_setup lo prio
 tc_kernel_has_prio ||
         skip "kernel has no sch_prio (CONFIG_NET_SCH_PRIO not set): the prio path runs on a stock kernel"
 ip -n "$NS" link set lo up

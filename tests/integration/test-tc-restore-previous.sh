@@ -6,20 +6,8 @@
 # is reported (soft_fail) so that one run shows every divergence.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tc-lib.sh"
-setup - <<'YAML'
-medic: 1
-name: tp
-actions:
-  - name: peer first
-    traffic-priority:
-      interface: vt0
-      bands:
-        - {name: peer, ports: [2380]}
-        - {name: client, ports: [2379]}
-YAML
-ip -n "$NS" link add vt0 type veth peer name vt1
-ip -n "$NS" link set vt0 up
-ip -n "$NS" link set vt1 up
+tc_setup vt0
+tc_veth_up
 
 tc_auto_backend
 snapshot() { tc_snapshot "$NS" vt0; }

@@ -9,18 +9,7 @@
 # other test there, since no module can be loaded after it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tc-lib.sh"
-setup - <<'YAML'
-medic: 1
-name: tp
-actions:
-  - name: peer first
-    traffic-priority:
-      interface: vt0
-      backend: auto
-      bands:
-        - {name: peer, ports: [2380]}
-        - {name: client, ports: [2379]}
-YAML
+tc_setup vt0 auto
 [ "${MEDIC_VM:-}" = 1 ] ||
         skip "unloads sch_prio and sets kernel.modules_disabled=1 (only a reboot undoes it): runs in the VM of make check-vm"
 kver=$(uname -r)
@@ -35,9 +24,7 @@ for m in veth sch_htb cls_u32; do modprobe "$m" || fail "modprobe $m"; done
 if [ -e /sys/module/sch_prio ]; then
         wait_until 60 rmmod sch_prio 2>/dev/null || fail "cannot unload sch_prio: $(cat /sys/module/sch_prio/refcnt)"
 fi
-ip -n "$NS" link add vt0 type veth peer name vt1
-ip -n "$NS" link set vt0 up
-ip -n "$NS" link set vt1 up
+tc_veth_up
 AUTO=htb AUTO_SHOWN="htb 10gbit"
 before=$(tc_snapshot "$NS" vt0)
 
