@@ -528,7 +528,6 @@ const struct action_ops io_priority_ops = {
         .spec_to_json = iop_spec_to_json,
         .spec_free = iop_spec_free,
         .plan = iop_plan,
-        .caps_all = CAP_TO_MASK(CAP_SYS_NICE),
         .caps = iop_caps,
         .read = iop_read,
         .same = iop_same,

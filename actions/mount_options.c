@@ -374,6 +374,12 @@ static bool mnt_same(const void *want, const void *have) {
                atime_satisfies(&w->atime, &h->atime);
 }
 
+/* Two wanted states: the same atime parts set the same way. */
+static bool mnt_equal(const void *a, const void *b) {
+        const struct mnt_state *x = a, *y = b;
+        return x->mount_id == y->mount_id && x->atime.mode == y->atime.mode && x->atime.dir == y->atime.dir;
+}
+
 /* ---- changing it ---- */
 
 enum step {
@@ -540,13 +546,15 @@ static int mnt_apply(struct ctx *ctx, const void *want, const void *have _unused
         return r;
 }
 
-static uint64_t mnt_caps(const void *state _unused_) {
+static uint64_t mnt_caps(const void *state) {
         struct host_view v;
         uint64_t caps = CAP_TO_MASK(CAP_SYS_ADMIN);
 
         /* Entering PID 1's namespace: setns needs CAP_SYS_CHROOT too, and opening
          * /proc/1/ns/mnt of a process with more capabilities than medic keeps needs
          * CAP_SYS_PTRACE. */
+        if (!state)
+                return caps | CAP_TO_MASK(CAP_SYS_CHROOT) | CAP_TO_MASK(CAP_SYS_PTRACE);
         if (view_open(NULL, &v) >= 0 && v.other_ns)
                 caps |= CAP_TO_MASK(CAP_SYS_CHROOT) | CAP_TO_MASK(CAP_SYS_PTRACE);
         host_view_done(&v);
@@ -718,10 +726,10 @@ const struct action_ops mount_options_ops = {
         .spec_to_json = mnt_spec_to_json,
         .spec_free = mnt_spec_free,
         .plan = mnt_plan,
-        .caps_all = CAP_TO_MASK(CAP_SYS_ADMIN) | CAP_TO_MASK(CAP_SYS_CHROOT) | CAP_TO_MASK(CAP_SYS_PTRACE),
         .caps = mnt_caps,
         .read = mnt_read,
         .same = mnt_same,
+        .equal = mnt_equal,
         .apply = mnt_apply,
         .notes = mnt_notes,
         .describe = mnt_describe,

@@ -268,6 +268,19 @@ static bool nic_same(const void *want, const void *have) {
         return true;
 }
 
+/* Two wanted states: the same names, asked the same way, in the same order (the order is
+ * part of the object's name). */
+static bool nic_equal(const void *a, const void *b) {
+        const struct nic_state *x = a, *y = b;
+
+        if (!streq(x->ifname, y->ifname) || x->n_req != y->n_req)
+                return false;
+        for (size_t k = 0; k < x->n_req; k++)
+                if (!streq(x->req[k].name, y->req[k].name) || x->req[k].on != y->req[k].on)
+                        return false;
+        return true;
+}
+
 /* ---- plan ---- */
 
 static void plan_interface(struct ctx *ctx, const struct nic_spec *s, const char *ifname, struct plan_list *out) {
@@ -795,10 +808,10 @@ const struct action_ops nic_offload_ops = {
         .spec_to_json = nic_spec_to_json,
         .spec_free = nic_spec_free,
         .plan = nic_plan,
-        .caps_all = CAP_TO_MASK(CAP_NET_ADMIN),
         .caps = nic_caps,
         .read = nic_read,
         .same = nic_same,
+        .equal = nic_equal,
         .apply = nic_apply,
         .restore = nic_restore,
         .in_between = nic_in_between,

@@ -145,6 +145,8 @@ static uint64_t sysctl_caps(const void *state) {
         const struct sysctl_state *s = state;
         /* The net.* tables let CAP_NET_ADMIN write as root would (net_ctl_permissions);
          * elsewhere handlers that guard a value check CAP_SYS_ADMIN. */
+        if (!s)
+                return CAP_TO_MASK(CAP_NET_ADMIN) | CAP_TO_MASK(CAP_SYS_ADMIN);
         if (startswith(s->key, "net."))
                 return CAP_TO_MASK(CAP_NET_ADMIN);
         return CAP_TO_MASK(CAP_SYS_ADMIN);
@@ -389,7 +391,6 @@ const struct action_ops sysctl_ops = {
         .spec_to_json = sysctl_spec_to_json,
         .spec_free = sysctl_spec_free,
         .plan = sysctl_plan,
-        .caps_all = CAP_TO_MASK(CAP_NET_ADMIN) | CAP_TO_MASK(CAP_SYS_ADMIN),
         .caps = sysctl_caps,
         .read = sysctl_read,
         .same = sysctl_same,

@@ -417,6 +417,19 @@ static bool tp_same(const void *want, const void *have) {
         return false;
 }
 
+/* Two wanted roots: the same backend, bands (names included) and, for htb, rate. */
+static bool tp_equal(const void *a, const void *b) {
+        const struct tp_state *x = a, *y = b;
+
+        if (!streq(x->ifname, y->ifname) || x->v.root != y->v.root || x->v.backend != y->v.backend ||
+            !bands_equal(&x->v, &y->v) || (x->v.backend == TC_BACKEND_HTB && x->v.rate != y->v.rate))
+                return false;
+        for (unsigned i = 0; i < x->v.n_bands; i++)
+                if (!streq_ptr(x->names[i], y->names[i]))
+                        return false;
+        return true;
+}
+
 static int ifindex_of(struct ctx *ctx, const char *ifname, int *ret) {
         struct netif ifc;
         int r = netif_by_name(ctx, ifname, &ifc);
@@ -778,10 +791,10 @@ const struct action_ops traffic_priority_ops = {
         .spec_to_json = tp_spec_to_json,
         .spec_free = tp_spec_free,
         .plan = tp_plan,
-        .caps_all = CAP_TO_MASK(CAP_NET_ADMIN),
         .caps = tp_caps,
         .read = tp_read,
         .same = tp_same,
+        .equal = tp_equal,
         .apply = tp_apply,
         .restore = tp_restore,
         .in_between = tp_in_between,

@@ -124,7 +124,7 @@ static void test_good_policy(void **state) {
         assert_int_equal(err.n, 0);
         assert_int_equal(p->n_actions, 2);
         /* Normalised path, options in a fixed order: validate prints this back. */
-        assert_int_equal(ops->spec_to_json(p->actions[0].spec, &j), 0);
+        assert_int_equal(ops->spec_to_json(p->actions[0].want, &j), 0);
         assert_string_equal(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
                             "{\"path\":\"/var/lib/etcd\",\"set\":[\"noatime\",\"nodiratime\"]}");
         json_object_put(j);
@@ -213,7 +213,7 @@ static void *load_spec(const char *dir, const char *path, const char *set, struc
         perr_done(&err);
         free(text);
         free(file);
-        return (*ret)->actions[0].spec;
+        return (*ret)->actions[0].want;
 }
 
 static void test_plan_missing_path(void **state) {
