@@ -9,7 +9,7 @@ boot=$(cat /proc/sys/kernel/random/boot_id)
 step "--json audit with drift: one document on stdout, exit field 2"
 expect_rc 2 medic_ns --json audit
 py_assert "$OUT" 'd["exit"] == 2 and d["command"] == "audit" and d["dry_run"] is False'
-py_assert "$OUT" '[(i["object"], i["status"], i["current"]["value"], i["wanted"]["value"]) for i in d["items"]] == [
+py_assert "$OUT" '[(i["object"], i["status"], i["current"][i["object"]], i["wanted"][i["object"]]) for i in d["items"]] == [
     ("net.ipv4.tcp_keepalive_time", "drift", "7200", "600"),
     ("net.ipv4.tcp_keepalive_intvl", "drift", "75", "60"),
     ("net.ipv4.tcp_keepalive_probes", "drift", "9", "5")]'
@@ -43,18 +43,19 @@ assert_match "$OUT" 'net\.ipv4\.tcp_keepalive_probes +9 → 5 +changed'
 step "--json show 1: before/after of every item, header fields"
 expect_rc 0 medic_ns --json show 1
 py_assert "$OUT" 'd["exit"] == 0 and d["change"] == 1'
-py_assert "$OUT" '{i["object"]: (i["before"]["value"], i["after"]["value"], i["status"], i["kind"]) for i in d["change_set"]["items"]} == {
+py_assert "$OUT" '{i["object"]: (i["before"][i["object"]], i["after"][i["object"]], i["status"], i["kind"]) for i in d["change_set"]["items"]} == {
     "net.ipv4.tcp_keepalive_time": ("7200", "600", "changed", "sysctl"),
     "net.ipv4.tcp_keepalive_intvl": ("75", "60", "changed", "sysctl"),
     "net.ipv4.tcp_keepalive_probes": ("9", "5", "changed", "sysctl")}'
-py_assert "$OUT" 'all(i["before"]["key"] == i["object"] == i["after"]["key"] for i in d["change_set"]["items"])'
+# before and after are the policy's form: {key: value}, one key, the item's object.
+py_assert "$OUT" 'all(list(i["before"]) == [i["object"]] == list(i["after"]) for i in d["change_set"]["items"])'
 cs_boot=$(py "$OUT" 'd["change_set"]["boot_id"]')
 assert_eq "$boot" "$cs_boot" "boot id recorded in change set 1"
 py_assert "$OUT" 'd["change_set"]["id"] == 1 and d["change_set"]["kind"] == "apply" and d["change_set"]["state"] == "applied"'
 py_assert "$OUT" 'd["change_set"]["policy"]["name"] == "etcd" and len(d["change_set"]["policy"]["sha256"]) == 64'
 py_assert "$OUT" 'd["change_set"]["user"]["uid"] == 0 and d["change_set"]["command"].endswith(" apply")'
 # The journal file itself says the same (show is not the only reader).
-py_assert "$(journal_file 1)" '[(i["before"]["value"], i["after"]["value"]) for i in d["items"]] == [("7200", "600"), ("75", "60"), ("9", "5")]'
+py_assert "$(journal_file 1)" '[(i["before"][i["object"]], i["after"][i["object"]]) for i in d["items"]] == [("7200", "600"), ("75", "60"), ("9", "5")]'
 
 step "--json audit when compliant: one document, exit field 0"
 expect_rc 0 medic_ns --json audit

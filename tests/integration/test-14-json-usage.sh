@@ -7,7 +7,7 @@ setup
 step "--json apply: one document, every item changed, exit 2"
 expect_rc 2 medic_ns --json apply
 py_assert "$OUT" 'd["command"] == "apply" and d["exit"] == 2 and d["change"] == 1 and d["dry_run"] is False'
-py_assert "$OUT" '[(i["object"], i["status"], i["current"]["value"], i["wanted"]["value"]) for i in d["items"]] == [
+py_assert "$OUT" '[(i["object"], i["status"], i["current"][i["object"]], i["wanted"][i["object"]]) for i in d["items"]] == [
     ("net.ipv4.tcp_keepalive_time", "changed", "7200", "600"),
     ("net.ipv4.tcp_keepalive_intvl", "changed", "75", "60"),
     ("net.ipv4.tcp_keepalive_probes", "changed", "9", "5")]'

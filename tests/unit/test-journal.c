@@ -51,8 +51,7 @@ static char *list_changes(const char *dir) {
 
 static struct json_object *sysctl_json(const char *key, const char *value) {
         struct json_object *j = json_object_new_object();
-        json_object_object_add(j, "key", json_object_new_string(key));
-        json_object_object_add(j, "value", json_object_new_string(value));
+        json_object_object_add(j, key, json_object_new_string(value));
         return j;
 }
 
@@ -198,8 +197,8 @@ static void test_to_json(void **state _unused_) {
         assert_string_equal(json_object_to_json_string_ext(it, JSON_C_TO_STRING_PLAIN),
                             "{\"action\":\"faster dead-peer detection\",\"kind\":\"sysctl\","
                             "\"object\":\"net.ipv4.tcp_keepalive_time\","
-                            "\"before\":{\"key\":\"net.ipv4.tcp_keepalive_time\",\"value\":\"7200\"},"
-                            "\"after\":{\"key\":\"net.ipv4.tcp_keepalive_time\",\"value\":\"600\"},"
+                            "\"before\":{\"net.ipv4.tcp_keepalive_time\":\"7200\"},"
+                            "\"after\":{\"net.ipv4.tcp_keepalive_time\":\"600\"},"
                             "\"status\":\"pending\"}");
         it = json_object_array_get_idx(items, 1);
         assert_string_equal(json_object_get_string(json_object_object_get(it, "status")), "changed");
