@@ -12,7 +12,9 @@
  * A wanted state is the policy's request (names → on/off) for one interface. It holds when
  * every changeable kernel feature a name covers is wanted and active as asked. Fixed
  * features ("[fixed]": not in hw, or never changeable) are left out: the plan reports them
- * as items of their own that cannot be changed on this NIC. */
+ * as items of their own that cannot be changed on this NIC.
+ *
+ * The state type, its comparisons, text and JSON are in nic_offload_state.c. */
 #include <json-c/json.h>
 #include <linux/capability.h>
 #include <netlink/route/link.h>
@@ -23,70 +25,7 @@
 #include "../agent/netif.h"
 #include "../agent/policy.h"
 #include "action.h"
-
-struct nic_req {
-        char *name; /* as the policy writes it: "tx-checksumming", "rx-gro" */
-        bool on;
-};
-
-struct nic_feat {
-        char *name; /* the kernel's */
-        bool wanted, active, fixed;
-};
-
-struct nic_state {
-        char *ifname;
-        struct nic_req *req; /* what the policy asks; snapshots carry it along for describe() */
-        size_t n_req;
-        struct nic_feat *feat; /* a snapshot: every feature of the interface; none in a wanted state */
-        size_t n_feat;
-        char **changed; /* a snapshot after a write: what the kernel said changed, "name on|off" */
-};
-
-struct nic_spec {
-        char *interface; /* a name, "auto" or "all" (targets resolved by the loader) */
-        struct nic_req *req;
-        const struct ynode **at;
-        size_t n_req;
-};
-
-static void req_free(struct nic_req *req, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                free(req[i].name);
-        free(req);
-}
-
-static struct nic_req *req_copy(const struct nic_req *req, size_t n) {
-        struct nic_req *c = xcalloc(n ? n : 1, sizeof(*c));
-        for (size_t i = 0; i < n; i++)
-                c[i] = (struct nic_req) { .name = xstrdup(req[i].name), .on = req[i].on };
-        return c;
-}
-
-static void nic_free(void *p) {
-        struct nic_state *s = p;
-        if (!s)
-                return;
-        free(s->ifname);
-        req_free(s->req, s->n_req);
-        for (size_t i = 0; i < s->n_feat; i++)
-                free(s->feat[i].name);
-        free(s->feat);
-        strv_free(s->changed);
-        free(s);
-}
-
-static void nic_spec_free(void *p) {
-        struct nic_spec *s = p;
-        free(s->interface);
-        req_free(s->req, s->n_req);
-        free(s->at);
-        free(s);
-}
-
-static const char *onoff(bool on) {
-        return on ? "on" : "off";
-}
+#include "nic_offload.h"
 
 /* Two names of one action overlap when one covers the other's kernel feature(s). */
 static bool names_overlap(const char *a, const char *b) {
@@ -99,7 +38,7 @@ static bool names_overlap(const char *a, const char *b) {
         return false;
 }
 
-static int parse_features(const struct ynode *m, struct nic_spec *s, struct perr *err) {
+static int parse_features(const struct ynode *m, struct nic_state *s, struct perr *err) {
         int r = 0;
 
         if (ynode_expect(m, YNODE_MAP, "nic-offload.features", err) < 0)
@@ -142,10 +81,10 @@ static int parse_features(const struct ynode *m, struct nic_spec *s, struct perr
         return r;
 }
 
-static int nic_parse(const struct ynode *node, const struct policy *pol, void **ret_spec, struct perr *err) {
+static int nic_parse(const struct ynode *node, const struct policy *pol, void **ret_state, struct perr *err) {
         static const char *const keys[] = { "interface", "features", NULL };
         const struct ynode *v;
-        struct nic_spec *s;
+        struct nic_state *s;
         int r = 0;
 
         if (ynode_expect(node, YNODE_MAP, "nic-offload", err) < 0)
@@ -156,7 +95,7 @@ static int nic_parse(const struct ynode *node, const struct policy *pol, void **
         if (!(v = ynode_get(node, "interface"))) {
                 perr_add(err, node, "nic-offload: missing 'interface' (an interface target, a name, auto or all)");
                 r = -EINVAL;
-        } else if (policy_interface(v, pol, "nic-offload.interface", &s->interface, err) < 0)
+        } else if (policy_interface(v, pol, "nic-offload.interface", &s->ifname, err) < 0)
                 r = -EINVAL;
         if (!(v = ynode_get(node, "features"))) {
                 perr_add(err, node, "nic-offload: missing 'features' (a map of feature: on|off)");
@@ -164,44 +103,19 @@ static int nic_parse(const struct ynode *node, const struct policy *pol, void **
         } else if (parse_features(v, s, err) < 0)
                 r = -EINVAL;
         if (r < 0) {
-                nic_spec_free(s);
+                nic_free(s);
                 return r;
         }
-        *ret_spec = s;
+        *ret_state = s;
         return 0;
 }
 
-static void nic_claims(const void *spec, claim_fn fn, void *userdata) {
-        const struct nic_spec *s = spec;
+static void nic_claims(const void *state, claim_fn fn, void *userdata) {
+        const struct nic_state *s = state;
         for (size_t i = 0; i < s->n_req; i++) {
-                _cleanup_free_ char *obj = xasprintf("%s offload %s", s->interface, offload_canonical(s->req[i].name));
+                _cleanup_free_ char *obj = xasprintf("%s offload %s", s->ifname, offload_canonical(s->req[i].name));
                 fn(userdata, obj, onoff(s->req[i].on), s->at[i]);
         }
-}
-
-static struct json_object *req_json(const struct nic_req *req, size_t n) {
-        struct json_object *j = json_object_new_object();
-        for (size_t i = 0; i < n; i++)
-                json_object_object_add(j, req[i].name, json_object_new_string(onoff(req[i].on)));
-        return j;
-}
-
-static int nic_spec_to_json(const void *spec, struct json_object **ret) {
-        const struct nic_spec *s = spec;
-        struct json_object *j = json_object_new_object();
-        json_object_object_add(j, "interface", json_object_new_string(s->interface));
-        json_object_object_add(j, "features", req_json(s->req, s->n_req));
-        *ret = j;
-        return 0;
-}
-
-/* ---- snapshots ---- */
-
-static const struct nic_feat *feat_find(const struct nic_state *s, const char *name) {
-        for (size_t i = 0; i < s->n_feat; i++)
-                if (streq(s->feat[i].name, name))
-                        return &s->feat[i];
-        return NULL;
 }
 
 static int feat_index(char *const *names, unsigned n, const char *name) {
@@ -211,10 +125,13 @@ static int feat_index(char *const *names, unsigned n, const char *name) {
         return -1;
 }
 
+/* The interface as the kernel holds it: every feature, and the policy's names of the state
+ * read for as `ethtool -k` shows them. */
 static int nic_read(struct ctx *ctx, const void *state, void **ret_have) {
         const struct nic_state *w = state;
         const struct eth_features *f;
         struct nic_state *h;
+        struct nic_kernel *k;
         char **names, *const *changes;
         unsigned n;
         int r;
@@ -224,66 +141,30 @@ static int nic_read(struct ctx *ctx, const void *state, void **ret_have) {
                 r = ethtool_names(ctx, w->ifname, &names, &n);
         if (r < 0)
                 return r;
-        h = xcalloc(1, sizeof(*h));
-        h->ifname = xstrdup(w->ifname);
-        h->req = req_copy(w->req, w->n_req);
-        h->n_req = w->n_req;
-        h->feat = xcalloc(n ? n : 1, sizeof(*h->feat));
+        k = xcalloc(1, sizeof(*k));
+        k->feat = xcalloc(n ? n : 1, sizeof(*k->feat));
         for (unsigned i = 0; i < n && i < f->n_bits; i++) {
                 if (!names[i][0])
                         continue; /* a retired bit: no name, never set */
-                h->feat[h->n_feat++] = (struct nic_feat) { .name = xstrdup(names[i]), .wanted = bit_on(f->wanted, i),
-                                                           .active = bit_on(f->active, i),
-                                                           .fixed = eth_feature_fixed(f, i) };
+                k->feat[k->n++] = (struct nic_feat) { .name = xstrdup(names[i]), .wanted = bit_on(f->wanted, i),
+                                                      .active = bit_on(f->active, i), .fixed = eth_feature_fixed(f, i) };
         }
         changes = ethtool_last_changes(ctx, w->ifname);
         for (size_t i = 0; changes && changes[i]; i++)
-                strv_push(&h->changed, xstrdup(changes[i]));
+                strv_push(&k->changed, xstrdup(changes[i]));
+        h = xcalloc(1, sizeof(*h));
+        h->ifname = xstrdup(w->ifname);
+        h->req = xcalloc(w->n_req ? w->n_req : 1, sizeof(*h->req));
+        for (size_t i = 0; i < w->n_req; i++)
+                h->req[h->n_req++] = (struct nic_req) { .name = xstrdup(w->req[i].name), .on = req_active(k, w->req[i].name) };
+        h->kernel = k;
         *ret_have = h;
         return 0;
 }
 
-static bool nic_same(const void *want, const void *have) {
-        const struct nic_state *w = want, *h = have;
-
-        if (!streq(w->ifname, h->ifname))
-                return false;
-        if (w->n_feat > 0) {
-                /* A snapshot: every feature as recorded. Wanted bits of fixed features are not
-                 * the operator's to set; their active bits still count. */
-                for (size_t i = 0; i < w->n_feat; i++) {
-                        const struct nic_feat *x = &w->feat[i], *y = feat_find(h, x->name);
-                        if (!y || x->active != y->active || (!x->fixed && !y->fixed && x->wanted != y->wanted))
-                                return false;
-                }
-                return true;
-        }
-        for (size_t k = 0; k < w->n_req; k++)
-                for (size_t i = 0; i < h->n_feat; i++) {
-                        const struct nic_feat *y = &h->feat[i];
-                        if (!y->fixed && offload_covers(w->req[k].name, y->name) &&
-                            (y->wanted != w->req[k].on || y->active != w->req[k].on))
-                                return false;
-                }
-        return true;
-}
-
-/* Two wanted states: the same names, asked the same way, in the same order (the order is
- * part of the object's name). */
-static bool nic_equal(const void *a, const void *b) {
-        const struct nic_state *x = a, *y = b;
-
-        if (!streq(x->ifname, y->ifname) || x->n_req != y->n_req)
-                return false;
-        for (size_t k = 0; k < x->n_req; k++)
-                if (!streq(x->req[k].name, y->req[k].name) || x->req[k].on != y->req[k].on)
-                        return false;
-        return true;
-}
-
 /* ---- plan ---- */
 
-static void plan_interface(struct ctx *ctx, const struct nic_spec *s, const char *ifname, struct plan_list *out) {
+static void plan_interface(struct ctx *ctx, const struct nic_state *s, const char *ifname, struct plan_list *out) {
         struct nic_state *w = xcalloc(1, sizeof(*w));
         _cleanup_free_ char *joined = NULL;
         const struct eth_features *f = NULL;
@@ -341,13 +222,13 @@ static void plan_interface(struct ctx *ctx, const struct nic_spec *s, const char
         plan_list_add(out, xasprintf("%s offload %s", ifname, joined), w, NULL);
 }
 
-static int nic_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
-        const struct nic_spec *s = spec;
+static int nic_plan(struct ctx *ctx, const void *state, struct plan_list *out) {
+        const struct nic_state *s = state;
         _cleanup_free_ struct netif *ifs = NULL;
         size_t n = 0;
         int r;
 
-        r = netif_resolve(ctx, s->interface, &ifs, &n);
+        r = netif_resolve(ctx, s->ifname, &ifs, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++)
@@ -448,7 +329,7 @@ static int nic_restore(struct ctx *ctx, const void *before, const void *have _un
         bool any = false;
         int r;
 
-        if (b->n_feat == 0)
+        if (!b->kernel)
                 return nic_apply(ctx, before, have);
         r = ethtool_features(ctx, b->ifname, &f);
         if (r >= 0)
@@ -459,14 +340,15 @@ static int nic_restore(struct ctx *ctx, const void *before, const void *have _un
         value = xcalloc(f->words ? f->words : 1, sizeof(uint32_t));
         /* The wanted bits as they were: the kernel derives the active ones from them, so the
          * dependents it dropped come back with what they depend on. */
-        for (size_t k = 0; k < b->n_feat; k++) {
-                int i = feat_index(names, n, b->feat[k].name);
-                if (i < 0 || (unsigned) i >= f->n_bits || eth_feature_fixed(f, (unsigned) i) || b->feat[k].fixed)
+        for (size_t k = 0; k < b->kernel->n; k++) {
+                const struct nic_feat *x = &b->kernel->feat[k];
+                int i = feat_index(names, n, x->name);
+                if (i < 0 || (unsigned) i >= f->n_bits || eth_feature_fixed(f, (unsigned) i) || x->fixed)
                         continue;
-                if (bit_on(f->wanted, (unsigned) i) == b->feat[k].wanted)
+                if (bit_on(f->wanted, (unsigned) i) == x->wanted)
                         continue;
                 bit_put(mask, (unsigned) i, true);
-                bit_put(value, (unsigned) i, b->feat[k].wanted);
+                bit_put(value, (unsigned) i, x->wanted);
                 any = true;
         }
         if (!any)
@@ -478,43 +360,7 @@ static int nic_restore(struct ctx *ctx, const void *before, const void *have _un
         return r;
 }
 
-/* Where after asks for name's wanted bit, what it asks: 1 on, 0 off, -1 nothing. */
-static int after_wants(const struct nic_state *a, const char *name) {
-        if (a->n_feat > 0) {
-                const struct nic_feat *x = feat_find(a, name);
-                return x && !x->fixed ? x->wanted : -1;
-        }
-        for (size_t k = 0; k < a->n_req; k++)
-                if (offload_covers(a->req[k].name, name))
-                        return a->req[k].on;
-        return -1;
-}
-
-/* The kernel takes one features request whole, but a medic stopped after the write and
- * before its read-back, or a restore that the kernel took in part (a driver refusing one
- * bit), leaves wanted bits between before and after. medic's own partial change: every
- * wanted bit that moved from before moved to what after asks for it, and at least one did
- * (active bits follow the wanted ones, dependents included, so they may differ). */
-static bool nic_in_between(const void *before, const void *after, const void *have) {
-        const struct nic_state *b = before, *a = after, *h = have;
-        bool moved = false;
-
-        if (b->n_feat == 0 || !streq(b->ifname, h->ifname) || !streq(a->ifname, b->ifname))
-                return false;
-        for (size_t i = 0; i < b->n_feat; i++) {
-                const struct nic_feat *x = &b->feat[i], *y = feat_find(h, x->name);
-                if (!y)
-                        return false;
-                if (x->fixed || y->fixed || x->wanted == y->wanted)
-                        continue;
-                if (after_wants(a, x->name) != (int) y->wanted)
-                        return false;
-                moved = true;
-        }
-        return moved;
-}
-
-/* ---- notes, text and JSON ---- */
+/* ---- notes ---- */
 
 static void link_counters(struct ctx *ctx, const char *ifname, char ***notes) {
         static const struct {
@@ -561,252 +407,16 @@ static void nic_notes(struct ctx *ctx, const void *want, const void *have, char 
         link_counters(ctx, w->ifname, notes);
         for (size_t k = 0; k < w->n_req; k++)
                 tx_off = tx_off || (!w->req[k].on && offload_covers(w->req[k].name, "tx-checksum-ip-generic"));
-        for (size_t i = 0; h && i < h->n_feat; i++) {
-                tso_on = tso_on || (h->feat[i].active && offload_covers("tcp-segmentation-offload", h->feat[i].name));
-                tx_on_now = tx_on_now || (h->feat[i].active && offload_covers("tx-checksumming", h->feat[i].name));
-        }
+        tso_on = h && req_active(h->kernel, "tcp-segmentation-offload");
+        tx_on_now = h && req_active(h->kernel, "tx-checksumming");
         if (tx_off && tx_on_now && tso_on)
                 strv_push(notes, xstrdup("without tx checksumming the kernel turns TCP segmentation offload off too; medic records it, and rollback brings it back"));
-}
-
-/* A policy name as `ethtool -k` shows it: on when any feature it covers is active; the
- * changeable features that differ from that are named. */
-static bool req_active(const struct nic_state *s, const char *name) {
-        for (size_t i = 0; i < s->n_feat; i++)
-                if (s->feat[i].active && offload_covers(name, s->feat[i].name))
-                        return true;
-        return false;
-}
-
-static char *describe_req(const struct nic_state *s, const struct nic_req *q) {
-        _cleanup_free_ char *odd = NULL;
-        bool any = req_active(s, q->name);
-        size_t covered = 0;
-
-        for (size_t i = 0; i < s->n_feat; i++)
-                covered += offload_covers(q->name, s->feat[i].name);
-        if (covered == 0)
-                return xasprintf("%s -", q->name);
-        for (size_t i = 0; i < s->n_feat; i++) {
-                const struct nic_feat *x = &s->feat[i];
-                char *part = NULL;
-                if (x->fixed || !offload_covers(q->name, x->name))
-                        continue;
-                if (x->active != any)
-                        part = xasprintf("%s %s", x->name, onoff(x->active));
-                else if (x->wanted != x->active)
-                        part = xasprintf("%s requested %s", covered > 1 ? x->name : "", onoff(x->wanted));
-                if (!part)
-                        continue;
-                char *y = xasprintf("%s%s%s", odd ? odd : "", odd ? ", " : "", part[0] == ' ' ? part + 1 : part);
-                free(part);
-                free(odd);
-                odd = y;
-        }
-        return odd ? xasprintf("%s %s (%s)", q->name, onoff(any), odd) : xasprintf("%s %s", q->name, onoff(any));
-}
-
-static char *nic_describe(const void *state) {
-        const struct nic_state *s = state;
-        _cleanup_free_ char *text = NULL, *also = NULL;
-
-        for (size_t k = 0; k < s->n_req; k++) {
-                _cleanup_free_ char *one = s->n_feat ? describe_req(s, &s->req[k])
-                                                     : xasprintf("%s %s", s->req[k].name, onoff(s->req[k].on));
-                char *x = xasprintf("%s%s%s", text ? text : "", text ? ", " : "", one);
-                free(text);
-                text = x;
-        }
-        if (!text) {
-                size_t on = 0;
-                for (size_t i = 0; i < s->n_feat; i++)
-                        on += s->feat[i].active;
-                text = xasprintf("%zu of %zu features on", on, s->n_feat);
-        }
-        /* The dependents the kernel switched with the requested features. */
-        for (size_t i = 0; s->changed && s->changed[i]; i++) {
-                _cleanup_free_ char *name = xstrndup(s->changed[i], strcspn(s->changed[i], " "));
-                bool requested = false;
-                for (size_t k = 0; k < s->n_req; k++)
-                        requested = requested || offload_covers(s->req[k].name, name);
-                if (requested)
-                        continue;
-                char *x = xasprintf("%s%s%s", also ? also : "", also ? ", " : "", s->changed[i]);
-                free(also);
-                also = x;
-        }
-        if (also)
-                return xasprintf("%s; the kernel also changed %s", text, also);
-        return TAKE_PTR(text);
-}
-
-/* The kernel's features in ethtool -k's words, one list per state: small in the journal,
- * and readable there. */
-enum feat_class {
-        FC_ON,
-        FC_OFF,
-        FC_REQUESTED_ON,
-        FC_REQUESTED_OFF,
-        FC_FIXED_ON,
-        FC_FIXED_OFF,
-        _FC_MAX,
-};
-
-static const char *const feat_class_names[_FC_MAX] = {
-        [FC_ON] = "on",
-        [FC_OFF] = "off",
-        [FC_REQUESTED_ON] = "off-requested-on",
-        [FC_REQUESTED_OFF] = "on-requested-off",
-        [FC_FIXED_ON] = "fixed-on",
-        [FC_FIXED_OFF] = "fixed-off",
-};
-
-static enum feat_class feat_class(const struct nic_feat *x) {
-        if (x->fixed)
-                return x->active ? FC_FIXED_ON : FC_FIXED_OFF;
-        if (x->wanted != x->active)
-                return x->wanted ? FC_REQUESTED_ON : FC_REQUESTED_OFF;
-        return x->active ? FC_ON : FC_OFF;
-}
-
-static struct nic_feat feat_of_class(const char *name, enum feat_class c) {
-        struct nic_feat x = { .name = xstrdup(name) };
-        switch (c) {
-        case FC_ON:
-                x.wanted = x.active = true;
-                break;
-        case FC_OFF:
-                break;
-        case FC_REQUESTED_ON:
-                x.wanted = true;
-                break;
-        case FC_REQUESTED_OFF:
-                x.active = true;
-                break;
-        case FC_FIXED_ON:
-                x.fixed = x.active = true;
-                break;
-        case FC_FIXED_OFF:
-                x.fixed = true;
-                break;
-        case _FC_MAX:
-                break;
-        }
-        return x;
-}
-
-static int nic_to_json(const void *state, struct json_object **ret) {
-        const struct nic_state *s = state;
-        struct json_object *j = json_object_new_object();
-
-        json_object_object_add(j, "interface", json_object_new_string(s->ifname));
-        if (s->n_feat) {
-                /* A snapshot records each policy name as it is (as `ethtool -k` shows it), and
-                 * every kernel feature. */
-                struct json_object *fj = json_object_new_object(), *k = json_object_new_object();
-                for (size_t i = 0; i < s->n_req; i++)
-                        json_object_object_add(fj, s->req[i].name, json_object_new_string(onoff(req_active(s, s->req[i].name))));
-                json_object_object_add(j, "features", fj);
-                for (enum feat_class c = 0; c < _FC_MAX; c++) {
-                        struct json_object *a = NULL;
-                        for (size_t i = 0; i < s->n_feat; i++)
-                                if (feat_class(&s->feat[i]) == c) {
-                                        a = a ?: json_object_new_array();
-                                        json_object_array_add(a, json_object_new_string(s->feat[i].name));
-                                }
-                        if (a)
-                                json_object_object_add(k, feat_class_names[c], a);
-                }
-                json_object_object_add(j, "kernel", k);
-        } else
-                json_object_object_add(j, "features", req_json(s->req, s->n_req));
-        if (s->changed) {
-                struct json_object *a = json_object_new_array();
-                for (size_t i = 0; s->changed[i]; i++)
-                        json_object_array_add(a, json_object_new_string(s->changed[i]));
-                json_object_object_add(j, "changed", a);
-        }
-        *ret = j;
-        return 0;
-}
-
-static bool valid_feature_name(const char *s) {
-        size_t n = strlen(s);
-        if (n == 0 || n >= 32)
-                return false;
-        for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
-                        return false;
-        return true;
-}
-
-static int nic_from_json(struct json_object *j, void **ret_state) {
-        struct json_object *v, *k;
-        struct nic_state *s = xcalloc(1, sizeof(*s));
-
-        /* strlen, not the JSON length: "\u0000" is a JSON string of one byte and an empty name. */
-        if (!json_object_object_get_ex(j, "interface", &v) || !json_object_is_type(v, json_type_string) ||
-            !json_object_get_string_len(v) || json_object_get_string_len(v) >= IF_NAMESIZE ||
-            strlen(json_object_get_string(v)) != (size_t) json_object_get_string_len(v))
-                goto bad;
-        s->ifname = xstrdup(json_object_get_string(v));
-        if (!json_object_object_get_ex(j, "features", &v) || !json_object_is_type(v, json_type_object))
-                goto bad;
-        s->req = xcalloc(json_object_object_length(v) + 1, sizeof(*s->req));
-        json_object_object_foreach(v, name, val) {
-                const char *t = json_object_get_string(val);
-                if (!valid_feature_name(name) || !json_object_is_type(val, json_type_string) ||
-                    !(streq(t, "on") || streq(t, "off")))
-                        goto bad;
-                s->req[s->n_req++] = (struct nic_req) { .name = xstrdup(name), .on = streq(t, "on") };
-        }
-        if (json_object_object_get_ex(j, "kernel", &k)) {
-                if (!json_object_is_type(k, json_type_object))
-                        goto bad;
-                for (enum feat_class c = 0; c < _FC_MAX; c++) {
-                        size_t n;
-                        if (!json_object_object_get_ex(k, feat_class_names[c], &v))
-                                continue;
-                        if (!json_object_is_type(v, json_type_array))
-                                goto bad;
-                        n = json_object_array_length(v);
-                        s->feat = xrealloc(s->feat, (s->n_feat + n + 1) * sizeof(*s->feat));
-                        for (size_t i = 0; i < n; i++) {
-                                struct json_object *x = json_object_array_get_idx(v, i);
-                                /* A feature in two lists (or twice in one) would make the
-                                 * snapshot differ from itself: not a journal medic wrote. */
-                                if (!json_object_is_type(x, json_type_string) || !valid_feature_name(json_object_get_string(x)) ||
-                                    feat_find(s, json_object_get_string(x)))
-                                        goto bad;
-                                s->feat[s->n_feat++] = feat_of_class(json_object_get_string(x), c);
-                        }
-                }
-        }
-        if (json_object_object_get_ex(j, "changed", &v)) {
-                if (!json_object_is_type(v, json_type_array))
-                        goto bad;
-                for (size_t i = 0; i < json_object_array_length(v); i++) {
-                        struct json_object *x = json_object_array_get_idx(v, i);
-                        if (!json_object_is_type(x, json_type_string))
-                                goto bad;
-                        strv_push(&s->changed, xstrdup(json_object_get_string(x)));
-                }
-        }
-        if (s->n_req == 0 && s->n_feat == 0)
-                goto bad;
-        *ret_state = s;
-        return 0;
-bad:
-        nic_free(s);
-        return -EBADMSG;
 }
 
 const struct action_ops nic_offload_ops = {
         .kind = "nic-offload",
         .parse = nic_parse,
         .claims = nic_claims,
-        .spec_to_json = nic_spec_to_json,
-        .spec_free = nic_spec_free,
         .plan = nic_plan,
         .caps = nic_caps,
         .read = nic_read,
