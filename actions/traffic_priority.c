@@ -23,24 +23,19 @@
 #define DEFAULT_RATE_BYTES (10000000000ull / 8)
 #define MIN_RATE_BYTES (1000000ull / 8)
 
-struct tp_spec {
-        char *interface; /* an interface name, "auto" or "all" */
-        enum tc_backend backend;
-        struct tc_band bands[TC_MAX_BANDS];
-        char *names[TC_MAX_BANDS];
-        unsigned n;
-        uint64_t rate; /* bytes/s; 0 = the link's speed */
-        bool replace_foreign;
-        const struct ynode *at;
-};
-
-/* One interface's root, wanted or seen. */
+/* A traffic-priority state: the root of one interface (or, parsed, of what the policy's
+ * interface key selects). What the policy asks for is always medic's root, and then the
+ * state is the policy's entry: backend, bands, rate. A read may find a root no policy can
+ * ask for — the kernel's default, someone else's, medic's partly built — which the state
+ * keeps as the kernel showed it, so that rollback can give it back: there the snapshot
+ * genuinely differs from a wanted state, and its JSON says so ("observed", below). */
 struct tp_state {
-        char ifname[IF_NAMESIZE];
-        struct tc_view v;
-        char *names[TC_MAX_BANDS]; /* wanted: band names, for people */
-        bool replace_foreign;      /* wanted: replace a root medic cannot rebuild */
-        char *rate_from;           /* wanted: where the HTB rate comes from */
+        char ifname[IF_NAMESIZE]; /* in a parsed state also "auto" or "all" */
+        struct tc_view v;         /* wanted: v.root is TC_ROOT_MEDIC; a parsed v.rate 0 = the link's */
+        char *names[TC_MAX_BANDS]; /* the policy's band names (none in a read) */
+        bool replace_foreign;      /* the policy's: replace a root medic cannot rebuild */
+        char *rate_from;           /* planned: where the HTB rate comes from, for the notes */
+        const struct ynode *at;    /* parsed: for claims */
 };
 
 static void tp_free(void *p) {
@@ -51,16 +46,6 @@ static void tp_free(void *p) {
         for (unsigned i = 0; i < TC_MAX_BANDS; i++)
                 free(s->names[i]);
         free(s->rate_from);
-        free(s);
-}
-
-static void tp_spec_free(void *p) {
-        struct tp_spec *s = p;
-        if (!s)
-                return;
-        free(s->interface);
-        for (unsigned i = 0; i < TC_MAX_BANDS; i++)
-                free(s->names[i]);
         free(s);
 }
 
@@ -117,7 +102,7 @@ static int cmp_port(const void *a, const void *b) {
         return (int) *(const uint16_t *) a - (int) *(const uint16_t *) b;
 }
 
-static int parse_bands(const struct ynode *node, struct tp_spec *s, struct perr *err) {
+static int parse_bands(const struct ynode *node, struct tp_state *s, struct perr *err) {
         static const char *const keys[] = { "name", "ports", NULL };
         int r = 0;
 
@@ -175,24 +160,25 @@ static int parse_bands(const struct ynode *node, struct tp_spec *s, struct perr 
                                 continue;
                         }
                         for (unsigned bb = 0; bb <= i; bb++)
-                                for (unsigned pp = 0; pp < s->bands[bb].n_ports; pp++)
-                                        if (s->bands[bb].ports[pp] == port) {
+                                for (unsigned pp = 0; pp < s->v.bands[bb].n_ports; pp++)
+                                        if (s->v.bands[bb].ports[pp] == port) {
                                                 perr_add(err, v->vals[k], "traffic-priority.bands[].ports: %llu is already in band '%s'",
                                                          port, s->names[bb] ? s->names[bb] : "?");
                                                 r = -EINVAL;
                                         }
-                        s->bands[i].ports[s->bands[i].n_ports++] = (uint16_t) port;
+                        s->v.bands[i].ports[s->v.bands[i].n_ports++] = (uint16_t) port;
                 }
-                qsort(s->bands[i].ports, s->bands[i].n_ports, sizeof(uint16_t), cmp_port);
+                qsort(s->v.bands[i].ports, s->v.bands[i].n_ports, sizeof(uint16_t), cmp_port);
         }
-        s->n = (unsigned) node->n;
+        s->v.n_bands = (unsigned) node->n;
         return r;
 }
 
-static int tp_parse(const struct ynode *node, const struct policy *pol, void **ret_spec, struct perr *err) {
+static int tp_parse(const struct ynode *node, const struct policy *pol, void **ret_state, struct perr *err) {
         static const char *const keys[] = { "interface", "backend", "bands", "rate", "replace-foreign", NULL };
+        _cleanup_free_ char *ifname = NULL;
         const struct ynode *v;
-        struct tp_spec *s;
+        struct tp_state *s;
         const char *str;
         int r = 0;
 
@@ -202,13 +188,16 @@ static int tp_parse(const struct ynode *node, const struct policy *pol, void **r
                 r = -EINVAL;
         s = xcalloc(1, sizeof(*s));
         s->at = node;
-        s->backend = TC_BACKEND_AUTO;
+        s->v.root = TC_ROOT_MEDIC;
+        s->v.backend = TC_BACKEND_AUTO;
 
         if (!(v = ynode_get(node, "interface"))) {
                 perr_add(err, node, "traffic-priority: missing 'interface' (an interface, an interface target, auto or all)");
                 r = -EINVAL;
-        } else if (policy_interface(v, pol, "traffic-priority.interface", &s->interface, err) < 0)
+        } else if (policy_interface(v, pol, "traffic-priority.interface", &ifname, err) < 0)
                 r = -EINVAL;
+        else /* a name, auto or all: policy_interface() checked its length */
+                snprintf(s->ifname, sizeof s->ifname, "%s", ifname);
         if ((v = ynode_get(node, "backend"))) {
                 int b;
                 if (ynode_string(v, "traffic-priority.backend", &str, err) < 0)
@@ -217,7 +206,7 @@ static int tp_parse(const struct ynode *node, const struct policy *pol, void **r
                         perr_add(err, v, "traffic-priority.backend: '%s' is not prio, htb or auto", str);
                         r = -EINVAL;
                 } else
-                        s->backend = b;
+                        s->v.backend = b;
         }
         if (!(v = ynode_get(node, "bands"))) {
                 perr_add(err, node, "traffic-priority: missing 'bands' (the first band is served first)");
@@ -228,10 +217,10 @@ static int tp_parse(const struct ynode *node, const struct policy *pol, void **r
                 int q;
                 if (ynode_string(v, "traffic-priority.rate", &str, err) < 0)
                         r = -EINVAL;
-                else if (s->backend == TC_BACKEND_PRIO) {
+                else if (s->v.backend == TC_BACKEND_PRIO) {
                         perr_add(err, v, "traffic-priority.rate: only the htb backend (or auto) shapes to a rate");
                         r = -EINVAL;
-                } else if ((q = parse_rate(str, &s->rate)) < 0 || s->rate < MIN_RATE_BYTES) {
+                } else if ((q = parse_rate(str, &s->v.rate)) < 0 || s->v.rate < MIN_RATE_BYTES) {
                         perr_add(err, v, "traffic-priority.rate: '%s' is not a rate of at least 1mbit (e.g. 1gbit, 25gbit, 100mbit)", str);
                         r = -EINVAL;
                 }
@@ -239,10 +228,10 @@ static int tp_parse(const struct ynode *node, const struct policy *pol, void **r
         if ((v = ynode_get(node, "replace-foreign")) && ynode_bool(v, "traffic-priority.replace-foreign", &s->replace_foreign, err) < 0)
                 r = -EINVAL;
         if (r < 0) {
-                tp_spec_free(s);
+                tp_free(s);
                 return r;
         }
-        *ret_spec = s;
+        *ret_state = s;
         return 0;
 }
 
@@ -263,37 +252,13 @@ static char *bands_str(const struct tc_band *bands, char *const *names, unsigned
         return x;
 }
 
-static void tp_claims(const void *spec, claim_fn fn, void *userdata) {
-        const struct tp_spec *s = spec;
-        _cleanup_free_ char *obj = xasprintf("interface %s", s->interface);
-        _cleanup_free_ char *b = bands_str(s->bands, NULL, s->n);
-        _cleanup_free_ char *r = s->rate ? tc_rate_str(s->rate) : NULL;
-        _cleanup_free_ char *val = xasprintf("%s %s%s%s", tc_backend_name(s->backend), b, r ? " at " : "", r ? r : "");
+static void tp_claims(const void *state, claim_fn fn, void *userdata) {
+        const struct tp_state *s = state;
+        _cleanup_free_ char *obj = xasprintf("interface %s", s->ifname);
+        _cleanup_free_ char *b = bands_str(s->v.bands, NULL, s->v.n_bands);
+        _cleanup_free_ char *r = s->v.rate ? tc_rate_str(s->v.rate) : NULL;
+        _cleanup_free_ char *val = xasprintf("%s %s%s%s", tc_backend_name(s->v.backend), b, r ? " at " : "", r ? r : "");
         fn(userdata, obj, val, s->at);
-}
-
-static int tp_spec_to_json(const void *spec, struct json_object **ret) {
-        const struct tp_spec *s = spec;
-        struct json_object *j = json_object_new_object(), *bands = json_object_new_array();
-
-        json_object_object_add(j, "interface", json_object_new_string(s->interface));
-        json_object_object_add(j, "backend", json_object_new_string(tc_backend_name(s->backend)));
-        for (unsigned b = 0; b < s->n; b++) {
-                struct json_object *o = json_object_new_object(), *ports = json_object_new_array();
-                json_object_object_add(o, "name", json_object_new_string(s->names[b]));
-                for (unsigned p = 0; p < s->bands[b].n_ports; p++)
-                        json_object_array_add(ports, json_object_new_int(s->bands[b].ports[p]));
-                json_object_object_add(o, "ports", ports);
-                json_object_array_add(bands, o);
-        }
-        json_object_object_add(j, "bands", bands);
-        if (s->rate) {
-                _cleanup_free_ char *r = tc_rate_str(s->rate);
-                json_object_object_add(j, "rate", json_object_new_string(r));
-        }
-        json_object_object_add(j, "replace-foreign", json_object_new_boolean(s->replace_foreign));
-        *ret = j;
-        return 0;
 }
 
 /* The link speed from sysfs (Mbit/s); virtual and some virtio NICs report none. */
@@ -309,18 +274,18 @@ static uint64_t link_rate(const char *ifname, const char **from) {
         return DEFAULT_RATE_BYTES;
 }
 
-static struct tp_state *want_for(const struct tp_spec *s, const char *ifname) {
+static struct tp_state *want_for(const struct tp_state *s, const char *ifname) {
         struct tp_state *w = xcalloc(1, sizeof(*w));
         const char *from = "rate:";
 
         snprintf(w->ifname, sizeof(w->ifname), "%s", ifname);
         w->v.root = TC_ROOT_MEDIC;
-        w->v.backend = s->backend;
-        memcpy(w->v.bands, s->bands, sizeof(w->v.bands));
-        w->v.n_bands = s->n;
-        w->v.rate = s->rate ? s->rate : link_rate(ifname, &from);
+        w->v.backend = s->v.backend;
+        memcpy(w->v.bands, s->v.bands, sizeof(w->v.bands));
+        w->v.n_bands = s->v.n_bands;
+        w->v.rate = s->v.rate ? s->v.rate : link_rate(ifname, &from);
         w->rate_from = xstrdup(from);
-        for (unsigned b = 0; b < s->n; b++)
+        for (unsigned b = 0; b < s->v.n_bands; b++)
                 w->names[b] = xstrdup(s->names[b]);
         w->replace_foreign = s->replace_foreign;
         return w;
@@ -328,16 +293,16 @@ static struct tp_state *want_for(const struct tp_spec *s, const char *ifname) {
 
 static char *tp_describe(const void *state);
 
-static int tp_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
-        const struct tp_spec *s = spec;
+static int tp_plan(struct ctx *ctx, const void *state, struct plan_list *out) {
+        const struct tp_state *s = state;
         _cleanup_free_ struct netif *ifs = NULL;
         size_t n = 0;
         int r;
 
-        r = netif_resolve(ctx, s->interface, &ifs, &n);
+        r = netif_resolve(ctx, s->ifname, &ifs, &n);
         if (r == -ENODEV || r == -ENOENT) {
-                struct tp_state *w = want_for(s, s->interface);
-                plan_list_finding(out, xasprintf("interface %s", s->interface),
+                struct tp_state *w = want_for(s, s->ifname);
+                plan_list_finding(out, xasprintf("interface %s", s->ifname),
                                   xstrdup(ctx->errmsg ? ctx->errmsg : strerror(-r)), tp_describe(w));
                 tp_free(w);
                 ctx_clear(ctx);
@@ -500,7 +465,9 @@ static int tp_apply(struct ctx *ctx, const void *want, const void *have) {
 
 /* From after, or from any state in_between() accepts: put_state() deletes whatever root
  * holds medic's handle (or the previous root's) before it builds, and a root put with
- * NLM_F_REPLACE replaces a partial one whole. */
+ * NLM_F_REPLACE replaces a partial one whole. Not apply(before): apply refuses a partly
+ * built or foreign root unless the policy says replace-foreign, and a before that was
+ * medic's own root (other bands) must come back over medic's partial build regardless. */
 static int tp_restore(struct ctx *ctx, const void *before, const void *have _unused_) {
         return put_state(ctx, before);
 }
@@ -655,128 +622,201 @@ static char *tp_describe(const void *state) {
         return xstrdup("?");
 }
 
+static struct json_object *bands_json(const struct tp_state *s) {
+        struct json_object *bands = json_object_new_array();
+        for (unsigned b = 0; b < s->v.n_bands; b++) {
+                struct json_object *o = json_object_new_object(), *ports = json_object_new_array();
+                if (s->names[b])
+                        json_object_object_add(o, "name", json_object_new_string(s->names[b]));
+                for (unsigned p = 0; p < s->v.bands[b].n_ports; p++)
+                        json_object_array_add(ports, json_object_new_int(s->v.bands[b].ports[p]));
+                json_object_object_add(o, "ports", ports);
+                json_object_array_add(bands, o);
+        }
+        return bands;
+}
+
+/* medic's root is the policy's entry: {"interface", "backend", "bands", "rate",
+ * "replace-foreign"}. Any other root is no policy: {"interface", "observed": {"root":
+ * "default"|"foreign"|"medic-partial", "kind", "handle", ...}}, as the kernel showed it. */
 static int tp_to_json(const void *state, struct json_object **ret) {
         const struct tp_state *s = state;
-        struct json_object *j = json_object_new_object();
+        struct json_object *j = json_object_new_object(), *o;
 
         json_object_object_add(j, "interface", json_object_new_string(s->ifname));
-        json_object_object_add(j, "root", json_object_new_string(root_names[s->v.root]));
-        json_object_object_add(j, "kind", json_object_new_string(s->v.kind));
-        json_object_object_add(j, "handle", json_object_new_int64(s->v.handle));
-        if (s->v.root == TC_ROOT_MEDIC || s->v.root == TC_ROOT_PARTIAL) {
-                struct json_object *bands = json_object_new_array();
+        if (s->v.root == TC_ROOT_MEDIC) {
                 json_object_object_add(j, "backend", json_object_new_string(tc_backend_name(s->v.backend)));
-                for (unsigned b = 0; b < s->v.n_bands; b++) {
-                        struct json_object *o = json_object_new_object(), *ports = json_object_new_array();
-                        if (s->names[b])
-                                json_object_object_add(o, "name", json_object_new_string(s->names[b]));
-                        for (unsigned p = 0; p < s->v.bands[b].n_ports; p++)
-                                json_object_array_add(ports, json_object_new_int(s->v.bands[b].ports[p]));
-                        json_object_object_add(o, "ports", ports);
-                        json_object_array_add(bands, o);
+                json_object_object_add(j, "bands", bands_json(s));
+                if (s->v.rate) {
+                        _cleanup_free_ char *r = tc_rate_str(s->v.rate);
+                        json_object_object_add(j, "rate", json_object_new_string(r));
                 }
-                json_object_object_add(j, "bands", bands);
-                json_object_object_add(j, "rate", json_object_new_int64((int64_t) s->v.rate));
+                json_object_object_add(j, "replace-foreign", json_object_new_boolean(s->replace_foreign));
+                *ret = j;
+                return 0;
         }
+        o = json_object_new_object();
+        json_object_object_add(o, "root", json_object_new_string(root_names[s->v.root]));
+        json_object_object_add(o, "kind", json_object_new_string(s->v.kind));
+        json_object_object_add(o, "handle", json_object_new_int64(s->v.handle));
         if (s->v.root == TC_ROOT_PARTIAL) {
-                json_object_object_add(j, "classes", json_object_new_int64(s->v.n_classes));
-                json_object_object_add(j, "filters", json_object_new_int64(s->v.n_filters));
+                json_object_object_add(o, "backend", json_object_new_string(tc_backend_name(s->v.backend)));
+                json_object_object_add(o, "bands", bands_json(s));
+                json_object_object_add(o, "rate", json_object_new_int64((int64_t) s->v.rate));
+                json_object_object_add(o, "classes", json_object_new_int64(s->v.n_classes));
+                json_object_object_add(o, "filters", json_object_new_int64(s->v.n_filters));
         }
         if (s->v.root == TC_ROOT_FOREIGN) {
-                json_object_object_add(j, "rebuildable", json_object_new_boolean(s->v.rebuildable));
+                json_object_object_add(o, "rebuildable", json_object_new_boolean(s->v.rebuildable));
                 if (s->v.rebuildable) {
                         _cleanup_free_ char *hex = xmalloc(s->v.opts_len * 2 + 1);
                         for (size_t i = 0; i < s->v.opts_len; i++)
                                 sprintf(hex + 2 * i, "%02x", s->v.opts[i]);
                         hex[s->v.opts_len * 2] = 0;
-                        json_object_object_add(j, "options", json_object_new_string(hex));
+                        json_object_object_add(o, "options", json_object_new_string(hex));
                 }
         }
         if (s->v.detail)
-                json_object_object_add(j, "detail", json_object_new_string(s->v.detail));
+                json_object_object_add(o, "detail", json_object_new_string(s->v.detail));
+        json_object_object_add(j, "observed", o);
         *ret = j;
         return 0;
 }
 
-static int tp_from_json(struct json_object *j, void **ret_state) {
-        struct tp_state *s = xcalloc(1, sizeof(*s));
+/* bands as the policy's list (names optional: a read has none) or a partial root's. */
+static bool bands_from_json(struct json_object *j, bool partial, struct tp_state *s) {
+        struct json_object *v;
+        const char *str;
+
+        if (!json_object_object_get_ex(j, "bands", &v) || !json_object_is_type(v, json_type_array) ||
+            json_object_array_length(v) < 1 || json_object_array_length(v) > TC_MAX_BANDS)
+                return false;
+        s->v.n_bands = (unsigned) json_object_array_length(v);
+        for (unsigned b = 0; b < s->v.n_bands; b++) {
+                struct json_object *o = json_object_array_get_idx(v, b), *ports;
+                if ((str = json_get_str(o, "name")))
+                        s->names[b] = xstrdup(str);
+                /* A partly built root may not have a band's ports yet. */
+                if (!json_object_object_get_ex(o, "ports", &ports) || !json_object_is_type(ports, json_type_array) ||
+                    json_object_array_length(ports) < (partial ? 0 : 1) || json_object_array_length(ports) > TC_MAX_PORTS)
+                        return false;
+                for (size_t p = 0; p < json_object_array_length(ports); p++) {
+                        int port = json_object_get_int(json_object_array_get_idx(ports, p));
+                        if (port < 1 || port > 65535)
+                                return false;
+                        s->v.bands[b].ports[s->v.bands[b].n_ports++] = (uint16_t) port;
+                }
+        }
+        return true;
+}
+
+/* The root as the kernel showed it, in the form of tp_to_json's "observed" (and of every
+ * root in journals written before the policy's form: a set may be open across an upgrade). */
+static bool view_from_json(struct json_object *j, struct tp_state *s) {
         struct json_object *v;
         const char *str;
         int x = -1;
 
-        if (!(str = json_get_str(j, "interface")) || strlen(str) >= sizeof(s->ifname))
-                goto bad;
-        snprintf(s->ifname, sizeof(s->ifname), "%s", str);
         if (!(str = json_get_str(j, "root")))
-                goto bad;
+                return false;
         for (int i = 0; i < _TC_ROOT_MAX; i++)
                 if (streq(root_names[i], str))
                         x = i;
         if (x < 0)
-                goto bad;
+                return false;
         s->v.root = x;
         if ((str = json_get_str(j, "kind")))
                 snprintf(s->v.kind, sizeof(s->v.kind), "%s", str);
         if (!json_get_u32(j, "handle", &s->v.handle))
-                goto bad;
+                return false;
         if ((str = json_get_str(j, "detail")))
                 s->v.detail = xstrdup(str);
         if (s->v.root == TC_ROOT_MEDIC || s->v.root == TC_ROOT_PARTIAL) {
                 bool partial = s->v.root == TC_ROOT_PARTIAL;
                 int64_t rate;
                 if (!(str = json_get_str(j, "backend")) || (x = backend_from_name(str)) < 0)
-                        goto bad;
+                        return false;
                 s->v.backend = x;
-                if (!json_get_int(j, "rate", &rate) || rate < 0)
-                        goto bad;
+                /* A rate tc_rate_str() can write in bits (it is bytes/s). */
+                if (!json_get_int(j, "rate", &rate) || rate < 0 || (uint64_t) rate > UINT64_MAX / 8)
+                        return false;
                 s->v.rate = (uint64_t) rate;
-                if (!json_object_object_get_ex(j, "bands", &v) || !json_object_is_type(v, json_type_array) ||
-                    json_object_array_length(v) < 1 || json_object_array_length(v) > TC_MAX_BANDS)
-                        goto bad;
-                s->v.n_bands = (unsigned) json_object_array_length(v);
-                for (unsigned b = 0; b < s->v.n_bands; b++) {
-                        struct json_object *o = json_object_array_get_idx(v, b), *ports;
-                        if ((str = json_get_str(o, "name")))
-                                s->names[b] = xstrdup(str);
-                        /* A partly built root may not have a band's ports yet. */
-                        if (!json_object_object_get_ex(o, "ports", &ports) || !json_object_is_type(ports, json_type_array) ||
-                            json_object_array_length(ports) < (partial ? 0 : 1) || json_object_array_length(ports) > TC_MAX_PORTS)
-                                goto bad;
-                        for (size_t p = 0; p < json_object_array_length(ports); p++) {
-                                int port = json_object_get_int(json_object_array_get_idx(ports, p));
-                                if (port < 1 || port > 65535)
-                                        goto bad;
-                                s->v.bands[b].ports[s->v.bands[b].n_ports++] = (uint16_t) port;
-                        }
-                }
+                if (!bands_from_json(j, partial, s))
+                        return false;
                 if (partial) {
                         int64_t k, f;
                         if (!json_get_int(j, "classes", &k) || k < 0 || k > TC_MAX_BANDS + 2 ||
                             !json_get_int(j, "filters", &f) || f < 0 || f > 4096)
-                                goto bad;
+                                return false;
                         s->v.n_classes = (unsigned) k;
                         s->v.n_filters = (unsigned) f;
                 }
         }
         if (s->v.root == TC_ROOT_FOREIGN) {
                 if (!json_object_object_get_ex(j, "rebuildable", &v) || !json_object_is_type(v, json_type_boolean))
-                        goto bad;
+                        return false;
                 s->v.rebuildable = json_object_get_boolean(v);
                 if (s->v.rebuildable) {
                         size_t n;
                         if (!(str = json_get_str(j, "options")) || (n = strlen(str)) == 0 || n % 2 || n > 8192)
-                                goto bad;
+                                return false;
                         s->v.opts = xmalloc(n / 2);
                         s->v.opts_len = n / 2;
                         for (size_t i = 0; i < n / 2; i++) {
                                 unsigned byte;
                                 if (sscanf(str + 2 * i, "%2x", &byte) != 1 || !isxdigit((unsigned char) str[2 * i]) ||
                                     !isxdigit((unsigned char) str[2 * i + 1]))
-                                        goto bad;
+                                        return false;
                                 s->v.opts[i] = (uint8_t) byte;
                         }
                 }
         }
+        return true;
+}
+
+/* medic's root in the policy's form. Its kind and handle are medic's: 1: and the backend. */
+static bool medic_from_json(struct json_object *j, struct tp_state *s) {
+        struct json_object *v;
+        const char *str;
+        int x;
+
+        s->v.root = TC_ROOT_MEDIC;
+        if (!(str = json_get_str(j, "backend")) || (x = backend_from_name(str)) < 0)
+                return false;
+        s->v.backend = x;
+        if (s->v.backend != TC_BACKEND_AUTO) {
+                snprintf(s->v.kind, sizeof(s->v.kind), "%s", tc_backend_name(s->v.backend));
+                s->v.handle = TC_MEDIC_HANDLE;
+        }
+        if ((str = json_get_str(j, "rate")) && parse_rate(str, &s->v.rate) < 0)
+                return false;
+        if (!str && json_object_object_get_ex(j, "rate", NULL))
+                return false;
+        if (json_object_object_get_ex(j, "replace-foreign", &v)) {
+                if (!json_object_is_type(v, json_type_boolean))
+                        return false;
+                s->replace_foreign = json_object_get_boolean(v);
+        }
+        return bands_from_json(j, false, s);
+}
+
+static int tp_from_json(struct json_object *j, void **ret_state) {
+        struct tp_state *s = xcalloc(1, sizeof(*s));
+        struct json_object *o;
+        const char *str;
+        bool ok;
+
+        if (!(str = json_get_str(j, "interface")) || strlen(str) >= sizeof(s->ifname))
+                goto bad;
+        snprintf(s->ifname, sizeof(s->ifname), "%s", str);
+        if (json_get_str(j, "root"))
+                ok = view_from_json(j, s); /* the form of earlier journals */
+        else if (json_object_object_get_ex(j, "observed", &o))
+                ok = json_object_is_type(o, json_type_object) && view_from_json(o, s) && s->v.root != TC_ROOT_MEDIC;
+        else
+                ok = medic_from_json(j, s);
+        if (!ok)
+                goto bad;
         *ret_state = s;
         return 0;
 bad:
@@ -788,8 +828,6 @@ const struct action_ops traffic_priority_ops = {
         .kind = "traffic-priority",
         .parse = tp_parse,
         .claims = tp_claims,
-        .spec_to_json = tp_spec_to_json,
-        .spec_free = tp_spec_free,
         .plan = tp_plan,
         .caps = tp_caps,
         .read = tp_read,
