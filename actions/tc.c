@@ -4,6 +4,7 @@
  * holds the names and the per-run dumps; tc_read.c reads and compares a root,
  * tc_build.c builds, deletes and rebuilds one. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <linux/if_ether.h>
@@ -21,6 +22,7 @@
 #include <netlink/route/tc.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -72,6 +74,38 @@ char *tc_describe_opts(const char *kind, const uint8_t *opts, size_t len) {
 
 const char *tc_backend_name(enum tc_backend b) {
         return b < _TC_BACKEND_MAX ? backend_names[b] : "?";
+}
+
+int tc_backend_from_name(const char *s) {
+        for (int b = 0; b < _TC_BACKEND_MAX; b++)
+                if (streq(tc_backend_name(b), s))
+                        return b;
+        return -1;
+}
+
+/* "1gbit", "100mbit", "2500000kbit": tc's SI bit units. */
+int tc_rate_parse(const char *s, uint64_t *ret_bytes) {
+        static const struct { const char *unit; uint64_t mult; } units[] = {
+                { "bit", 1 }, { "kbit", 1000 }, { "mbit", 1000000 }, { "gbit", 1000000000 },
+                { "tbit", 1000000000000ull },
+        };
+        char *end;
+        unsigned long long v;
+
+        if (!isdigit((unsigned char) s[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno || end == s)
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (strcasecmp(end, units[i].unit) == 0) {
+                        if (v > UINT64_MAX / units[i].mult)
+                                return -ERANGE;
+                        *ret_bytes = v * units[i].mult / 8;
+                        return 0;
+                }
+        return -EINVAL;
 }
 
 void tc_view_done(struct tc_view *v) {
