@@ -75,9 +75,6 @@ struct action_ops {
          * different values, with both positions, before any host is looked at (the plan
          * meets `interface: all` and `eth0` only later, through equal()). NULL: none. */
         void (*claims)(const void *state, claim_fn fn, void *userdata);
-        /* Transitional, while the kinds move to one state type: NULL means to_json/free. */
-        int (*spec_to_json)(const void *spec, struct json_object **ret);
-        void (*spec_free)(void *spec);
 
         /* Expand a parsed state into one state of the same type per object, selectors
          * resolved (the interfaces `all` names, the processes a target finds). */
@@ -114,9 +111,12 @@ struct action_ops {
         void (*notes)(struct ctx *ctx, const void *want, const void *have, char ***notes);
 
         char *(*describe)(const void *state); /* short human text: "600", "best-effort/0" */
-        /* The state as JSON, in the policy's own form for the object where the state is one
-         * a policy can ask for (the journal's before reads as a policy); from_json also
-         * reads every form an earlier medic wrote to a journal. */
+        /* The state as JSON: the policy's own entry for the object, so that the journal's
+         * before reads as a policy, plus what a read found beyond what a policy can say
+         * (a process's threads, a mount's identity, a foreign root) under one key,
+         * "observed". A state no policy can ask for has no policy keys beside its object's
+         * (`medic show` prints the rest as a note). from_json also reads every form an
+         * earlier medic wrote to a journal: a set may be open across an upgrade. */
         int (*to_json)(const void *state, struct json_object **ret);
         int (*from_json)(struct json_object *j, void **ret_state);
         void (*free)(void *state);

@@ -62,20 +62,13 @@ const struct target *policy_target(const struct policy *p, const char *name) {
         return NULL;
 }
 
-static void action_state_free(const struct action_ops *ops, void *state) {
-        if (ops->spec_free)
-                ops->spec_free(state);
-        else
-                ops->free(state);
-}
-
 void policy_free(struct policy *p) {
         if (!p)
                 return;
         for (size_t i = 0; i < p->n_actions; i++) {
                 free(p->actions[i].name);
                 if (p->actions[i].want)
-                        action_state_free(p->actions[i].ops, p->actions[i].want);
+                        p->actions[i].ops->free(p->actions[i].want);
         }
         free(p->actions);
         policy_checks_free(p);
@@ -404,7 +397,7 @@ static int parse_action(struct policy *p, const struct ynode *n, struct perr *er
                 r = -EINVAL;
         if (r < 0) {
                 if (a.want)
-                        action_state_free(a.ops, a.want);
+                        a.ops->free(a.want);
                 return r;
         }
         a.name = xstrdup(name);
@@ -662,7 +655,7 @@ int policy_to_json(const struct policy *p, struct json_object **ret) {
 
                 json_object_object_add(o, "name", json_object_new_string(a->name));
                 json_object_object_add(o, "mode", json_object_new_string(action_mode_name(a->mode)));
-                r = a->ops->spec_to_json ? a->ops->spec_to_json(a->want, &spec) : a->ops->to_json(a->want, &spec);
+                r = a->ops->to_json(a->want, &spec);
                 if (r < 0) {
                         json_object_put(o);
                         return r;

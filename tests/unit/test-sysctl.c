@@ -142,7 +142,7 @@ static void test_parse_plan_same(void **st _unused_) {
         ydoc_free(d);
 }
 
-static void test_spec_to_json(void **st _unused_) {
+static void test_parsed_to_json(void **st _unused_) {
         struct ydoc *d;
         void *spec = parse_spec("sysctl:\n  b.x: \"1\\t2\"\n  a.y: 5\n", &d);
         struct json_object *j = NULL;
@@ -649,7 +649,7 @@ static void test_notes_symlinks(void **st) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_plan_same),
-                cmocka_unit_test(test_spec_to_json),
+                cmocka_unit_test(test_parsed_to_json),
                 cmocka_unit_test(test_from_json_old_form),
                 cmocka_unit_test(test_caps),
                 cmocka_unit_test(test_claims),
