@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* history and show: the journal as the operator reads it. Read-only. */
 #include <json-c/json.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "engine_int.h"
@@ -52,6 +53,110 @@ int engine_history(struct run *run) {
                             streq(cs->boot_id, run->boot_id) ? "" : "  [earlier boot]");
         }
         return damaged ? EXIT_CANNOT : EXIT_NOTHING;
+}
+
+/* ---- a change set's before as a policy ---- */
+
+/* The policy's part of a state's JSON: everything but what the read observed. */
+static struct json_object *policy_part(struct json_object *state) {
+        struct json_object *j = json_object_new_object();
+        json_object_object_foreach(state, k, v)
+                if (!streq(k, "observed"))
+                        json_object_object_add(j, k, json_object_get(v));
+        return j;
+}
+
+/* Does the kind read value back as a policy entry of its own? A process target it names
+ * is given as the command name the process had (a journal does not hold the policy). */
+static bool is_policy_entry(const struct action_ops *ops, const char *value, const char *target, const char *comm) {
+        struct process_rule rule = { .kind = RULE_COMM, .value = (char *) comm };
+        struct target t = { .name = (char *) target, .kind = TARGET_PROCESS, .rules = &rule, .n_rules = 1 };
+        struct policy pol = { .targets = &t, .n_targets = target && comm ? 1 : 0 };
+        _cleanup_free_ char *yaml = xasprintf("%s: %s\n", ops->kind, value);
+        struct perr err = { 0 };
+        struct ydoc *d = NULL;
+        void *state = NULL;
+        bool ok = false;
+
+        if (ydoc_load_string(yaml, strlen(yaml), "before", &d, &err) >= 0 && d->root && d->root->type == YNODE_MAP)
+                ok = ops->parse(ynode_get(d->root, ops->kind), &pol, &state, &err) >= 0;
+        if (state)
+                ops->free(state);
+        perr_done(&err);
+        ydoc_free(d);
+        return ok;
+}
+
+static char *quoted(const char *s) {
+        struct json_object *j = json_object_new_string(s);
+        char *q = xstrdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(j);
+        return q;
+}
+
+static void append(char **text, const char *fmt, ...) _printf_(2, 3);
+static void append(char **text, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *line = xvasprintf(fmt, ap);
+        va_end(ap);
+        char *x = xasprintf("%s%s", *text ? *text : "", line);
+        free(*text);
+        *text = x;
+}
+
+/* Every item's before, in the policy's schema, as one YAML document that `medic validate`
+ * accepts and `medic apply` puts back; items whose before no policy can ask for (the
+ * kernel's default qdisc, someone else's root) are comments naming what rollback does
+ * instead. NULL when the set has no item. */
+static char *before_policy(const struct change_set *cs) {
+        _cleanup_free_ char *targets = NULL, *actions = NULL;
+        _cleanup_strv_ char **target_names = NULL;
+
+        for (size_t k = 0; k < cs->n_items; k++) {
+                const struct set_item *it = &cs->items[k];
+                const struct action_ops *ops = action_ops_find(it->kind);
+                _cleanup_free_ char *value = NULL, *what = NULL, *name = NULL, *qname = NULL;
+                struct json_object *full = NULL, *part, *observed = NULL;
+                const char *target, *comm = NULL;
+                void *state = NULL;
+
+                if (!ops || !it->before || ops->from_json(it->before, &state) < 0)
+                        continue;
+                /* Through the kind: a set written by an earlier medic holds older forms. */
+                what = ops->describe(state);
+                if (ops->to_json(state, &full) < 0) {
+                        ops->free(state);
+                        continue;
+                }
+                ops->free(state);
+                part = policy_part(full);
+                value = xstrdup(json_object_to_json_string_ext(part, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                target = json_get_str(part, "target");
+                if (json_object_object_get_ex(full, "observed", &observed))
+                        comm = json_get_str(observed, "comm");
+                append(&actions, "  # %s: %s (before: %s)\n", it->action, it->object, what);
+                if (!is_policy_entry(ops, value, target, comm)) {
+                        append(&actions, "  #   no policy entry says that; medic rollback %u restores it\n", cs->id);
+                        json_object_put(part);
+                        json_object_put(full);
+                        continue;
+                }
+                if (target && comm && !strv_contains(target_names, target)) {
+                        _cleanup_free_ char *qt = quoted(target), *qc = quoted(comm);
+                        strv_push(&target_names, xstrdup(target));
+                        append(&targets, "  %s: {process: {comm: %s}}\n", qt, qc);
+                }
+                name = strlen(it->action) <= 100 ? xasprintf("%s (item %zu)", it->action, k + 1) : xasprintf("item %zu", k + 1);
+                qname = quoted(name);
+                append(&actions, "  - name: %s\n    %s: %s\n", qname, ops->kind, value);
+                json_object_put(part);
+                json_object_put(full);
+        }
+        if (!actions)
+                return NULL;
+        return xasprintf("medic: 1\nname: before-change-%u\n%s%sactions:\n%s", cs->id, targets ? "targets:\n" : "",
+                         targets ? targets : "", actions);
 }
 
 int engine_show(struct run *run, unsigned id) {
@@ -111,6 +216,17 @@ int engine_show(struct run *run, unsigned id) {
                         ops->free(sa);
                 report_text(&run->rep, "  %-24s  %-36s  %s → %s  %s%s%s", it->action, it->object, b, a,
                                item_state_name(it->state), it->message ? ": " : "", it->message ? it->message : "");
+        }
+        _cleanup_free_ char *policy = before_policy(cs);
+        if (policy) {
+                json_object_object_add(run->rep.extra, "before_policy", json_object_new_string(policy));
+                report_text(&run->rep, "before, as a policy (medic validate checks it, medic apply puts it back):");
+                for (char *line = policy, *next; line && *line; line = next) {
+                        next = strchr(line, '\n');
+                        if (next)
+                                *next++ = 0;
+                        report_text(&run->rep, "%s", line);
+                }
         }
         return EXIT_NOTHING;
 }

@@ -645,6 +645,83 @@ static void test_appended_records(void **state) {
         change_set_free(cs);
 }
 
+
+/* A set written by the medic before states took the policy's form (tests/data/journal-old-
+ * form: one item of every kind, as that medic wrote them). Such a set may be open on a host
+ * that was upgraded: every before and after must still read, write back in the new form,
+ * and read back from it as the same state. */
+static const char *json_plain(struct json_object *j) {
+        return json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+static void test_old_form_set(void **state _unused_) {
+        char *dir = data_path("journal-old-form"), *why = NULL;
+        struct change_set *cs = NULL;
+        char *kinds = xstrdup("");
+
+        assert_int_equal(journal_load(dir, 1, &cs, &why), 0);
+        assert_int_equal(cs->n_items, 6);
+        for (size_t i = 0; i < cs->n_items; i++) {
+                const struct set_item *it = &cs->items[i];
+                const struct action_ops *ops = action_ops_find(it->kind);
+                struct json_object *sides[2] = { it->before, it->after };
+
+                assert_non_null(ops);
+                for (size_t k = 0; k < 2; k++) {
+                        void *old = NULL, *back = NULL;
+                        struct json_object *j = NULL, *observed = NULL;
+                        char *d1, *d2;
+
+                        if (ops->from_json(sides[k], &old) != 0)
+                                fail_msg("%s %s: the old form does not read: %s", it->kind, k ? "after" : "before",
+                                         json_plain(sides[k]));
+                        assert_int_equal(ops->to_json(old, &j), 0);
+                        assert_int_equal(ops->from_json(j, &back), 0);
+                        assert_true(ops->same(old, back) && ops->same(back, old));
+                        d1 = ops->describe(old);
+                        d2 = ops->describe(back);
+                        assert_string_equal(d1, d2);
+                        free(d1), free(d2);
+                        /* The new form: the policy's keys, what was observed under one key. */
+                        (void) json_object_object_get_ex(j, "observed", &observed);
+                        if (k == 0 && streq(it->kind, "sysctl") && streq(it->object, "net.ipv4.tcp_keepalive_time"))
+                                assert_string_equal(json_plain(j), "{\"net.ipv4.tcp_keepalive_time\":\"7200\"}");
+                        if (k == 0 && streq(it->kind, "io-priority")) {
+                                assert_string_equal(json_object_get_string(json_object_object_get(j, "class")), "none");
+                                assert_int_equal(json_object_get_int(json_object_object_get(observed, "pid")), 5367);
+                        }
+                        if (k == 0 && streq(it->kind, "traffic-priority"))
+                                assert_string_equal(json_object_get_string(json_object_object_get(observed, "root")), "foreign");
+                        if (k == 1 && streq(it->kind, "traffic-priority")) {
+                                assert_null(observed);
+                                assert_string_equal(json_object_get_string(json_object_object_get(j, "rate")), "1gbit");
+                        }
+                        if (streq(it->kind, "mount-options")) {
+                                assert_string_equal(json_plain(json_object_object_get(j, "set")),
+                                                    k ? "[\"noatime\",\"diratime\"]" : "[\"relatime\",\"diratime\"]");
+                                assert_int_equal(json_object_get_int(json_object_object_get(observed, "mount_id")), 150);
+                        }
+                        if (streq(it->kind, "nic-offload")) {
+                                assert_string_equal(json_plain(json_object_object_get(j, "features")),
+                                                    k ? "{\"tx-checksumming\":\"off\"}" : "{\"tx-checksumming\":\"on\"}");
+                                assert_non_null(json_object_object_get(observed, "kernel"));
+                        }
+                        json_object_put(j);
+                        ops->free(old);
+                        ops->free(back);
+                }
+                if (!strstr(kinds, it->kind)) {
+                        char *x = xasprintf("%s%s ", kinds, it->kind);
+                        free(kinds);
+                        kinds = x;
+                }
+        }
+        assert_string_equal(kinds, "sysctl io-priority traffic-priority mount-options nic-offload ");
+        free(kinds);
+        change_set_free(cs);
+        free(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_state_names),
@@ -662,6 +739,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_trailing_garbage, setup_tmpdir, teardown_tmpdir),
                 cmocka_unit_test_setup_teardown(test_crash_after_journal_write, setup_tmpdir, teardown_tmpdir),
                 cmocka_unit_test_setup_teardown(test_appended_records, setup_tmpdir, teardown_tmpdir),
+                cmocka_unit_test(test_old_form_set),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
