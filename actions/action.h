@@ -122,6 +122,14 @@ struct action_ops {
         void (*free)(void *state);
 };
 
+/* Helpers the kinds share for their text and JSON (actions/action.c). */
+/* *list becomes "LIST<sep>ITEM", or ITEM when it is NULL: describe() and notes build
+ * their lists this way. */
+void text_append(char **list, const char *sep, const char *fmt, ...) _printf_(3, 4);
+/* j's "interface" when it is an interface name a journal can hold (1-15 bytes, no NUL
+ * inside the JSON string), else NULL. */
+const char *json_get_ifname(struct json_object *j);
+
 /* Every capability a kind's apply/restore may need (its caps(NULL)). */
 static inline uint64_t action_caps_all(const struct action_ops *ops) {
         return ops->caps ? ops->caps(NULL) : 0;

@@ -191,9 +191,7 @@ static void plan_interface(struct ctx *ctx, const struct nic_state *s, const cha
                                 continue;
                         }
                         if (bit_on(f->active, i) != q->on) {
-                                char *x = xasprintf("%s%s%s", fixed ? fixed : "", fixed ? ", " : "", names[i]);
-                                free(fixed);
-                                fixed = x;
+                                text_append(&fixed, ", ", "%s", names[i]);
                         }
                 }
                 if (f && covered == 0) {
@@ -209,9 +207,7 @@ static void plan_interface(struct ctx *ctx, const struct nic_state *s, const cha
                 if (fixed && changeable == 0)
                         continue;
                 w->req[w->n_req++] = (struct nic_req) { .name = xstrdup(q->name), .on = q->on };
-                char *x = xasprintf("%s%s%s", joined ? joined : "", joined ? "," : "", q->name);
-                free(joined);
-                joined = x;
+                text_append(&joined, ",", "%s", q->name);
         }
         if (w->n_req == 0) {
                 nic_free(w);
@@ -251,64 +247,81 @@ static char *name_refused(const struct nic_state *w, char *const *names, unsigne
                 for (unsigned i = 0; i < n; i++) {
                         if (!bit_on(map, i) || !offload_covers(w->req[k].name, names[i]))
                                 continue;
-                        char *x = xasprintf("%s%s%s", bits ? bits : "", bits ? ", " : "", names[i]);
-                        free(bits);
-                        bits = x;
+                        text_append(&bits, ", ", "%s", names[i]);
                 }
                 if (!bits)
                         continue;
-                char *x = xasprintf("%s%s%s %s (%s stayed %s)", s ? s : "", s ? "; " : "", w->req[k].name,
-                                    onoff(w->req[k].on), bits, onoff(!w->req[k].on));
-                free(s);
-                s = x;
+                text_append(&s, "; ", "%s %s (%s stayed %s)", w->req[k].name, onoff(w->req[k].on), bits,
+                            onoff(!w->req[k].on));
         }
         return s;
 }
 
-static int write_bits(struct ctx *ctx, const char *ifname, const uint32_t *mask, const uint32_t *value,
-                      unsigned n_bits, struct eth_set_result *res) {
-        eth_set_result_init(res, n_bits);
-        return ethtool_set(ctx, ifname, mask, value, res);
+/* One features request: the interface's features as they are now, and the bits to send
+ * (mask) with their values. */
+struct bits_request {
+        const struct eth_features *f;
+        char **names;
+        unsigned n;
+        uint32_t *mask, *value;
+        bool any;
+};
+
+static int request_begin(struct ctx *ctx, const char *ifname, struct bits_request *q) {
+        int r = ethtool_features(ctx, ifname, &q->f);
+        if (r >= 0)
+                r = ethtool_names(ctx, ifname, &q->names, &q->n);
+        if (r < 0)
+                return r;
+        q->mask = xcalloc(q->f->words ? q->f->words : 1, sizeof(uint32_t));
+        q->value = xcalloc(q->f->words ? q->f->words : 1, sizeof(uint32_t));
+        return 0;
+}
+
+static void request_put(struct bits_request *q, unsigned i, bool on) {
+        bit_put(q->mask, i, true);
+        bit_put(q->value, i, on);
+        q->any = true;
+}
+
+static void request_done(struct bits_request *q) {
+        free(q->mask);
+        free(q->value);
+}
+
+static int request_send(struct ctx *ctx, const char *ifname, const struct bits_request *q, struct eth_set_result *res) {
+        eth_set_result_init(res, q->f->n_bits);
+        return ethtool_set(ctx, ifname, q->mask, q->value, res);
 }
 
 static int nic_apply(struct ctx *ctx, const void *want, const void *have _unused_) {
         const struct nic_state *w = want;
-        const struct eth_features *f;
-        _cleanup_free_ uint32_t *mask = NULL, *value = NULL;
+        _cleanup_(request_done) struct bits_request q = { 0 };
         struct eth_set_result res;
-        char **names;
-        unsigned n;
-        bool any = false;
         int r;
 
-        r = ethtool_features(ctx, w->ifname, &f);
-        if (r >= 0)
-                r = ethtool_names(ctx, w->ifname, &names, &n);
+        r = request_begin(ctx, w->ifname, &q);
         if (r < 0)
                 return r;
-        mask = xcalloc(f->words ? f->words : 1, sizeof(uint32_t));
-        value = xcalloc(f->words ? f->words : 1, sizeof(uint32_t));
         /* Only the bits to change: a bit is sent when it is not wanted or not active as
          * asked, so that the reply says when the kernel keeps one off (a dependency). */
         for (size_t k = 0; k < w->n_req; k++)
-                for (unsigned i = 0; i < n && i < f->n_bits; i++) {
+                for (unsigned i = 0; i < q.n && i < q.f->n_bits; i++) {
                         bool on = w->req[k].on;
-                        if (eth_feature_fixed(f, i) || !offload_covers(w->req[k].name, names[i]))
+                        if (eth_feature_fixed(q.f, i) || !offload_covers(w->req[k].name, q.names[i]))
                                 continue;
-                        if (bit_on(f->wanted, i) == on && bit_on(f->active, i) == on)
+                        if (bit_on(q.f->wanted, i) == on && bit_on(q.f->active, i) == on)
                                 continue;
-                        bit_put(mask, i, true);
-                        bit_put(value, i, on);
-                        any = true;
+                        request_put(&q, i, on);
                 }
-        if (!any)
+        if (!q.any)
                 return 0;
-        unsigned n_bits = f->n_bits; /* f is stale once written */
-        r = write_bits(ctx, w->ifname, mask, value, n_bits, &res);
+        unsigned n_bits = q.f->n_bits; /* q.f is stale once written */
+        r = request_send(ctx, w->ifname, &q, &res);
         if (r >= 0) {
                 for (unsigned i = 0; i < res.words; i++)
-                        res.not_taken[i] &= mask[i];
-                _cleanup_free_ char *refused = name_refused(w, names, n < n_bits ? n : n_bits, res.not_taken);
+                        res.not_taken[i] &= q.mask[i];
+                _cleanup_free_ char *refused = name_refused(w, q.names, q.n < n_bits ? q.n : n_bits, res.not_taken);
                 if (refused) {
                         ctx_fail(ctx, "%s: the kernel did not take %s (a feature it depends on is off, or the driver refuses it)",
                                  w->ifname, refused);
@@ -319,43 +332,33 @@ static int nic_apply(struct ctx *ctx, const void *want, const void *have _unused
         return r;
 }
 
-static int nic_restore(struct ctx *ctx, const void *before, const void *have _unused_) {
+static int nic_restore(struct ctx *ctx, const void *before, const void *have) {
         const struct nic_state *b = before;
-        const struct eth_features *f;
-        _cleanup_free_ uint32_t *mask = NULL, *value = NULL;
+        _cleanup_(request_done) struct bits_request q = { 0 };
         struct eth_set_result res;
-        char **names;
-        unsigned n;
-        bool any = false;
         int r;
 
         if (!b->kernel)
                 return nic_apply(ctx, before, have);
-        r = ethtool_features(ctx, b->ifname, &f);
-        if (r >= 0)
-                r = ethtool_names(ctx, b->ifname, &names, &n);
+        r = request_begin(ctx, b->ifname, &q);
         if (r < 0)
                 return r;
-        mask = xcalloc(f->words ? f->words : 1, sizeof(uint32_t));
-        value = xcalloc(f->words ? f->words : 1, sizeof(uint32_t));
         /* The wanted bits as they were: the kernel derives the active ones from them, so the
          * dependents it dropped come back with what they depend on. */
         for (size_t k = 0; k < b->kernel->n; k++) {
                 const struct nic_feat *x = &b->kernel->feat[k];
-                int i = feat_index(names, n, x->name);
-                if (i < 0 || (unsigned) i >= f->n_bits || eth_feature_fixed(f, (unsigned) i) || x->fixed)
+                int i = feat_index(q.names, q.n, x->name);
+                if (i < 0 || (unsigned) i >= q.f->n_bits || eth_feature_fixed(q.f, (unsigned) i) || x->fixed)
                         continue;
-                if (bit_on(f->wanted, (unsigned) i) == x->wanted)
+                if (bit_on(q.f->wanted, (unsigned) i) == x->wanted)
                         continue;
-                bit_put(mask, (unsigned) i, true);
-                bit_put(value, (unsigned) i, x->wanted);
-                any = true;
+                request_put(&q, (unsigned) i, x->wanted);
         }
-        if (!any)
+        if (!q.any)
                 return 0;
         /* A wanted bit that is on but not active (TSO while tx checksumming was off) is how
          * it was: the reply's WANTED is no failure here; the read-back compares. */
-        r = write_bits(ctx, b->ifname, mask, value, f->n_bits, &res);
+        r = request_send(ctx, b->ifname, &q, &res);
         eth_set_result_done(&res);
         return r;
 }
@@ -381,9 +384,7 @@ static void link_counters(struct ctx *ctx, const char *ifname, char ***notes) {
                 return;
         for (size_t i = 0; i < ELEMENTSOF(stats); i++) {
                 uint64_t v = rtnl_link_get_stat(l, stats[i].id);
-                char *x = xasprintf("%s%s%s %llu", text ? text : "", text ? ", " : "", stats[i].name, (unsigned long long) v);
-                free(text);
-                text = x;
+                text_append(&text, ", ", "%s %llu", stats[i].name, (unsigned long long) v);
                 bad += v;
         }
         /* etcd's guide turns checksum offload off for NICs that corrupt or drop packets:

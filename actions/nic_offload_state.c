@@ -155,10 +155,8 @@ static char *describe_req(const struct nic_kernel *k, const struct nic_req *q) {
                         part = xasprintf("%s requested %s", covered > 1 ? x->name : "", onoff(x->wanted));
                 if (!part)
                         continue;
-                char *y = xasprintf("%s%s%s", odd ? odd : "", odd ? ", " : "", part[0] == ' ' ? part + 1 : part);
+                text_append(&odd, ", ", "%s", part[0] == ' ' ? part + 1 : part);
                 free(part);
-                free(odd);
-                odd = y;
         }
         return odd ? xasprintf("%s %s (%s)", q->name, onoff(any), odd) : xasprintf("%s %s", q->name, onoff(any));
 }
@@ -170,9 +168,7 @@ char *nic_describe(const void *state) {
 
         for (size_t r = 0; r < s->n_req; r++) {
                 _cleanup_free_ char *one = k ? describe_req(k, &s->req[r]) : xasprintf("%s %s", s->req[r].name, onoff(s->req[r].on));
-                char *x = xasprintf("%s%s%s", text ? text : "", text ? ", " : "", one);
-                free(text);
-                text = x;
+                text_append(&text, ", ", "%s", one);
         }
         if (!text) {
                 size_t on = 0;
@@ -188,9 +184,7 @@ char *nic_describe(const void *state) {
                         requested = requested || offload_covers(s->req[r].name, name);
                 if (requested)
                         continue;
-                char *x = xasprintf("%s%s%s", also ? also : "", also ? ", " : "", k->changed[i]);
-                free(also);
-                also = x;
+                text_append(&also, ", ", "%s", k->changed[i]);
         }
         if (also)
                 return xasprintf("%s; the kernel also changed %s", text, also);
@@ -349,12 +343,9 @@ int nic_from_json(struct json_object *j, void **ret_state) {
         struct json_object *v, *o = j;
         struct nic_state *s = xcalloc(1, sizeof(*s));
 
-        /* strlen, not the JSON length: "\u0000" is a JSON string of one byte and an empty name. */
-        if (!json_object_object_get_ex(j, "interface", &v) || !json_object_is_type(v, json_type_string) ||
-            !json_object_get_string_len(v) || json_object_get_string_len(v) >= IF_NAMESIZE ||
-            strlen(json_object_get_string(v)) != (size_t) json_object_get_string_len(v))
+        if (!json_get_ifname(j))
                 goto bad;
-        s->ifname = xstrdup(json_object_get_string(v));
+        s->ifname = xstrdup(json_get_ifname(j));
         if (!json_object_object_get_ex(j, "features", &v) || !json_object_is_type(v, json_type_object))
                 goto bad;
         s->req = xcalloc(json_object_object_length(v) + 1, sizeof(*s->req));

@@ -372,9 +372,7 @@ static char *sysctl_describe(const void *state) {
         if (s->n == 1)
                 return xstrdup(s->e[0].value);
         for (size_t i = 0; i < s->n; i++) {
-                char *x = xasprintf("%s%s%s = %s", text ? text : "", text ? ", " : "", s->e[i].key, s->e[i].value);
-                free(text);
-                text = x;
+                text_append(&text, ", ", "%s = %s", s->e[i].key, s->e[i].value);
         }
         return text ? text : xstrdup("");
 }

@@ -29,20 +29,16 @@ static const char *const root_names[] = {
 };
 
 char *bands_str(const struct tc_band *bands, char *const *names, unsigned n) {
-        char *out = xstrdup("");
+        char *out = NULL;
         for (unsigned b = 0; b < n; b++) {
-                char *x = xasprintf("%s%s%s%s", out, names && names[b] ? names[b] : "", names && names[b] ? " " : "", "");
-                free(out), out = x;
-                for (unsigned p = 0; p < bands[b].n_ports; p++) {
-                        x = xasprintf("%s%s%u", out, p ? "," : "", bands[b].ports[p]);
-                        free(out), out = x;
-                }
-                x = xasprintf("%s > ", out);
-                free(out), out = x;
+                _cleanup_free_ char *ports = NULL;
+                for (unsigned p = 0; p < bands[b].n_ports; p++)
+                        text_append(&ports, ",", "%u", bands[b].ports[p]);
+                text_append(&out, " > ", "%s%s%s", names && names[b] ? names[b] : "", names && names[b] ? " " : "",
+                            ports ? ports : "");
         }
-        char *x = xasprintf("%srest", out);
-        free(out);
-        return x;
+        text_append(&out, " > ", "rest");
+        return out;
 }
 
 static bool bands_equal(const struct tc_view *a, const struct tc_view *b) {
@@ -377,7 +373,7 @@ int tp_from_json(struct json_object *j, void **ret_state) {
         const char *str;
         bool ok;
 
-        if (!(str = json_get_str(j, "interface")) || strlen(str) >= sizeof(s->ifname))
+        if (!(str = json_get_ifname(j)))
                 goto bad;
         snprintf(s->ifname, sizeof(s->ifname), "%s", str);
         if (json_get_str(j, "root"))

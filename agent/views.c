@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* history and show: the journal as the operator reads it. Read-only. */
 #include <json-c/json.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "engine_int.h"
@@ -94,17 +93,6 @@ static char *quoted(const char *s) {
         return q;
 }
 
-static void append(char **text, const char *fmt, ...) _printf_(2, 3);
-static void append(char **text, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        _cleanup_free_ char *line = xvasprintf(fmt, ap);
-        va_end(ap);
-        char *x = xasprintf("%s%s", *text ? *text : "", line);
-        free(*text);
-        *text = x;
-}
-
 /* Every item's before, in the policy's schema, as one YAML document that `medic validate`
  * accepts and `medic apply` puts back; items whose before no policy can ask for (the
  * kernel's default qdisc, someone else's root) are comments naming what rollback does
@@ -135,9 +123,9 @@ static char *before_policy(const struct change_set *cs) {
                 target = json_get_str(part, "target");
                 if (json_object_object_get_ex(full, "observed", &observed))
                         comm = json_get_str(observed, "comm");
-                append(&actions, "  # %s: %s (before: %s)\n", it->action, it->object, what);
+                text_append(&actions, "", "  # %s: %s (before: %s)\n", it->action, it->object, what);
                 if (!is_policy_entry(ops, value, target, comm)) {
-                        append(&actions, "  #   no policy entry says that; medic rollback %u restores it\n", cs->id);
+                        text_append(&actions, "", "  #   no policy entry says that; medic rollback %u restores it\n", cs->id);
                         json_object_put(part);
                         json_object_put(full);
                         continue;
@@ -145,11 +133,11 @@ static char *before_policy(const struct change_set *cs) {
                 if (target && comm && !strv_contains(target_names, target)) {
                         _cleanup_free_ char *qt = quoted(target), *qc = quoted(comm);
                         strv_push(&target_names, xstrdup(target));
-                        append(&targets, "  %s: {process: {comm: %s}}\n", qt, qc);
+                        text_append(&targets, "", "  %s: {process: {comm: %s}}\n", qt, qc);
                 }
                 name = strlen(it->action) <= 100 ? xasprintf("%s (item %zu)", it->action, k + 1) : xasprintf("item %zu", k + 1);
                 qname = quoted(name);
-                append(&actions, "  - name: %s\n    %s: %s\n", qname, ops->kind, value);
+                text_append(&actions, "", "  - name: %s\n    %s: %s\n", qname, ops->kind, value);
                 json_object_put(part);
                 json_object_put(full);
         }
