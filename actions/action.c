@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <string.h>
 
+#include "../agent/kernel/netif.h"
 #include "action.h"
 
 void ctx_fail(struct ctx *ctx, const char *fmt, ...) {
@@ -35,8 +36,51 @@ void ctx_clear(struct ctx *ctx) {
         ctx->errmsg = NULL;
 }
 
+struct netrun *ctx_net(struct ctx *ctx) {
+        if (!ctx->net)
+                ctx->net = netrun_new();
+        return ctx->net;
+}
+
+int ctx_net_why(struct ctx *ctx, int r) {
+        if (r < 0 && ctx->net && netrun_why(ctx->net))
+                ctx_fail(ctx, "%s", netrun_why(ctx->net));
+        return r;
+}
+
+struct kind_run {
+        const struct action_ops *kind;
+        void *run;
+};
+
+void *ctx_run(struct ctx *ctx, const struct action_ops *kind) {
+        if (!kind->run_new)
+                return NULL;
+        /* A handful of kinds: a scan beats a table. */
+        for (size_t i = 0; i < ctx->n_runs; i++)
+                if (ctx->runs[i].kind == kind)
+                        return ctx->runs[i].run;
+        ctx->runs = xrealloc(ctx->runs, (ctx->n_runs + 1) * sizeof(*ctx->runs));
+        ctx->runs[ctx->n_runs] = (struct kind_run) { .kind = kind, .run = kind->run_new() };
+        return ctx->runs[ctx->n_runs++].run;
+}
+
+void ctx_done(struct ctx *ctx) {
+        for (size_t i = 0; i < ctx->n_runs; i++)
+                if (ctx->runs[i].kind->run_free)
+                        ctx->runs[i].kind->run_free(ctx->runs[i].run);
+        free(ctx->runs);
+        ctx->runs = NULL;
+        ctx->n_runs = 0;
+        netrun_free(ctx->net);
+        ctx->net = NULL;
+        strv_free(ctx->notes);
+        ctx->notes = NULL;
+        ctx_clear(ctx);
+}
+
 void plan_list_add(struct plan_list *l, char *object, void *want, char *skip) {
-        l->items = xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+        l->items = xgrow(l->items, l->n, sizeof(*l->items));
         l->items[l->n++] = (struct plan_item) { .object = object, .want = want, .skip = skip };
 }
 

@@ -18,7 +18,9 @@
 
 #include "../agent/util.h"
 
+struct action_ops;
 struct json_object;
+struct kind_run;
 struct ynode;
 struct netrun;
 struct perr;
@@ -28,8 +30,17 @@ struct policy;
 struct ctx {
         char *errmsg;      /* set by ctx_fail(): the operator-facing reason of the last error */
         const char *root;  /* test hook: prefix for configuration files read for notes ("") */
-        struct netrun *net; /* netlink sockets and dumps shared by the network kinds (netif.h) */
+        struct netrun *net; /* ctx_net(): netlink sockets and dumps the network kinds share */
         char **notes;       /* ctx_note(): what a write decided that the operator must hear */
+        /* Around notes() and apply() of a drifted object: the state medic left it in, as the
+         * newest change set in force recorded it (its after), or NULL (none, or medic's change
+         * there was rolled back). Looked up in the journal only when a kind asks: a kind
+         * puts right its own structure that someone partly changed, and leaves alone what
+         * someone else built. The engine owns what it returns. */
+        const void *(*recorded_after)(struct ctx *ctx);
+        void *recorded; /* the engine's, for recorded_after() */
+        struct kind_run *runs; /* ctx_run(): each kind's per-run cache */
+        size_t n_runs;
 };
 
 void ctx_fail(struct ctx *ctx, const char *fmt, ...) _printf_(2, 3);
@@ -37,6 +48,18 @@ void ctx_fail(struct ctx *ctx, const char *fmt, ...) _printf_(2, 3);
  * shows it on the item's row whatever the verbosity. */
 void ctx_note(struct ctx *ctx, const char *fmt, ...) _printf_(2, 3);
 void ctx_clear(struct ctx *ctx);
+/* The run's netlink handle (agent/kernel/netif.h), made on first use: the network kinds
+ * pass it to kernel access. */
+struct netrun *ctx_net(struct ctx *ctx);
+/* r; when it is an error, the reason the run's netlink handle kept (netrun_why()) becomes
+ * ctx's, as ctx_fail() would set it: r = ctx_net_why(ctx, netif_resolve(ctx_net(ctx), ...)). */
+int ctx_net_why(struct ctx *ctx, int r);
+/* The kind's own cache for this run (action_ops.run_new), made on first use; NULL for a
+ * kind without one. */
+void *ctx_run(struct ctx *ctx, const struct action_ops *kind);
+/* The end of a run: frees what ctx holds (each kind's run_free, the netlink handle, the
+ * notes and the message) and leaves it empty for another run. */
+void ctx_done(struct ctx *ctx);
 
 /* One object an action wants in one state, as the plan found it. */
 struct plan_item {
@@ -120,6 +143,13 @@ struct action_ops {
         int (*to_json)(const void *state, struct json_object **ret);
         int (*from_json)(struct json_object *j, void **ret_state);
         void (*free)(void *state);
+
+        /* Per-run hooks (kept last, so that the members above can change without moving
+         * them): a kind's cache for one run, such as a dump read once and updated after each
+         * write. run_new makes it, without I/O, on the kind's first ctx_run(); run_free frees
+         * it when the run ends (ctx_done). NULL: the kind keeps nothing between calls. */
+        void *(*run_new)(void);
+        void (*run_free)(void *run);
 };
 
 /* Helpers the kinds share for their text and JSON (actions/action.c). */

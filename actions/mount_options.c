@@ -19,9 +19,9 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
-#include "../agent/fstab.h"
-#include "../agent/mountinfo.h"
-#include "../agent/mountns.h"
+#include "../agent/kernel/fstab.h"
+#include "../agent/kernel/mountinfo.h"
+#include "../agent/kernel/mountns.h"
 #include "../agent/policy.h"
 #include "action.h"
 

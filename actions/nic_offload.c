@@ -20,12 +20,33 @@
 #include <netlink/route/link.h>
 #include <string.h>
 
-#include "../agent/ethtool.h"
-#include "../agent/ethtool_names.h"
-#include "../agent/netif.h"
+#include "../agent/kernel/ethtool.h"
+#include "../agent/kernel/ethtool_names.h"
+#include "../agent/kernel/netif.h"
 #include "../agent/policy.h"
 #include "action.h"
 #include "nic_offload.h"
+
+/* The kind's run (run_new/run_free): an ethtool handle, its features dumped once and kept
+ * until a write. */
+static void *nic_run_new(void) {
+        return ethtool_new();
+}
+
+static void nic_run_free(void *e) {
+        ethtool_free(e);
+}
+
+static struct ethtool *eth(struct ctx *ctx) {
+        return ctx_run(ctx, &nic_offload_ops);
+}
+
+/* r; when it is an error, the ethtool handle's reason becomes ctx's. */
+static int eth_why(struct ctx *ctx, int r) {
+        if (r < 0 && ethtool_why(eth(ctx)))
+                ctx_fail(ctx, "%s", ethtool_why(eth(ctx)));
+        return r;
+}
 
 /* Two names of one action overlap when one covers the other's kernel feature(s). */
 static bool names_overlap(const char *a, const char *b) {
@@ -118,10 +139,19 @@ static void nic_claims(const void *state, claim_fn fn, void *userdata) {
         }
 }
 
-static int feat_index(char *const *names, unsigned n, const char *name) {
-        for (unsigned i = 0; i < n; i++)
-                if (streq(names[i], name))
+/* The index of a kernel name, from position *at on, round the list. Snapshots list the
+ * features in the kernel's order (a journal's grouped by class, each group in that order),
+ * so the next name asked for is nearly always at or just after the last one found: a walk
+ * over a snapshot is then linear, not quadratic (65 features, 1,000 interfaces). The names
+ * of one list are distinct, so what is found is what a search from the start finds. */
+static int feat_index_from(char *const *names, unsigned n, const char *name, unsigned *at) {
+        for (unsigned k = 0; k < n; k++) {
+                unsigned i = (*at + k) % n;
+                if (streq(names[i], name)) {
+                        *at = i + 1;
                         return (int) i;
+                }
+        }
         return -1;
 }
 
@@ -136,9 +166,9 @@ static int nic_read(struct ctx *ctx, const void *state, void **ret_have) {
         unsigned n;
         int r;
 
-        r = ethtool_features(ctx, w->ifname, &f);
+        r = eth_why(ctx, ethtool_features(eth(ctx), w->ifname, &f));
         if (r >= 0)
-                r = ethtool_names(ctx, w->ifname, &names, &n);
+                r = eth_why(ctx, ethtool_names(eth(ctx), w->ifname, &names, &n));
         if (r < 0)
                 return r;
         k = xcalloc(1, sizeof(*k));
@@ -149,7 +179,7 @@ static int nic_read(struct ctx *ctx, const void *state, void **ret_have) {
                 k->feat[k->n++] = (struct nic_feat) { .name = xstrdup(names[i]), .wanted = bit_on(f->wanted, i),
                                                       .active = bit_on(f->active, i), .fixed = eth_feature_fixed(f, i) };
         }
-        changes = ethtool_last_changes(ctx, w->ifname);
+        changes = ethtool_last_changes(eth(ctx), w->ifname);
         for (size_t i = 0; changes && changes[i]; i++)
                 strv_push(&k->changed, xstrdup(changes[i]));
         h = xcalloc(1, sizeof(*h));
@@ -164,8 +194,31 @@ static int nic_read(struct ctx *ctx, const void *state, void **ret_have) {
 
 /* ---- plan ---- */
 
-static void plan_interface(struct ctx *ctx, const struct nic_state *s, const char *ifname, struct plan_list *out) {
+/* Which of the kernel's feature names each policy name covers: the same for every interface
+ * of a run (the names are the run's), so worked out once, not per interface. */
+struct cover_memo {
+        char **names; /* the run's, whose coverage is in cov */
+        unsigned n;
+        bool *cov; /* [k * n + i]: request k covers names[i] */
+};
+
+static const bool *covers_of(struct cover_memo *m, const struct nic_state *s, char **names, unsigned n) {
+        if (m->names != names || m->n != n || !m->cov) {
+                free(m->cov);
+                m->cov = xcalloc((size_t) s->n_req * n + 1, sizeof(*m->cov));
+                for (size_t k = 0; k < s->n_req; k++)
+                        for (unsigned i = 0; i < n; i++)
+                                m->cov[k * n + i] = offload_covers(s->req[k].name, names[i]);
+                m->names = names;
+                m->n = n;
+        }
+        return m->cov;
+}
+
+static void plan_interface(struct ctx *ctx, const struct nic_state *s, const char *ifname, struct plan_list *out,
+                           struct cover_memo *memo) {
         struct nic_state *w = xcalloc(1, sizeof(*w));
+        const bool *cov = NULL;
         _cleanup_free_ char *joined = NULL;
         const struct eth_features *f = NULL;
         char **names = NULL;
@@ -174,16 +227,18 @@ static void plan_interface(struct ctx *ctx, const struct nic_state *s, const cha
         w->ifname = xstrdup(ifname);
         w->req = xcalloc(s->n_req, sizeof(*w->req));
         /* Without the features now, read() reports why; the plan keeps every name. */
-        if (ethtool_features(ctx, ifname, &f) < 0 || ethtool_names(ctx, ifname, &names, &n) < 0)
+        if (ethtool_features(eth(ctx), ifname, &f) < 0 || ethtool_names(eth(ctx), ifname, &names, &n) < 0)
                 f = NULL;
         ctx_clear(ctx);
+        if (f)
+                cov = covers_of(memo, s, names, n);
         for (size_t k = 0; k < s->n_req; k++) {
                 const struct nic_req *q = &s->req[k];
                 _cleanup_free_ char *fixed = NULL;
                 size_t covered = 0, changeable = 0;
 
                 for (unsigned i = 0; f && i < n && i < f->n_bits; i++) {
-                        if (!offload_covers(q->name, names[i]))
+                        if (!cov[k * n + i])
                                 continue;
                         covered++;
                         if (!eth_feature_fixed(f, i)) {
@@ -221,14 +276,16 @@ static void plan_interface(struct ctx *ctx, const struct nic_state *s, const cha
 static int nic_plan(struct ctx *ctx, const void *state, struct plan_list *out) {
         const struct nic_state *s = state;
         _cleanup_free_ struct netif *ifs = NULL;
+        struct cover_memo memo = { 0 };
         size_t n = 0;
         int r;
 
-        r = netif_resolve(ctx, s->ifname, &ifs, &n);
+        r = ctx_net_why(ctx, netif_resolve(ctx_net(ctx), s->ifname, &ifs, &n));
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++)
-                plan_interface(ctx, s, ifs[i].name, out);
+                plan_interface(ctx, s, ifs[i].name, out, &memo);
+        free(memo.cov);
         return 0;
 }
 
@@ -268,9 +325,9 @@ struct bits_request {
 };
 
 static int request_begin(struct ctx *ctx, const char *ifname, struct bits_request *q) {
-        int r = ethtool_features(ctx, ifname, &q->f);
+        int r = eth_why(ctx, ethtool_features(eth(ctx), ifname, &q->f));
         if (r >= 0)
-                r = ethtool_names(ctx, ifname, &q->names, &q->n);
+                r = eth_why(ctx, ethtool_names(eth(ctx), ifname, &q->names, &q->n));
         if (r < 0)
                 return r;
         q->mask = xcalloc(q->f->words ? q->f->words : 1, sizeof(uint32_t));
@@ -291,7 +348,7 @@ static void request_done(struct bits_request *q) {
 
 static int request_send(struct ctx *ctx, const char *ifname, const struct bits_request *q, struct eth_set_result *res) {
         eth_set_result_init(res, q->f->n_bits);
-        return ethtool_set(ctx, ifname, q->mask, q->value, res);
+        return eth_why(ctx, ethtool_set(eth(ctx), ifname, q->mask, q->value, res));
 }
 
 static int nic_apply(struct ctx *ctx, const void *want, const void *have _unused_) {
@@ -345,9 +402,10 @@ static int nic_restore(struct ctx *ctx, const void *before, const void *have) {
                 return r;
         /* The wanted bits as they were: the kernel derives the active ones from them, so the
          * dependents it dropped come back with what they depend on. */
+        unsigned at = 0;
         for (size_t k = 0; k < b->kernel->n; k++) {
                 const struct nic_feat *x = &b->kernel->feat[k];
-                int i = feat_index(q.names, q.n, x->name);
+                int i = feat_index_from(q.names, q.n, x->name, &at);
                 if (i < 0 || (unsigned) i >= q.f->n_bits || eth_feature_fixed(q.f, (unsigned) i) || x->fixed)
                         continue;
                 if (bit_on(q.f->wanted, (unsigned) i) == x->wanted)
@@ -366,34 +424,23 @@ static int nic_restore(struct ctx *ctx, const void *before, const void *have) {
 /* ---- notes ---- */
 
 static void link_counters(struct ctx *ctx, const char *ifname, char ***notes) {
-        static const struct {
-                rtnl_link_stat_id_t id;
-                const char *name;
-        } stats[] = {
-                { RTNL_LINK_RX_CRC_ERR, "rx_crc_errors" },
-                { RTNL_LINK_RX_FRAME_ERR, "rx_frame_errors" },
-                { RTNL_LINK_RX_ERRORS, "rx_errors" },
-                { RTNL_LINK_TX_ERRORS, "tx_errors" },
-        };
-        _cleanup_free_ char *text = NULL;
         struct rtnl_link *l;
-        uint64_t bad = 0;
+        uint64_t crc, frame, rx, tx;
 
         /* By hash: `interface: all` asks this for every interface. */
-        if (!(l = netif_link(ctx, ifname)))
+        if (!(l = netif_link(ctx_net(ctx), ifname)))
                 return;
-        for (size_t i = 0; i < ELEMENTSOF(stats); i++) {
-                uint64_t v = rtnl_link_get_stat(l, stats[i].id);
-                text_append(&text, ", ", "%s %llu", stats[i].name, (unsigned long long) v);
-                bad += v;
-        }
+        crc = rtnl_link_get_stat(l, RTNL_LINK_RX_CRC_ERR);
+        frame = rtnl_link_get_stat(l, RTNL_LINK_RX_FRAME_ERR);
+        rx = rtnl_link_get_stat(l, RTNL_LINK_RX_ERRORS);
+        tx = rtnl_link_get_stat(l, RTNL_LINK_TX_ERRORS);
         /* etcd's guide turns checksum offload off for NICs that corrupt or drop packets:
          * the counters are the evidence for (or against) doing it on this host. */
-        if (bad)
-                strv_push(notes, xasprintf("%s: %s since boot: the NIC reports errors, the case etcd's guide turns checksum offload off for",
-                                           ifname, text));
-        else
-                strv_push(notes, xasprintf("%s: %s since boot: no sign of the corruption this change is for", ifname, text));
+        strv_push(notes, xasprintf("%s: rx_crc_errors %llu, rx_frame_errors %llu, rx_errors %llu, tx_errors %llu since boot: %s",
+                                   ifname, (unsigned long long) crc, (unsigned long long) frame, (unsigned long long) rx,
+                                   (unsigned long long) tx,
+                                   crc + frame + rx + tx ? "the NIC reports errors, the case etcd's guide turns checksum offload off for"
+                                                         : "no sign of the corruption this change is for"));
 }
 
 static void nic_notes(struct ctx *ctx, const void *want, const void *have, char ***notes) {
@@ -401,15 +448,20 @@ static void nic_notes(struct ctx *ctx, const void *want, const void *have, char 
         _cleanup_free_ char *driver = NULL;
         bool tx_off = false, tx_on_now = false, tso_on = false;
 
-        if (ethtool_driver(ctx, w->ifname, &driver) >= 0 && driver[0])
-                strv_push(notes, xasprintf("%s: driver %s; read through ethtool %s", w->ifname, driver, ethtool_backend(ctx)));
+        if (ethtool_driver(eth(ctx), w->ifname, &driver) >= 0 && driver[0])
+                strv_push(notes, xasprintf("%s: driver %s; read through ethtool %s", w->ifname, driver, ethtool_backend(eth(ctx))));
         else
-                strv_push(notes, xasprintf("%s: read through ethtool %s", w->ifname, ethtool_backend(ctx)));
+                strv_push(notes, xasprintf("%s: read through ethtool %s", w->ifname, ethtool_backend(eth(ctx))));
         link_counters(ctx, w->ifname, notes);
         for (size_t k = 0; k < w->n_req; k++)
                 tx_off = tx_off || (!w->req[k].on && offload_covers(w->req[k].name, "tx-checksum-ip-generic"));
-        tso_on = h && req_active(h->kernel, "tcp-segmentation-offload");
-        tx_on_now = h && req_active(h->kernel, "tx-checksumming");
+        for (size_t i = 0; h && h->kernel && i < h->kernel->n && !(tso_on && tx_on_now); i++) {
+                /* Both are user-facing names: they cover what they own (one lookup for both). */
+                const struct nic_feat *x = &h->kernel->feat[i];
+                const char *group = x->active ? offload_group_of(x->name) : NULL;
+                tso_on = tso_on || streq(group, "tcp-segmentation-offload");
+                tx_on_now = tx_on_now || streq(group, "tx-checksumming");
+        }
         if (tx_off && tx_on_now && tso_on)
                 strv_push(notes, xstrdup("without tx checksumming the kernel turns TCP segmentation offload off too; medic records it, and rollback brings it back"));
 }
@@ -431,4 +483,6 @@ const struct action_ops nic_offload_ops = {
         .to_json = nic_to_json,
         .from_json = nic_from_json,
         .free = nic_free,
+        .run_new = nic_run_new,
+        .run_free = nic_run_free,
 };

@@ -26,8 +26,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "../agent/netif.h"
-#include "../agent/nlsock.h"
+#include "../agent/kernel/netif.h"
+#include "../agent/kernel/nlsock.h"
 #include "action.h"
 #include "tc.h"
 #include "tc_dump.h"
@@ -145,7 +145,11 @@ static void ifaces_drop(struct tc_cache *c) {
         c->dumped = false;
 }
 
-static void tc_cache_free(void *p) {
+void *tc_run_new(void) {
+        return xcalloc(1, sizeof(struct tc_cache));
+}
+
+void tc_run_free(void *p) {
         struct tc_cache *c = p;
         if (!c)
                 return;
@@ -165,14 +169,9 @@ char *const *tc_want_lines(struct tc_cache *c, const struct tc_band *bands, unsi
 }
 
 struct tc_cache *tc_cache_get(struct ctx *ctx) {
-        struct netrun *n = netrun_get(ctx);
-        struct tc_cache *c = n->tc;
+        const struct netrun *n = ctx_net(ctx);
+        struct tc_cache *c = ctx_run(ctx, &traffic_priority_ops);
 
-        if (!c) {
-                c = n->tc = xcalloc(1, sizeof(struct tc_cache));
-                n->tc_free = tc_cache_free;
-                c->epoch = n->epoch;
-        }
         if (c->epoch != n->epoch) {
                 /* A netlink error: what was read before may not be what the kernel holds. */
                 ifaces_drop(c);
@@ -283,20 +282,20 @@ static int qdisc_cb(struct nl_msg *msg, void *arg) {
 int tc_route_dump(struct ctx *ctx, int type, const struct tcmsg *t, nl_recvmsg_msg_cb_t fn, void *arg) {
         struct nl_sock *s;
         struct nl_cb *cb;
-        int r = netrun_route(ctx, &s);
+        int r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
 
         if (r < 0)
                 return r;
         r = nl_send_simple(s, type, NLM_F_DUMP, (void *) t, sizeof(*t));
         if (r < 0)
-                return netrun_errno(ctx, r);
+                return netrun_errno(ctx_net(ctx), r);
         cb = nlsock_cb_clone(s);
         if (!cb)
                 return -ENOMEM;
         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, fn, arg);
         r = nl_recvmsgs(s, cb);
         nl_cb_put(cb);
-        return r < 0 ? netrun_errno(ctx, r) : 0;
+        return r < 0 ? netrun_errno(ctx_net(ctx), r) : 0;
 }
 
 /* Every qdisc of every interface in one RTM_GETQDISC dump. libnl's qdisc objects do not
@@ -360,13 +359,13 @@ int tc_refresh_root(struct ctx *ctx, struct tc_iface *f) {
         struct root_reply rr = { .ifindex = f->ifindex };
         struct nl_sock *s;
         struct nl_cb *cb;
-        int r = netrun_route(ctx, &s);
+        int r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
 
         if (r < 0)
                 return r;
         r = nl_send_simple(s, RTM_GETQDISC, NLM_F_ECHO | NLM_F_ACK, &t, sizeof(t));
         if (r < 0)
-                return netrun_errno(ctx, r);
+                return netrun_errno(ctx_net(ctx), r);
         cb = nlsock_cb_clone(s);
         if (!cb)
                 return -ENOMEM;
@@ -378,7 +377,7 @@ int tc_refresh_root(struct ctx *ctx, struct tc_iface *f) {
         nl_cb_put(cb);
         if (r < 0) {
                 free(rr.q.opts);
-                return netrun_errno(ctx, r);
+                return netrun_errno(ctx_net(ctx), r);
         }
         bool same = rr.got && f->has_root && rr.q.handle == f->root.handle && streq(rr.q.kind, f->root.kind);
         if (!same)

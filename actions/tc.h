@@ -88,6 +88,9 @@ int tc_build(struct ctx *ctx, int ifindex, const char *ifname, enum tc_backend b
              const struct tc_band *bands, unsigned n, uint64_t rate, enum tc_backend *ret_used);
 int tc_delete_root(struct ctx *ctx, int ifindex, const char *ifname);
 int tc_rebuild(struct ctx *ctx, int ifindex, const char *ifname, const struct tc_view *prev);
+/* traffic-priority's run (action_ops.run_new/run_free): the dumps above, kept for one run. */
+void *tc_run_new(void);
+void tc_run_free(void *run);
 
 /* One class as the kernel dumps it (HTB: options decoded, burst kept in ticks) or as
  * medic builds it (burst and cburst in bytes). */

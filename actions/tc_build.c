@@ -22,8 +22,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "../agent/netif.h"
-#include "../agent/nlsock.h"
+#include "../agent/kernel/netif.h"
+#include "../agent/kernel/nlsock.h"
 #include "action.h"
 #include "tc.h"
 #include "tc_dump.h"
@@ -31,7 +31,7 @@
 /* ---- writing ------------------------------------------------------------------------ */
 
 static int tc_fail(struct ctx *ctx, int nlerr, const char *ifname, const char *what) {
-        int r = netrun_errno(ctx, nlerr);
+        int r = netrun_errno(ctx_net(ctx), nlerr);
         ctx_fail(ctx, "%s: %s: %s", ifname, what, nlsock_strerror(r));
         return r;
 }
@@ -53,7 +53,7 @@ static struct rtnl_qdisc *root_qdisc(int ifindex, uint32_t handle, const char *k
 int tc_delete_root(struct ctx *ctx, int ifindex, const char *ifname) {
         _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = root_qdisc(ifindex, 0, NULL);
         struct nl_sock *s;
-        int r = netrun_route(ctx, &s);
+        int r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
 
         if (r < 0)
                 return r;
@@ -61,7 +61,7 @@ int tc_delete_root(struct ctx *ctx, int ifindex, const char *ifname) {
                 return -ENOMEM;
         r = rtnl_qdisc_delete(s, q);
         if (r < 0)
-                r = netrun_errno(ctx, r);
+                r = netrun_errno(ctx_net(ctx), r);
         tc_wrote(ctx, ifindex, true);
         /* ENOENT: the root is already the kernel's default (handle 0). */
         if (r < 0 && r != -ENOENT) {
@@ -86,20 +86,20 @@ static int clear_same_handle(struct ctx *ctx, int ifindex, const char *ifname, u
 
 static int add_qdisc(struct ctx *ctx, struct rtnl_qdisc *q) {
         struct nl_sock *s;
-        int r = netrun_route(ctx, &s);
+        int r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
 
         if (r < 0)
                 return r;
         r = rtnl_qdisc_add(s, q, NLM_F_CREATE | NLM_F_REPLACE);
         if (r < 0) {
-                r = netrun_errno(ctx, r);
+                r = netrun_errno(ctx_net(ctx), r);
                 /* The kernel loaded the qdisc's module and asks for the request again. */
                 if (r == -EAGAIN) {
-                        r = netrun_route(ctx, &s);
+                        r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
                         if (r >= 0)
                                 r = rtnl_qdisc_add(s, q, NLM_F_CREATE | NLM_F_REPLACE);
                         if (r < 0)
-                                r = netrun_errno(ctx, r);
+                                r = netrun_errno(ctx_net(ctx), r);
                 }
         }
         return r;
@@ -108,14 +108,14 @@ static int add_qdisc(struct ctx *ctx, struct rtnl_qdisc *q) {
 /* One request of medic's own (sent and acked); the message is taken. */
 static int send_request(struct ctx *ctx, struct nl_msg *m) {
         struct nl_sock *s;
-        int r = netrun_route(ctx, &s);
+        int r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
 
         if (r < 0) {
                 nlmsg_free(m);
                 return r;
         }
         r = nl_send_sync(s, m);
-        return r < 0 ? netrun_errno(ctx, r) : 0;
+        return r < 0 ? netrun_errno(ctx_net(ctx), r) : 0;
 }
 
 int tc_prio_qdisc(int ifindex, unsigned n, struct rtnl_qdisc **ret) {
@@ -217,7 +217,7 @@ int tc_build(struct ctx *ctx, int ifindex, const char *ifname, enum tc_backend b
         if (r < 0)
                 return r;
         for (unsigned i = 0; r >= 0 && i < nv; i++) {
-                r = netrun_route(ctx, &s);
+                r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
                 if (r >= 0 && (r = rtnl_cls_add(s, v[i], NLM_F_CREATE | NLM_F_EXCL)) < 0)
                         r = tc_fail(ctx, r, ifname, "adding a u32 filter");
         }
@@ -254,7 +254,7 @@ int tc_rebuild(struct ctx *ctx, int ifindex, const char *ifname, const struct tc
                 ctx_fail(ctx, "%s: medic cannot rebuild a '%s' root", ifname, prev->kind);
                 return -EOPNOTSUPP;
         }
-        r = netrun_route(ctx, &s);
+        r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
         if (r < 0)
                 return r;
         r = clear_same_handle(ctx, ifindex, ifname, prev->handle);
@@ -268,7 +268,7 @@ int tc_rebuild(struct ctx *ctx, int ifindex, const char *ifname, const struct tc
                 r = nl_wait_for_ack(s);
         tc_wrote(ctx, ifindex, true);
         if (r < 0) {
-                r = netrun_errno(ctx, r);
+                r = netrun_errno(ctx_net(ctx), r);
                 ctx_fail(ctx, "%s: re-creating the previous %s root: %s", ifname, prev->kind, nlsock_strerror(r));
                 return r;
         }

@@ -22,8 +22,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "../agent/netif.h"
-#include "../agent/nlsock.h"
+#include "../agent/kernel/netif.h"
+#include "../agent/kernel/nlsock.h"
 #include "action.h"
 #include "tc.h"
 #include "tc_dump.h"

@@ -15,7 +15,7 @@
 #include <linux/pkt_sched.h>
 #include <string.h>
 
-#include "../agent/netif.h"
+#include "../agent/kernel/netif.h"
 #include "../agent/policy.h"
 #include "../agent/ynode.h"
 #include "action.h"
@@ -220,7 +220,7 @@ static int tp_plan(struct ctx *ctx, const void *state, struct plan_list *out) {
         size_t n = 0;
         int r;
 
-        r = netif_resolve(ctx, s->ifname, &ifs, &n);
+        r = ctx_net_why(ctx, netif_resolve(ctx_net(ctx), s->ifname, &ifs, &n));
         if (r == -ENODEV || r == -ENOENT) {
                 struct tp_state *w = want_for(s, s->ifname);
                 plan_list_finding(out, xasprintf("interface %s", s->ifname),
@@ -246,7 +246,7 @@ static int tp_read(struct ctx *ctx, const void *state, void **ret_have) {
         struct tp_state *h;
         int r;
 
-        r = netif_by_name(ctx, s->ifname, &ifc);
+        r = ctx_net_why(ctx, netif_by_name(ctx_net(ctx), s->ifname, &ifc));
         if (r == -ENODEV) {
                 ctx_fail(ctx, "%s: the interface is gone: this change is void", s->ifname);
                 return -ESRCH;
@@ -266,7 +266,7 @@ static int tp_read(struct ctx *ctx, const void *state, void **ret_have) {
 
 static int ifindex_of(struct ctx *ctx, const char *ifname, int *ret) {
         struct netif ifc;
-        int r = netif_by_name(ctx, ifname, &ifc);
+        int r = ctx_net_why(ctx, netif_by_name(ctx_net(ctx), ifname, &ifc));
         if (r < 0)
                 return r;
         *ret = ifc.ifindex;
@@ -316,9 +316,26 @@ static int put_state(struct ctx *ctx, const struct tp_state *s) {
         return -EINVAL;
 }
 
+/* medic's own root that someone partly changed (a class's rate or the priomap, a filter
+ * deleted or added): medic's handle and kind on an interface where the newest change set in
+ * force recorded medic's root. It is medic's to put right. A root someone else built, or
+ * one whose medic root an operator rolled back, is not. */
+static bool own_root_changed(struct ctx *ctx, const struct tp_state *h) {
+        const struct tp_state *rec;
+
+        if ((h->v.root != TC_ROOT_FOREIGN && h->v.root != TC_ROOT_PARTIAL) || h->v.handle != TC_MEDIC_HANDLE ||
+            !ctx->recorded_after || !(rec = ctx->recorded_after(ctx)))
+                return false;
+        return rec->v.root == TC_ROOT_MEDIC && streq(rec->ifname, h->ifname) &&
+               (rec->v.backend == TC_BACKEND_HTB || rec->v.backend == TC_BACKEND_PRIO) &&
+               streq(h->v.kind, tc_backend_name(rec->v.backend));
+}
+
 static int tp_apply(struct ctx *ctx, const void *want, const void *have) {
         const struct tp_state *w = want, *h = have;
 
+        if (w->v.root == TC_ROOT_MEDIC && own_root_changed(ctx, h))
+                return put_state(ctx, w);
         if (w->v.root == TC_ROOT_MEDIC && h->v.root == TC_ROOT_PARTIAL && !w->replace_foreign) {
                 ctx_fail(ctx, "%s: the root qdisc %s 1: is %s, and no interrupted change set of this host records it; set replace-foreign: true to replace it anyway",
                          w->ifname, h->v.kind, h->v.detail ? h->v.detail : "medic's, partly built");
@@ -370,6 +387,11 @@ static void tp_notes(struct ctx *ctx _unused_, const void *want, const void *hav
                 strv_push(notes, xasprintf("htb shapes %s to %s (%s); HTB priority orders traffic only where this host's HTB is the bottleneck, so set rate: to the real link speed",
                                            w->ifname, r, w->rate_from ? w->rate_from : "rate:"));
         }
+        if (own_root_changed(ctx, h)) {
+                strv_push(notes, xasprintf("the root qdisc %s 1: is medic's, changed by someone since (%s): apply puts it back",
+                                           h->v.kind, h->v.detail ? h->v.detail : "partly taken apart"));
+                return;
+        }
         switch (h->v.root) {
         case TC_ROOT_DEFAULT:
                 break;
@@ -412,4 +434,6 @@ const struct action_ops traffic_priority_ops = {
         .to_json = tp_to_json,
         .from_json = tp_from_json,
         .free = tp_free,
+        .run_new = tc_run_new,
+        .run_free = tc_run_free,
 };

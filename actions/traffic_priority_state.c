@@ -28,16 +28,35 @@ static const char *const root_names[] = {
         [TC_ROOT_PARTIAL] = "medic-partial",
 };
 
+/* One buffer, not a string per port (describe() runs for every interface of `interface:
+ * all`). */
 char *bands_str(const struct tc_band *bands, char *const *names, unsigned n) {
-        char *out = NULL;
+        size_t len = sizeof("rest");
+        char *out, *p;
+
+        for (unsigned b = 0; b < n; b++)
+                len += (names && names[b] ? strlen(names[b]) + 1 : 0) + 6 * (size_t) bands[b].n_ports + 3;
+        p = out = xmalloc(len);
         for (unsigned b = 0; b < n; b++) {
-                _cleanup_free_ char *ports = NULL;
-                for (unsigned p = 0; p < bands[b].n_ports; p++)
-                        text_append(&ports, ",", "%u", bands[b].ports[p]);
-                text_append(&out, " > ", "%s%s%s", names && names[b] ? names[b] : "", names && names[b] ? " " : "",
-                            ports ? ports : "");
+                if (names && names[b]) {
+                        p = stpcpy(p, names[b]);
+                        *p++ = ' ';
+                }
+                for (unsigned k = 0; k < bands[b].n_ports; k++) {
+                        char digits[8];
+                        size_t i = sizeof(digits);
+                        unsigned v = bands[b].ports[k];
+                        if (k)
+                                *p++ = ',';
+                        do
+                                digits[--i] = (char) ('0' + v % 10);
+                        while ((v /= 10));
+                        memcpy(p, digits + i, sizeof(digits) - i);
+                        p += sizeof(digits) - i;
+                }
+                p = stpcpy(p, " > ");
         }
-        text_append(&out, " > ", "rest");
+        strcpy(p, "rest");
         return out;
 }
 

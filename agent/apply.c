@@ -48,7 +48,10 @@ static void change_one(struct applying *ap, struct item *it) {
 
         strv_free(run->ctx.notes);
         run->ctx.notes = NULL;
+        struct recorded rec;
+        recorded_begin(run, &rec, it->ops, it->object);
         r = change_object(run, it->ops, it->want, it->have, false, &now);
+        recorded_end(run, &rec);
         if (r < 0) {
                 _cleanup_free_ char *why = xstrdup(ctx_reason(run, r));
                 row->status = ROW_FAILED;
@@ -235,6 +238,12 @@ static int apply_set(struct run *run, enum set_kind kind) {
                         exit_code = EXIT_CANNOT;
                         goto out;
                 }
+                /* The same JSON for the row (the daemon records a conflict from it). */
+                struct row *row = row_at(run, it->row);
+                if (!row->current_json)
+                        row->current_json = json_object_get(x->before);
+                if (!row->wanted_json)
+                        row->wanted_json = json_object_get(x->after);
         }
         /* Write-ahead: every item's "before" is durable before the first change. */
         r = journal_create(run->opt->state_dir, cs, &ap.jf);

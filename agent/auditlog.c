@@ -7,7 +7,7 @@
 #include <sys/uio.h>
 
 #include "auditlog.h"
-#include "sdlib.h"
+#include "kernel/sdlib.h"
 
 static const char *const event_names[_EV_MAX] = {
         [EV_AUDIT] = "audit",         [EV_DRIFT] = "drift",       [EV_CHANGE] = "change",

@@ -56,6 +56,18 @@ static void sleep_s(double s) {
                         break;
 }
 
+/* A check that samples, left out by --interval 0: one row that says so. */
+static void add_not_sampled_row(struct run *run, const struct check *c) {
+        struct row *row = report_add_row(&run->rep);
+
+        row->action = xstrdup(c->name);
+        row->kind = xstrdup(c->ops->kind);
+        row->object = xstrdup("-");
+        row->audit_only = c->mode == MODE_AUDIT;
+        row->status = ROW_SKIPPED;
+        row->reason = xstrdup("not sampled: --interval 0 leaves out the checks that measure over an interval");
+}
+
 int engine_run_checks(struct run *run) {
         const struct policy *p = run->policy;
         struct check_run cr = {
@@ -68,19 +80,16 @@ int engine_run_checks(struct run *run) {
         void **samples = xcalloc(p->n_checks + 1, sizeof(void *));
         int *begun = xcalloc(p->n_checks + 1, sizeof(int));
         bool sampling = false;
-        /* An audit is a few milliseconds (it runs from timers and configuration management
-         * every few minutes): the checks that measure over an interval wait for none of
-         * it unless --interval asks. `medic diagnose` always runs them. */
-        bool quick = streq(run->rep.command, "audit") && run->opt->interval_s <= 0;
-        _cleanup_strv_ char **not_run = NULL;
 
+        /* One interval for every check that samples, audit's as diagnose's: a policy
+         * without them never waits, one with them waits once (1 s by default), and
+         * --interval 0 leaves them out for an audit that must not wait at all. */
         for (size_t i = 0; i < p->n_checks; i++) {
                 const struct check *c = &p->checks[i];
                 if (!check_selected(run, c) || !c->ops->begin)
                         continue;
-                if (quick) {
+                if (run->opt->no_sampling) {
                         begun[i] = 1; /* not run */
-                        strv_push(&not_run, xstrdup(c->name));
                         continue;
                 }
                 ctx_clear(&run->ctx);
@@ -94,8 +103,12 @@ int engine_run_checks(struct run *run) {
                 struct check_results res = { 0 };
                 int r;
 
-                if (!check_selected(run, c) || begun[i] == 1)
+                if (!check_selected(run, c))
                         continue;
+                if (begun[i] == 1) {
+                        add_not_sampled_row(run, c);
+                        continue;
+                }
                 ctx_clear(&run->ctx);
                 r = begun[i] < 0 ? begun[i] : c->ops->judge(&cr, c->spec, samples[i], &res);
                 if (samples[i])
@@ -111,16 +124,6 @@ int engine_run_checks(struct run *run) {
                 for (size_t k = 0; k < res.n; k++)
                         add_row(run, c, &res.v[k]);
                 check_results_free(&res);
-        }
-        if (not_run) {
-                _cleanup_free_ char *names = NULL;
-                for (size_t i = 0; not_run[i]; i++) {
-                        char *x = xasprintf("%s%s'%s'", names ? names : "", names ? ", " : "", not_run[i]);
-                        free(names);
-                        names = x;
-                }
-                report_message(&run->rep, "%zu check(s) that measure over an interval were not run (%s): 'medic diagnose' or 'medic audit --interval 1' runs them",
-                               strv_length(not_run), names);
         }
         free(samples);
         free(begun);

@@ -14,7 +14,6 @@
 #include "caps.h"
 #include "engine_int.h"
 #include "lock.h"
-#include "netif.h"
 
 void run_init(struct run *run, const struct options *opt, const char *command) {
         *run = (struct run) { .opt = opt, .lock_fd = -1, .log = { .fd = -1 } };
@@ -34,11 +33,7 @@ void run_done(struct run *run) {
         lock_release(&run->lock_fd);
         if (run->log_open)
                 auditlog_close(&run->log);
-        ctx_clear(&run->ctx);
-        netrun_free(run->ctx.net);
-        run->ctx.net = NULL;
-        strv_free(run->ctx.notes);
-        run->ctx.notes = NULL;
+        ctx_done(&run->ctx);
         report_free(&run->rep);
         policy_free(run->policy);
         run->policy = NULL;
@@ -225,6 +220,58 @@ int change_object(struct run *run, const struct action_ops *ops, const void *wan
         }
         *ret_now = now;
         return 0;
+}
+
+/* The after-state that the newest change set of this boot still in force recorded for the
+ * object: newest set first, stopping at the first that names it. A rollback (or a set rolled
+ * back) there means medic's change was undone on purpose: nothing is medic's then. */
+static const void *recorded_after(struct ctx *ctx) {
+        struct recorded *rec = ctx->recorded;
+        _cleanup_free_ unsigned *ids = NULL;
+        size_t n = 0;
+
+        if (!rec || rec->looked)
+                return rec ? rec->after : NULL;
+        rec->looked = true;
+        if (journal_list(rec->run->opt->state_dir, &ids, &n) < 0)
+                return NULL;
+        for (size_t i = n; i-- > 0 && !rec->after;) {
+                _cleanup_(change_set_freep) struct change_set *cs = NULL;
+                _cleanup_free_ char *why = NULL;
+                if (journal_load(rec->run->opt->state_dir, ids[i], &cs, &why) < 0 ||
+                    !streq(cs->boot_id, rec->run->boot_id))
+                        continue;
+                for (size_t k = 0; k < cs->n_items; k++) {
+                        const struct set_item *x = &cs->items[k];
+                        if (!streq(x->kind, rec->ops->kind) || !streq(x->object, rec->object))
+                                continue;
+                        /* A rollback that named it, even one that could not finish, was the
+                         * operator's word: not medic's any more. */
+                        if (cs->kind == SET_KIND_ROLLBACK || cs->state == SET_ROLLED_BACK)
+                                return NULL;
+                        if (x->state != ITEM_CHANGED && x->state != ITEM_RESTORED)
+                                continue; /* this set did not change it: look further back */
+                        if (x->state == ITEM_CHANGED && (cs->state == SET_APPLIED || cs->state == SET_AWAITING_CONFIRM) &&
+                            rec->ops->from_json(x->after, &rec->after) < 0)
+                                rec->after = NULL;
+                        return rec->after;
+                }
+        }
+        return rec->after;
+}
+
+void recorded_begin(struct run *run, struct recorded *rec, const struct action_ops *ops, const char *object) {
+        *rec = (struct recorded) { .run = run, .ops = ops, .object = object };
+        run->ctx.recorded = rec;
+        run->ctx.recorded_after = recorded_after;
+}
+
+void recorded_end(struct run *run, struct recorded *rec) {
+        if (rec->after)
+                rec->ops->free(rec->after);
+        rec->after = NULL;
+        run->ctx.recorded = NULL;
+        run->ctx.recorded_after = NULL;
 }
 
 int restore_object(struct run *run, const struct action_ops *ops, const void *before, void **ret_now) {

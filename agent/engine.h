@@ -25,6 +25,7 @@ struct options {
         const char *prometheus; /* audit, agent: node_exporter textfile to write (NULL: none) */
         char *command_line;
         double interval_s;   /* checks: the sampling interval (0 = 1 s) */
+        bool no_sampling;    /* --interval 0: the checks that sample are left out */
         bool probe_disk;     /* diagnose --probe disk */
 };
 

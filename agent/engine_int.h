@@ -27,6 +27,8 @@ struct plan {
         size_t n;
 };
 
+/* Rows get their current_json and wanted_json only with --json; a caller that needs them
+ * otherwise (a logged drift, a changed object) fills its own. */
 int plan_build(struct run *run, struct plan *pl, bool notes);
 void plan_free(struct plan *pl);
 
@@ -49,6 +51,16 @@ int change_object(struct run *run, const struct action_ops *ops, const void *wan
 /* Brings one object back to before from whatever it holds now (read here): 1 when it was
  * changed, 0 when it already was as before, <0 (with the reason in ctx) when it could not. */
 int restore_object(struct run *run, const struct action_ops *ops, const void *before, void **ret_now);
+/* ctx->recorded_after() for one object, set around a kind's notes() and apply(). */
+struct recorded {
+        struct run *run;
+        const struct action_ops *ops;
+        const char *object;
+        void *after; /* looked up on the first ask */
+        bool looked;
+};
+void recorded_begin(struct run *run, struct recorded *rec, const struct action_ops *ops, const char *object);
+void recorded_end(struct run *run, struct recorded *rec);
 void count_outcome(struct run *run, bool drift_counts, bool audit_drift_counts, bool *changes, bool *failures);
 /* The boot id must be known before a change: a set recorded without it could never be
  * rolled back (it would look like an earlier boot's). */

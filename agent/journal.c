@@ -124,7 +124,7 @@ struct change_set *change_set_new(enum set_kind kind) {
 struct set_item *change_set_add_item(struct change_set *cs, const char *action, const char *kind,
                                      const char *object) {
         struct set_item *it;
-        cs->items = xrealloc(cs->items, (cs->n_items + 1) * sizeof(*cs->items));
+        cs->items = xgrow(cs->items, cs->n_items, sizeof(*cs->items));
         it = &cs->items[cs->n_items++];
         *it = (struct set_item) { .action = xstrdup(action), .kind = xstrdup(kind), .object = xstrdup(object) };
         return it;
@@ -402,11 +402,45 @@ int journal_parse(const char *text, size_t len, unsigned id, struct change_set *
         return 0;
 }
 
+/* The last set file this process found sound, by identity: rollback loads a set (to pick
+ * it) and then opens it to append, and a second parse of a 1,000-item set was a quarter of
+ * the rollback. medic changes a set file only by appending or truncating (its size moves)
+ * or by renaming a new one over it (its inode moves), so an unchanged identity is the text
+ * that was parsed. */
+static struct {
+        char *path;
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtime;
+} sound;
+
+static bool same_file(const struct stat *a, const struct stat *b) {
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static void sound_remember(const char *path, const struct stat *st) {
+        free(sound.path);
+        sound.path = xstrdup(path);
+        sound.dev = st->st_dev;
+        sound.ino = st->st_ino;
+        sound.size = st->st_size;
+        sound.mtime = st->st_mtim;
+}
+
+static bool sound_is(const char *path, const struct stat *st) {
+        struct stat k = { .st_dev = sound.dev, .st_ino = sound.ino, .st_size = sound.size, .st_mtim = sound.mtime };
+        return sound.path && streq(sound.path, path) && same_file(&k, st);
+}
+
 int journal_load(const char *state_dir, unsigned id, struct change_set **ret, char **ret_why) {
         _cleanup_free_ char *path = xasprintf("%s/changes/%u.json", state_dir, id), *text = NULL, *why = NULL;
+        struct stat st0, st1;
         size_t len = 0;
         int r;
 
+        bool known = stat(path, &st0) == 0;
         r = read_file(path, &text, &len);
         if (r < 0) {
                 *ret_why = xasprintf("%s: %s", path, strerror(-r));
@@ -415,6 +449,9 @@ int journal_load(const char *state_dir, unsigned id, struct change_set **ret, ch
         r = journal_parse(text, len, id, ret, &why);
         if (r < 0)
                 *ret_why = xasprintf("%s: %s", path, why);
+        /* Unchanged from before the read to after it: the identity is of the text parsed. */
+        else if (known && stat(path, &st1) == 0 && same_file(&st0, &st1) && (off_t) len == st1.st_size)
+                sound_remember(path, &st1);
         return r;
 }
 
@@ -542,9 +579,12 @@ int journal_open(const char *state_dir, unsigned id, struct jfile *ret) {
         r = read_file(path, &text, &len);
         if (r < 0)
                 return r;
-        r = journal_parse(text, len, id, &cs, &why);
-        if (r < 0)
-                return r;
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !sound_is(path, &st) || (off_t) len != st.st_size) {
+                r = journal_parse(text, len, id, &cs, &why);
+                if (r < 0)
+                        return r;
+        }
         /* Cut off a torn last record, so the next one starts on a line of its own. */
         good = (off_t) len;
         while (good > 0 && text[good - 1] != '\n')

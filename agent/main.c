@@ -356,10 +356,12 @@ int main(int argc, char **argv) {
                         char *end;
                         errno = 0;
                         opt.interval_s = strtod(optarg, &end);
-                        if (errno || end == optarg || *end || !(opt.interval_s >= 0.1 && opt.interval_s <= 60)) {
-                                fprintf(stderr, "medic: --interval: '%s' is not a number of seconds (0.1-60)\n", optarg);
+                        /* 0: leave out the checks that sample (a fast audit). */
+                        if (errno || end == optarg || *end || !(opt.interval_s == 0 || (opt.interval_s >= 0.1 && opt.interval_s <= 60))) {
+                                fprintf(stderr, "medic: --interval: '%s' is not a number of seconds (0.1-60, or 0 to skip the checks that sample)\n", optarg);
                                 return EXIT_USAGE;
                         }
+                        opt.no_sampling = opt.interval_s == 0;
                         used |= F_INTERVAL;
                         break;
                 }

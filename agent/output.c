@@ -20,7 +20,7 @@ const char *row_status_name(enum row_status s) {
 }
 
 struct row *report_add_row(struct report *rep) {
-        rep->rows = xrealloc(rep->rows, (rep->n_rows + 1) * sizeof(*rep->rows));
+        rep->rows = xgrow(rep->rows, rep->n_rows, sizeof(*rep->rows));
         memset(&rep->rows[rep->n_rows], 0, sizeof(struct row));
         return &rep->rows[rep->n_rows++];
 }

@@ -97,6 +97,11 @@ int engine_check_only(struct run *run) {
 
 int plan_build(struct run *run, struct plan *pl, bool notes) {
         const struct policy *p = run->policy;
+        /* Each row's current_json and wanted_json only where --json prints them all: audit
+         * fills those of the drift rows it logs (row_json_fill), apply those of the objects
+         * it changes, so that 1,000 interfaces in order are not turned into JSON for
+         * nothing. */
+        bool rows_json = run->opt->json;
 
         _cleanup_(seen_done) struct seen seen = { 0 };
 
@@ -154,7 +159,8 @@ int plan_build(struct run *run, struct plan *pl, bool notes) {
                                 continue;
                         }
                         row->wanted = a->ops->describe(pi->want);
-                        row->wanted_json = state_json(a->ops, pi->want);
+                        if (rows_json)
+                                row->wanted_json = state_json(a->ops, pi->want);
 
                         /* The same value twice is one item, or rollback would undo it twice.
                          * The loader refuses different values for one object where the policy
@@ -176,7 +182,7 @@ int plan_build(struct run *run, struct plan *pl, bool notes) {
                                 continue;
                         }
 
-                        pl->items = xrealloc(pl->items, (pl->n + 1) * sizeof(*pl->items));
+                        pl->items = xgrow(pl->items, pl->n, sizeof(*pl->items));
                         it = &pl->items[pl->n++];
                         *it = (struct item) { .ops = a->ops, .action = a->name, .mode = a->mode,
                                               .object = pi->object, .want = pi->want,
@@ -191,14 +197,26 @@ int plan_build(struct run *run, struct plan *pl, bool notes) {
                                 continue;
                         }
                         row->current = a->ops->describe(it->have);
-                        row->current_json = state_json(a->ops, it->have);
+                        if (rows_json)
+                                row->current_json = state_json(a->ops, it->have);
                         row->status = a->ops->same(it->want, it->have) ? ROW_OK : ROW_DRIFT;
-                        if (notes && a->ops->notes)
+                        if (notes && a->ops->notes) {
+                                struct recorded rec;
+                                recorded_begin(run, &rec, a->ops, it->object);
                                 a->ops->notes(&run->ctx, it->want, it->have, &row->notes);
+                                recorded_end(run, &rec);
+                        }
                 }
                 free(l.items);
         }
         return 0;
+}
+
+static void row_json_fill(struct row *row, const struct item *it) {
+        if (!row->wanted_json)
+                row->wanted_json = state_json(it->ops, it->want);
+        if (!row->current_json)
+                row->current_json = state_json(it->ops, it->have);
 }
 
 /* ---- read-only views of the journal: interrupted and expired sets ---- */
@@ -212,7 +230,7 @@ static void agent_report(struct run *run) {
         _cleanup_free_ char *path = xasprintf("%s/agent", run->opt->state_dir), *text = NULL, *comm = NULL, *cpath = NULL;
         char *line, *save = NULL;
         int pid = 0;
-        const char *last = "-";
+        const char *last = "-", *alone = "-";
 
         if (read_file(path, &text, NULL) < 0)
                 return;
@@ -221,13 +239,16 @@ static void agent_report(struct run *run) {
                         pid = atoi(line + 4);
                 else if (startswith(line, "last-repair "))
                         last = line + 12;
+                else if (startswith(line, "left-alone "))
+                        alone = line + 11;
         }
         cpath = xasprintf("/proc/%d/comm", pid);
         if (pid <= 0 || read_line_file(cpath, &comm) < 0 || !streq(comm, "medic")) {
                 report_message(&run->rep, "no medic agent runs (the last one, pid %d, is gone)", pid);
                 return;
         }
-        report_message(&run->rep, "medic agent pid %d keeps this host; last repair: %s", pid, last);
+        report_message(&run->rep, "medic agent pid %d keeps this host; last repair: %s%s%s", pid, last,
+                       streq(alone, "-") ? "" : "; left alone after someone kept changing them back: ", streq(alone, "-") ? "" : alone);
 }
 
 static int journal_report(struct run *run) {
@@ -279,10 +300,12 @@ int engine_audit(struct run *run) {
                 run->log_open = true;
                 auditlog_set_policy(&run->log, run->policy->name, run->policy->sha256);
                 for (size_t i = 0; i < pl.n; i++) {
-                        const struct row *row = row_at(run, pl.items[i].row);
-                        if (row->status == ROW_DRIFT)
-                                audit_event(run, EV_DRIFT, 0, row->action, row->kind, row->object,
-                                            row->current_json, row->wanted_json, "drift", NULL);
+                        struct row *row = row_at(run, pl.items[i].row);
+                        if (row->status != ROW_DRIFT)
+                                continue;
+                        row_json_fill(row, &pl.items[i]);
+                        audit_event(run, EV_DRIFT, 0, row->action, row->kind, row->object, row->current_json,
+                                    row->wanted_json, "drift", NULL);
                 }
                 /* The checks' findings: measured value, threshold and what to do. */
                 for (size_t i = 0; i < run->rep.n_rows; i++) {

@@ -33,16 +33,6 @@ const char *policy_default_path(void) {
         return path;
 }
 
-const char *process_rule_name(enum process_rule_kind k) {
-        static const char *const names[_RULE_KIND_MAX] = {
-                [RULE_UNIT] = "unit",
-                [RULE_COMM] = "comm",
-                [RULE_EXE] = "exe",
-                [RULE_PIDFILE] = "pidfile",
-        };
-        return k < _RULE_KIND_MAX ? names[k] : "?";
-}
-
 const char *action_mode_name(enum action_mode m) {
         switch (m) {
         case MODE_ENFORCE:

@@ -2,25 +2,13 @@
 #pragma once
 
 #include "../actions/action.h"
+#include "kernel/proc.h"
 #include "ynode.h"
 
 enum target_kind {
         TARGET_PROCESS,
         TARGET_INTERFACE,
         _TARGET_KIND_MAX,
-};
-
-enum process_rule_kind {
-        RULE_UNIT,
-        RULE_COMM,
-        RULE_EXE,
-        RULE_PIDFILE,
-        _RULE_KIND_MAX,
-};
-
-struct process_rule {
-        enum process_rule_kind kind;
-        char *value;
 };
 
 struct target {
@@ -88,7 +76,6 @@ const struct target *policy_target(const struct policy *p, const char *name);
  * default route's interface) or "all" (every non-loopback interface that is up). */
 int policy_interface(const struct ynode *n, const struct policy *pol, const char *what, char **ret,
                      struct perr *err);
-const char *process_rule_name(enum process_rule_kind k);
 const char *action_mode_name(enum action_mode m);
 int policy_to_json(const struct policy *p, struct json_object **ret);
 /* agent/policy_checks.c: the checks: section. */

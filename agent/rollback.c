@@ -120,7 +120,9 @@ static void classify(struct undoing *u, bool force, bool dry_run, uint64_t *need
                 ctx_clear(&run->ctx);
                 r = ops->read(&run->ctx, t.before, &t.have);
                 row->wanted = ops->describe(t.before);
-                row->wanted_json = state_json(ops, t.before);
+                /* Only --json prints it (the records name the journal's own before). */
+                if (run->opt->json)
+                        row->wanted_json = state_json(ops, t.before);
                 if (r == -ESRCH) {
                         /* The object is gone for good (a restarted process): nothing of
                          * this change is left to undo. */
@@ -194,7 +196,9 @@ static int begin_rollback_set(struct undoing *u) {
                         continue;
                 struct set_item *x = change_set_add_item(rb, orig->items[t->oi].action, orig->items[t->oi].kind,
                                                          orig->items[t->oi].object);
-                x->before = state_json(t->ops, t->have);
+                /* What the row already holds: the same state, turned into JSON once. */
+                x->before = run->rep.rows[t->row].current_json ? json_object_get(run->rep.rows[t->row].current_json)
+                                                               : state_json(t->ops, t->have);
                 x->after = json_object_get(orig->items[t->oi].before);
                 t->ri = rb->n_items - 1;
         }

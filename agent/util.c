@@ -60,6 +60,16 @@ void *xrealloc(void *p, size_t n) {
         return p;
 }
 
+void *xgrow(void *p, size_t n, size_t size) {
+        /* The capacity is implied by n (0, then 8, 16, 32, ...): growing only when n reaches
+         * it keeps n appends linear, with no capacity field in the caller's struct. */
+        if (n != 0 && (n < 8 || (n & (n - 1)) != 0))
+                return p;
+        if (n >= SIZE_MAX / 2 / size)
+                abort();
+        return xrealloc(p, (n < 8 ? 8 : 2 * n) * size);
+}
+
 char *xstrdup(const char *s) {
         char *r = strdup(s ? s : "");
         if (!r)

@@ -72,6 +72,9 @@ void strv_sort(char **v); /* strcmp order */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
 void *xrealloc(void *p, size_t n);
+/* Room for element n of an array of n elements of size bytes that only this function grows
+ * (its capacity is derived from n): appends in amortised constant time. */
+void *xgrow(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);

@@ -76,9 +76,21 @@ struct check_run {
         size_t n_views;
 };
 
+/* Another etcd process on this host that belongs to the same cluster as a view's. */
+struct etcd_member {
+        pid_t pid;
+        struct etcd_conf *conf; /* NULL: its command line could not be read (problem says why) */
+        char *problem;
+};
+
 /* The etcd of target t (found and read on first use; NULL target: none). */
 const struct etcd_view *check_run_etcd(struct check_run *cr, const struct target *t);
 void check_run_done(struct check_run *cr);
+/* The other members of v's cluster running on this host: processes with v's comm whose
+ * initial-cluster-token is v's and whose initial-cluster names a member in common with
+ * v's. -ENODATA: v has no initial-cluster to compare. */
+int check_local_members(struct check_run *cr, const struct etcd_view *v, struct etcd_member **ret, size_t *ret_n);
+void etcd_members_free(struct etcd_member *m, size_t n);
 /* A host path under the test root: "/proc/meminfo" → "$MEDIC_CONF_ROOT/proc/meminfo". */
 char *check_path(const struct check_run *cr, const char *fmt, ...) _printf_(2, 3);
 

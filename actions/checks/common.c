@@ -5,9 +5,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../agent/etcd_conf.h"
+#include "../../agent/kernel/etcd_conf.h"
+#include "../../agent/kernel/proc.h"
 #include "../../agent/policy.h"
-#include "../../agent/proc.h"
 #include "../action.h"
 #include "check.h"
 
@@ -188,15 +188,44 @@ static char *etcd_path(pid_t pid, const char *p) {
         return p[0] == '/' ? xstrdup(p) : xasprintf("/proc/%d/cwd/%s", (int) pid, p);
 }
 
-static void view_read(struct check_run *cr, struct etcd_view *v) {
+/* The configuration of etcd process pid as it resolved it. -errno when its command line
+ * cannot be read (*ret_problem says so); an unreadable environment is not fatal and only
+ * sets *ret_problem. */
+static int read_etcd_conf(struct check_run *cr, pid_t pid, struct etcd_conf **ret, char **ret_problem) {
         _cleanup_free_ char *cmdline = NULL, *environ_path = NULL;
         _cleanup_strv_ char **argv = NULL, **env = NULL;
+        int r;
+
+        cmdline = check_path(cr, "/proc/%d/cmdline", (int) pid);
+        r = read_nul_list(cmdline, &argv);
+        if (r < 0) {
+                *ret_problem = xasprintf("pid %d: cannot read its command line: %s", (int) pid, strerror(-r));
+                return r;
+        }
+        environ_path = check_path(cr, "/proc/%d/environ", (int) pid);
+        r = read_nul_list(environ_path, &env);
+        if (r < 0)
+                /* Not fatal: flags and the file still tell most; the result says what is missing. */
+                *ret_problem = xasprintf("pid %d: cannot read its environment (ETCD_* variables): %s%s", (int) pid,
+                                         strerror(-r), r == -EACCES || r == -EPERM ? " (run medic as root: reading another user's environ needs CAP_SYS_PTRACE)" : "");
+        etcd_conf_from_process(argv, env, ret);
+        if ((*ret)->config_file) {
+                _cleanup_free_ char *text = NULL, *path = etcd_path(pid, (*ret)->config_file);
+                size_t len = 0;
+                r = read_file(path, &text, &len);
+                etcd_conf_apply_file(*ret, text, len, r < 0 ? r : 0);
+        } else
+                etcd_conf_apply_file(*ret, NULL, 0, 0);
+        return 0;
+}
+
+static void view_read(struct check_run *cr, struct etcd_view *v) {
         struct proc_found f = { 0 };
         int r;
 
-        r = target_find_processes(v->target, &f);
+        r = proc_find(v->target->rules, v->target->n_rules, &f);
         if (r < 0 || f.n == 0) {
-                _cleanup_free_ char *rules = target_rules_describe(v->target);
+                _cleanup_free_ char *rules = process_rules_describe(v->target->rules, v->target->n_rules);
                 v->not_found = f.problems ? xasprintf("etcd not running: no process found by %s (%s)", rules, f.problems)
                                           : xasprintf("etcd not running: no process found by %s", rules);
                 proc_found_done(&f);
@@ -206,27 +235,82 @@ static void view_read(struct check_run *cr, struct etcd_view *v) {
         memcpy(v->comm, f.procs[0].comm, sizeof(v->comm));
         v->found_by = xstrdup(f.rule ? f.rule : "?");
         proc_found_done(&f);
+        (void) read_etcd_conf(cr, v->pid, &v->conf, &v->not_found);
+}
 
-        cmdline = check_path(cr, "/proc/%d/cmdline", (int) v->pid);
-        r = read_nul_list(cmdline, &argv);
-        if (r < 0) {
-                v->not_found = xasprintf("pid %d: cannot read its command line: %s", (int) v->pid, strerror(-r));
-                return;
+/* Do two initial-cluster lists name a member in common ("m1=http://10.0.0.1:2380")? */
+static bool clusters_meet(const char *a, const char *b) {
+        _cleanup_free_ char *copy = xstrdup(a);
+        char *save = NULL;
+
+        for (char *m = strtok_r(copy, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+                size_t l;
+                m += strspn(m, " ");
+                l = strcspn(m, " ");
+                if (l == 0)
+                        continue;
+                m[l] = 0;
+                for (const char *p = b; (p = strstr(p, m)); p++)
+                        if ((p == b || p[-1] == ',' || p[-1] == ' ') && (p[l] == 0 || p[l] == ',' || p[l] == ' '))
+                                return true;
         }
-        environ_path = check_path(cr, "/proc/%d/environ", (int) v->pid);
-        r = read_nul_list(environ_path, &env);
-        if (r < 0)
-                /* Not fatal: flags and the file still tell most; the result says what is missing. */
-                v->not_found = xasprintf("pid %d: cannot read its environment (ETCD_* variables): %s%s", (int) v->pid,
-                                         strerror(-r), r == -EACCES || r == -EPERM ? " (run medic as root: reading another user's environ needs CAP_SYS_PTRACE)" : "");
-        etcd_conf_from_process(argv, env, &v->conf);
-        if (v->conf->config_file) {
-                _cleanup_free_ char *text = NULL, *path = etcd_path(v->pid, v->conf->config_file);
-                size_t len = 0;
-                r = read_file(path, &text, &len);
-                etcd_conf_apply_file(v->conf, text, len, r < 0 ? r : 0);
-        } else
-                etcd_conf_apply_file(v->conf, NULL, 0, 0);
+        return false;
+}
+
+int check_local_members(struct check_run *cr, const struct etcd_view *v, struct etcd_member **ret, size_t *ret_n) {
+        const char *cluster = v->conf ? v->conf->v[ETCD_INITIAL_CLUSTER].value : NULL;
+        const char *token = v->conf ? v->conf->v[ETCD_INITIAL_CLUSTER_TOKEN].value : NULL;
+        struct process_rule rule = { .kind = RULE_COMM, .value = (char *) v->comm };
+        struct etcd_member *m = NULL;
+        struct proc_found f = { 0 };
+        size_t n = 0;
+        int r;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (!cluster || !token)
+                return -ENODATA;
+        /* Every process named as this etcd is; a member of the same cluster shares its
+         * cluster token and names a member in common in its initial-cluster. */
+        r = proc_find(&rule, 1, &f);
+        if (r < 0) {
+                proc_found_done(&f);
+                return r;
+        }
+        for (size_t i = 0; i < f.n; i++) {
+                struct etcd_conf *c = NULL;
+                _cleanup_free_ char *problem = NULL;
+                const char *oc, *ot;
+
+                if (f.procs[i].pid == v->pid)
+                        continue;
+                if (read_etcd_conf(cr, f.procs[i].pid, &c, &problem) < 0) {
+                        /* Unreadable: it may be a member; it is shown as such. */
+                        m = xrealloc(m, (n + 1) * sizeof(*m));
+                        m[n++] = (struct etcd_member) { .pid = f.procs[i].pid, .problem = TAKE_PTR(problem) };
+                        continue;
+                }
+                oc = c->v[ETCD_INITIAL_CLUSTER].value;
+                ot = c->v[ETCD_INITIAL_CLUSTER_TOKEN].value;
+                if (!oc || !ot || !streq(ot, token) || !clusters_meet(cluster, oc)) {
+                        etcd_conf_free(c);
+                        continue;
+                }
+                m = xrealloc(m, (n + 1) * sizeof(*m));
+                m[n++] = (struct etcd_member) { .pid = f.procs[i].pid, .conf = c, .problem = TAKE_PTR(problem) };
+        }
+        proc_found_done(&f);
+        *ret = m;
+        *ret_n = n;
+        return 0;
+}
+
+void etcd_members_free(struct etcd_member *m, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                etcd_conf_free(m[i].conf);
+                free(m[i].problem);
+        }
+        free(m);
 }
 
 const struct etcd_view *check_run_etcd(struct check_run *cr, const struct target *t) {

@@ -11,8 +11,8 @@
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
 
-#include "../../agent/blockdev.h"
-#include "../../agent/kstats.h"
+#include "../../agent/kernel/blockdev.h"
+#include "../../agent/kernel/kstats.h"
 #include "../../agent/policy.h"
 #include "check.h"
 

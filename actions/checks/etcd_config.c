@@ -7,7 +7,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "../../agent/etcd_conf.h"
+#include "../../agent/kernel/etcd_conf.h"
 #include "../../agent/policy.h"
 #include "check.h"
 
@@ -76,6 +76,65 @@ static void conf_notes(const struct etcd_view *v, char ***notes) {
                 strv_push(notes, xstrdup(v->not_found));
 }
 
+/* The tuning guide asks for the same heartbeat interval and election timeout on every
+ * member. etcd's API shows no member's timeouts, so medic compares the members it can read:
+ * those running on this host (a test cluster, or several members on one machine). */
+static void same_on_members(const struct etcd_view *v, long long hb, long long el, const struct etcd_member *m, size_t n,
+                            struct check_results *out) {
+        struct check_result *res = check_results_add(
+                out, xasprintf("etcd pid %d: timeouts of the cluster's members on this host", (int) v->pid), CHECK_OK);
+        struct json_object *arr = json_object_new_array();
+        _cleanup_free_ char *measured = NULL, *differ = NULL;
+        const char *self = v->conf->v[ETCD_NAME].value;
+
+        res->threshold = xstrdup("the same on every member");
+        res->source = xstrdup("etcd tuning guide: the same heartbeat interval and election timeout on every member");
+        measured = xasprintf("%s (pid %d, this one) %lld/%lld ms", self, (int) v->pid, hb, el);
+        for (size_t i = 0; i < n; i++) {
+                long long mhb = 0, mel = 0;
+                char *x;
+                if (!m[i].conf) {
+                        strv_push(&res->notes, xstrdup(m[i].problem));
+                        continue;
+                }
+                const char *name = m[i].conf->v[ETCD_NAME].value;
+                bool nums = etcd_conf_ll(m[i].conf, ETCD_HEARTBEAT_INTERVAL, &mhb) &&
+                            etcd_conf_ll(m[i].conf, ETCD_ELECTION_TIMEOUT, &mel);
+                _cleanup_free_ char *hb_from = etcd_value_origin(m[i].conf, ETCD_HEARTBEAT_INTERVAL);
+                _cleanup_free_ char *el_from = etcd_value_origin(m[i].conf, ETCD_ELECTION_TIMEOUT);
+                struct json_object *j = json_object_new_object();
+
+                json_object_object_add(j, "name", json_object_new_string(name));
+                json_object_object_add(j, "pid", json_object_new_int(m[i].pid));
+                json_object_object_add(j, "heartbeat-interval", nums ? json_object_new_int64(mhb) : NULL);
+                json_object_object_add(j, "election-timeout", nums ? json_object_new_int64(mel) : NULL);
+                json_object_array_add(arr, j);
+                x = xasprintf("%s; %s (pid %d) %s/%s ms", measured, name, (int) m[i].pid,
+                              m[i].conf->v[ETCD_HEARTBEAT_INTERVAL].value, m[i].conf->v[ETCD_ELECTION_TIMEOUT].value);
+                free(measured);
+                measured = x;
+                if (m[i].problem)
+                        strv_push(&res->notes, xstrdup(m[i].problem));
+                if (nums && mhb == hb && mel == el)
+                        continue;
+                x = xasprintf("%s%s%s (pid %d) has heartbeat-interval %s ms (%s) and election-timeout %s ms (%s)",
+                              differ ? differ : "", differ ? "; " : "", name, (int) m[i].pid,
+                              m[i].conf->v[ETCD_HEARTBEAT_INTERVAL].value, hb_from, m[i].conf->v[ETCD_ELECTION_TIMEOUT].value,
+                              el_from);
+                free(differ);
+                differ = x;
+        }
+        res->measured = TAKE_PTR(measured);
+        res->value = arr;
+        strv_push(&res->notes, xstrdup("members on other hosts cannot be seen from here: compare this row of medic diagnose on each of them"));
+        if (differ) {
+                res->status = CHECK_FINDING;
+                res->advice = xasprintf("%s, where this member has %lld/%lld ms: set the same heartbeat-interval and election-timeout "
+                                        "on every member; medic does not change etcd's configuration",
+                                        differ, hb, el);
+        }
+}
+
 static int ec_judge(struct check_run *cr, const void *spec, void *sample _unused_, struct check_results *out) {
         const struct ec_spec *s = spec;
         const struct etcd_view *v = check_run_etcd(cr, s->target);
@@ -92,11 +151,19 @@ static int ec_judge(struct check_run *cr, const void *spec, void *sample _unused
         _cleanup_free_ char *el_from = etcd_value_origin(v->conf, ETCD_ELECTION_TIMEOUT);
         bool ok_hb = etcd_conf_ll(v->conf, ETCD_HEARTBEAT_INTERVAL, &hb) && hb > 0;
         bool ok_el = etcd_conf_ll(v->conf, ETCD_ELECTION_TIMEOUT, &el) && el > 0;
+        struct etcd_member *members = NULL;
+        size_t n_members = 0;
+
+        if (ok_hb && ok_el)
+                (void) check_local_members(cr, v, &members, &n_members);
 
         res = check_results_add(out, xasprintf("etcd pid %d: election-timeout / heartbeat-interval", (int) v->pid), CHECK_OK);
         res->threshold = xasprintf("≥ %g×", s->min_ratio);
         res->source = xstrdup(TUNING);
         conf_notes(v, &res->notes);
+        if (n_members == 0)
+                strv_push(&res->notes, xstrdup("the other members' timeouts cannot be seen from this host (etcd's API does not show them): "
+                                               "compare this row of medic diagnose on each member"));
         if (!ok_hb || !ok_el) {
                 res->status = CHECK_UNKNOWN;
                 res->why = xasprintf("not numbers: heartbeat-interval '%s' (%s), election-timeout '%s' (%s)",
@@ -137,6 +204,10 @@ static int ec_judge(struct check_run *cr, const void *spec, void *sample _unused
                 res->status = CHECK_UNKNOWN;
                 res->why = xasprintf("election-timeout '%s' is not a number", v->conf->v[ETCD_ELECTION_TIMEOUT].value);
         }
+
+        if (n_members > 0)
+                same_on_members(v, hb, el, members, n_members, out);
+        etcd_members_free(members, n_members);
 
         /* The tuning guide sets the heartbeat at about the peer round trip (0.5-1.5×); a
          * longer one only reacts later, a shorter one sends heartbeats the network cannot

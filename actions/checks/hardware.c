@@ -7,7 +7,7 @@
 #include <sched.h>
 #include <string.h>
 
-#include "../../agent/kstats.h"
+#include "../../agent/kernel/kstats.h"
 #include "../../agent/policy.h"
 #include "check.h"
 

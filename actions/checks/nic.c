@@ -7,8 +7,8 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "../../agent/kmsg.h"
-#include "../../agent/netif.h"
+#include "../../agent/kernel/kmsg.h"
+#include "../../agent/kernel/netif.h"
 #include "../../agent/policy.h"
 #include "../action.h"
 #include "check.h"
@@ -99,7 +99,7 @@ static int nic_begin(struct check_run *cr, const void *spec, void **ret_sample) 
 
         *ret_sample = sm;
         ctx_clear(cr->ctx);
-        r = netif_resolve(cr->ctx, s->interface, &ifs, &n);
+        r = ctx_net_why(cr->ctx, netif_resolve(ctx_net(cr->ctx), s->interface, &ifs, &n));
         if (r < 0) {
                 sm->why = xasprintf("interface %s: %s", s->interface, cr->ctx->errmsg ? cr->ctx->errmsg : strerror(-r));
                 return 0;

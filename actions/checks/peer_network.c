@@ -8,9 +8,9 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "../../agent/etcd_conf.h"
+#include "../../agent/kernel/etcd_conf.h"
+#include "../../agent/kernel/sockdiag.h"
 #include "../../agent/policy.h"
-#include "../../agent/sockdiag.h"
 #include "check.h"
 
 #define SOURCE "etcd troubleshooting guide, cause 1: peer round-trip time consistently over 5 ms on a LAN; heartbeat-interval should be 0.5-1.5× it"

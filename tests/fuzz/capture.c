@@ -4,8 +4,13 @@
  * NLMSG_DONE or ack that ends it, which the fake kernel adds back. tests/fuzz/make-seeds
  * runs it in a network namespace it sets up.
  *
- *   capture tc|ethtool OUTPUT */
+ *   capture tc|ethtool OUTPUT
+ *   capture sockdiag OUTPUT   the first reply of the peer-network check's sock_diag dump
+ *                             (IPv4, then IPv6 to OUTPUT-v6), as recv() got it */
 #include <linux/ethtool_netlink.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
@@ -14,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "fakenl.h"
 #include "fuzz.h"
@@ -65,13 +72,49 @@ static struct nl_sock *recording(struct nl_sock *s) {
         return s;
 }
 
+/* The request agent/sockdiag.c sends: established TCP sockets with their tcp_info. */
+static int capture_sockdiag(int family, const char *path) {
+        struct {
+                struct nlmsghdr h;
+                struct inet_diag_req_v2 r;
+        } req = {
+                .h = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+                .r = { .sdiag_family = (uint8_t) family, .sdiag_protocol = IPPROTO_TCP,
+                       .idiag_ext = 1 << (INET_DIAG_INFO - 1), .idiag_states = 1 << 1 },
+        };
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+        int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+        ssize_t n;
+        FILE *f;
+
+        if (fd < 0 || sendto(fd, &req, sizeof(req), 0, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
+            (n = recv(fd, out, sizeof(out), 0)) <= 0) {
+                perror("sock_diag");
+                return 1;
+        }
+        close(fd);
+        f = fopen(path, "w");
+        if (!f || fwrite(out, 1, (size_t) n, f) != (size_t) n || fclose(f) != 0) {
+                perror(path);
+                return 1;
+        }
+        printf("%s: %zd bytes\n", path, n);
+        return 0;
+}
+
 int main(int argc, char **argv) {
         struct nl_sock *s = nl_socket_alloc();
         FILE *f;
 
         if (argc != 3 || !s) {
-                fprintf(stderr, "usage: capture tc|ethtool OUTPUT\n");
+                fprintf(stderr, "usage: capture tc|ethtool|sockdiag OUTPUT\n");
                 return 64;
+        }
+        if (strcmp(argv[1], "sockdiag") == 0) {
+                char v6[4096];
+                snprintf(v6, sizeof(v6), "%s-v6", argv[2]);
+                nl_socket_free(s);
+                return capture_sockdiag(AF_INET, argv[2]) || capture_sockdiag(AF_INET6, v6);
         }
         replies = -1;
         if (strcmp(argv[1], "tc") == 0) {

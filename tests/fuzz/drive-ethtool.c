@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/ethtool.h"
-#include "../../agent/ethtool_names.h"
-#include "../../agent/ethtool_nl.h"
+#include "../../agent/kernel/ethtool.h"
+#include "../../agent/kernel/ethtool_names.h"
+#include "../../agent/kernel/ethtool_nl.h"
 #include "../../agent/util.h"
 #include "fuzz.h"
 

@@ -15,8 +15,8 @@
 
 #include "../../actions/action.h"
 #include "../../actions/tc.h"
-#include "../../agent/netif.h"
-#include "../../agent/nlsock.h"
+#include "../../agent/kernel/netif.h"
+#include "../../agent/kernel/nlsock.h"
 #include "fuzz.h"
 
 #define IFNAME "eth0"
@@ -60,7 +60,7 @@ static void rebuild(struct ctx *ctx) {
         struct tc_view v;
         struct nl_msg *m = NULL;
 
-        if (netif_by_name(ctx, IFNAME, &ifc) < 0 || tc_read(ctx, ifc.ifindex, &v) < 0)
+        if (netif_by_name(ctx_net(ctx), IFNAME, &ifc) < 0 || tc_read(ctx, ifc.ifindex, &v) < 0)
                 die("a root read once does not read again from the run's dumps");
         if (v.rebuildable) {
                 free(tc_describe_opts(v.kind, v.opts, v.opts_len));
@@ -73,7 +73,7 @@ static void rebuild(struct ctx *ctx) {
 
 void fuzz_tc(struct nl_sock *route) {
         struct ctx ctx = { .root = "" };
-        struct netrun *net = netrun_get(&ctx);
+        struct netrun *net = ctx_net(&ctx);
         struct json_object *wj;
         void *want = NULL, *have = NULL;
         int ifindex;
@@ -90,10 +90,8 @@ void fuzz_tc(struct nl_sock *route) {
                 rebuild(&ctx);
         }
         /* `interface: auto`: the default route's interface, from the route dumps. */
-        (void) netif_default_route(&ctx, &ifindex);
+        (void) netif_default_route(net, &ifindex);
         traffic_priority_ops.free(want);
         json_object_put(wj);
-        ctx_clear(&ctx);
-        strv_free(ctx.notes);
-        netrun_free(net);
+        ctx_done(&ctx);
 }

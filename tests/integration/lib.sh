@@ -29,6 +29,7 @@ OUT="" ERR=""   # stdout and stderr of the last expect_rc / run_capture
 RC=0            # exit code of the last expect_rc / run_capture
 _NS_LIST=()
 _HELPER_PIDS=()
+_AT_EXIT=()
 _NS_COUNT=0
 _STEP=""
 
@@ -95,6 +96,9 @@ _cleanup() {
         for pid in "${_HELPER_PIDS[@]}"; do
                 kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
         done
+        for f in "${_AT_EXIT[@]}"; do
+                eval "$f"
+        done
         # Whatever still runs in our namespaces is ours (a confirm watcher): end it by pid.
         for ns in "${_NS_LIST[@]}"; do
                 for pid in $(ip netns pids "$ns" 2>/dev/null); do
@@ -146,6 +150,10 @@ new_netns() {
 
 # helper_pid PID: a background helper this test started; killed at exit.
 helper_pid() { _HELPER_PIDS+=("$1"); }
+
+# at_exit COMMAND: run at exit, after the helpers are killed (undo what the test set up on
+# the host, such as a test-only cgroup).
+at_exit() { _AT_EXIT+=("$*"); }
 
 # write_policy FILE: stdin → FILE, owned by root, mode 0644 (what apply accepts).
 write_policy() {

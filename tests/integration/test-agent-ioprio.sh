@@ -4,6 +4,7 @@
 # ionice per thread. The proc connector only speaks in the initial network namespace, so
 # this agent runs there — with a policy that touches nothing but this test's own process.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ioprio-lib.sh"
 comm=ag$$
 comm=${comm:0:15}
 setup - <<YAML
@@ -30,30 +31,21 @@ PY
         helper_pid "$TARGET"
         wait_until 5 has_4_threads "$TARGET" || fail "the target did not start its threads"
 }
-all_threads_be2() {
-        local t n=0
-        for t in /proc/"$1"/task/*; do
-                [ "$(ionice -p "${t##*/}")" = "best-effort: prio 2" ] || return 1
-                n=$((n + 1))
-        done
-        [ "$n" = 4 ]
-}
+all_threads_be2() { all_threads_are "$1" "best-effort: prio 2" 4; }
 
 start_target
 first=$TARGET
 step "the agent starts and sets every thread"
-"$MEDIC_BIN" --policy "$POLICY" --state-dir "$STATE" --audit-log "$AUDIT" agent --sysctl-interval 3600 >"$T/agent.log" 2>&1 &
-AGENT=$!
-helper_pid "$AGENT"
-wait_until 10 all_threads_be2 "$first" || fail "threads of pid $first: $(for t in /proc/$first/task/*; do ionice -p "${t##*/}"; done | sort | uniq -c)"
-grep -q "no process events" "$T/agent.log" && skip "the proc connector is refused here: $(grep 'no process events' "$T/agent.log")"
+start_agent --sysctl-interval 3600
+wait_until 10 all_threads_be2 "$first" || fail "threads of pid $first: $(thread_classes "$first")"
+skip_without_proc_events
 
 step "the process restarts: the new one is set too, without waiting for a timer"
 kill "$first"
 wait "$first" 2>/dev/null || true
 t0=$(now_ms)
 start_target
-wait_until 5 all_threads_be2 "$TARGET" || fail "threads of the new pid $TARGET: $(for t in /proc/$TARGET/task/*; do ionice -p "${t##*/}"; done | sort | uniq -c); $(cat "$T/agent.log")"
+wait_until 5 all_threads_be2 "$TARGET" || fail "threads of the new pid $TARGET: $(thread_classes "$TARGET"); $(cat "$T/agent.log")"
 log "set within $(( $(now_ms) - t0 )) ms of the start (polled every 100 ms)"
 wait_until 5 grep -q "^medic agent: repaired .*(pid $TARGET started)" "$T/agent.log" ||
         fail "no repair for pid $TARGET in the log: $(cat "$T/agent.log")"
@@ -61,8 +53,5 @@ id=$(ls "$STATE/changes" | sed -n 's/^\([0-9]*\)\.json$/\1/p' | sort -n | tail -
 assert_eq "repair" "$(py "$(journal_file "$id")" 'd["kind"]')" "kind of set $id"
 
 step "SIGTERM: exit 0"
-kill -TERM "$AGENT"
-rc=0
-wait "$AGENT" || rc=$?
-assert_eq 0 "$rc" "the agent's exit code"
+stop_agent
 all_threads_be2 "$TARGET" || fail "the priority went with the agent"

@@ -3,6 +3,7 @@
 # the agent's start; a remount to strictatime (POLLPRI on the namespace's mountinfo) is
 # repaired, nosuid,nodev kept, checked with findmnt. The host's namespace never sees it.
 . "$(dirname "$0")/mount-lib.sh"
+. "$(dirname "$0")/agent-lib.sh"
 mount_setup
 base=$T/mnt
 mkdir -p "$base"
@@ -11,10 +12,7 @@ mount_policy "$base" noatime
 noatime() { [ "$(opts "$base")" = rw,nosuid,nodev,noatime ]; }
 
 step "the agent starts and sets noatime"
-MEDIC_HOST_MNTNS_PID=$HOST_PID "$MEDIC_BIN" --policy "$POLICY" --state-dir "$STATE" --audit-log "$AUDIT" \
-        agent --sysctl-interval 3600 >"$T/agent.log" 2>&1 &
-AGENT=$!
-helper_pid "$AGENT"
+MEDIC_HOST_MNTNS_PID=$HOST_PID start_agent --sysctl-interval 3600
 wait_until 10 noatime || fail "not noatime: $(opts "$base"); $(cat "$T/agent.log")"
 assert_host_clean
 
@@ -27,8 +25,5 @@ log "repaired within $(( $(now_ms) - t0 )) ms (polled every 100 ms)"
 wait_until 5 grep -q "repaired .*: strictatime → noatime (the mount table changed)" "$T/agent.log" || fail "no repair in the log: $(cat "$T/agent.log")"
 
 step "SIGTERM: exit 0, noatime kept"
-kill -TERM "$AGENT"
-rc=0
-wait "$AGENT" || rc=$?
-assert_eq 0 "$rc" "the agent's exit code"
+stop_agent
 noatime || fail "noatime went with the agent"

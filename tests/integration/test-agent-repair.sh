@@ -5,6 +5,7 @@
 # rollback stays rolled back; a bad policy on SIGHUP keeps the running one; SIGTERM exits 0
 # leaving the changes. Checked with tc, ethtool and /proc/sys, never with medic's reader.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/agent-lib.sh"
 setup - <<'YAML'
 medic: 1
 name: agent
@@ -36,10 +37,7 @@ tx_is() { [[ "$(ip netns exec "$NS" ethtool -k ag0 | awk '$1 == "tx-checksumming
 time_is() { [ "$(sysctl_ns net.ipv4.tcp_keepalive_time)" = "$1" ]; }
 
 step "the agent starts and applies the policy"
-ip netns exec "$NS" "$MEDIC_BIN" --policy "$POLICY" --state-dir "$STATE" --audit-log "$AUDIT" agent \
-        --sysctl-interval 1 >"$T/agent.log" 2>&1 &
-AGENT=$!
-helper_pid "$AGENT"
+start_agent --ns --sysctl-interval 1
 wait_until 10 root_is_htb || fail "the agent did not build the root qdisc: $(cat "$T/agent.log")"
 wait_until 5 tx_is off || fail "the agent did not turn tx checksumming off"
 wait_until 5 time_is 600 || fail "the agent did not set the keepalive time"
@@ -100,14 +98,26 @@ assert_eq 1 "$(count_events conflict)" "conflict records"
 set_sysctl_ns net.ipv4.tcp_keepalive_time 7200
 sleep 2.5
 time_is 7200 || fail "the agent kept fighting over the keepalive time"
+expect_rc 2 medic_ns audit
+assert_match "$OUT" "medic agent pid $AGENT keeps this host; last repair: .*; left alone after someone kept changing them back: net.ipv4.tcp_keepalive_time$"
 
 step "SIGTERM: exit 0, changes kept"
-kill -TERM "$AGENT"
-rc=0
-wait "$AGENT" || rc=$?
-assert_eq 0 "$rc" "the agent's exit code"
+stop_agent
 root_is_htb || fail "the root went with the agent"
 [ ! -e "$STATE/agent" ] || fail "STATE/agent outlived the agent"
 tx_is off || fail "tx checksumming went with the agent"
+run_capture medic_ns audit
+assert_not_contains "$OUT" "medic agent"
+
+step "an agent killed with SIGKILL: audit says it is gone"
+ip netns exec "$NS" "$MEDIC_BIN" --policy "$POLICY" --state-dir "$STATE" --audit-log "$AUDIT" agent \
+        --sysctl-interval 3600 >"$T/agent2.log" 2>&1 &
+AGENT2=$!
+helper_pid "$AGENT2"
+wait_until 10 grep -q "running with policy" "$T/agent2.log" || fail "the second agent did not start: $(cat "$T/agent2.log")"
+kill -KILL "$AGENT2"
+wait "$AGENT2" 2>/dev/null || true
+run_capture medic_ns audit
+assert_contains "$OUT" "no medic agent runs (the last one, pid $AGENT2, is gone)"
 log "agent log:"
 sed 's/^/#   /' "$T/agent.log"

@@ -5,6 +5,7 @@
 # STATUS= line and pings the watchdog when asked to, and an idle agent makes no system
 # calls at all (strace -c) and stays small.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/agent-lib.sh"
 setup - <<'YAML'
 medic: 1
 name: agent-sd
@@ -47,10 +48,7 @@ with open(sys.argv[2], "w") as out:
 PY
 helper_pid $!
 wait_until 5 test -S "$T/notify" || fail "the notify listener did not start"
-NOTIFY_SOCKET=$T/notify WATCHDOG_USEC=400000 ip netns exec "$NS" "$MEDIC_BIN" --policy "$POLICY" --state-dir "$STATE" \
-        --audit-log "$AUDIT" agent >"$T/agent.log" 2>&1 &
-AGENT=$!
-helper_pid "$AGENT"
+NOTIFY_SOCKET=$T/notify WATCHDOG_USEC=400000 start_agent --ns
 wait_until 5 grep -q '^READY=1' "$T/notices" || fail "no READY=1: $(cat "$T/notices" "$T/agent.log")"
 grep -q '^STATUS=1 actions in policy agent-sd, 0 repairs since start' "$T/notices" || fail "no STATUS= line: $(cat "$T/notices")"
 wait_until 3 grep -q '^WATCHDOG=1' "$T/notices" || fail "no watchdog pings with WATCHDOG_USEC set"
@@ -60,10 +58,7 @@ grep -q '^STOPPING=1' "$T/notices" || fail "no STOPPING=1"
 
 step "idle: no system calls in 5 s, RSS small"
 if command -v strace >/dev/null; then
-        ip netns exec "$NS" "$MEDIC_BIN" --policy "$POLICY" --state-dir "$STATE" --audit-log "$AUDIT" agent \
-                --sysctl-interval 3600 >"$T/agent2.log" 2>&1 &
-        AGENT=$!
-        helper_pid "$AGENT"
+        AGENT_LOG=$T/agent2.log start_agent --ns --sysctl-interval 3600
         wait_until 5 grep -q "running with policy" "$T/agent2.log" || fail "the agent did not start: $(cat "$T/agent2.log")"
         timeout -s INT 5 strace -c -f -p "$AGENT" -o "$T/strace" >/dev/null 2>&1 || true
         calls=$(awk '$NF == "total" { print $(NF-2) }' "$T/strace")

@@ -108,6 +108,24 @@ POL
 expect_rc 2 medic diagnose --interval 0.3
 assert_contains "$OUT" "drift: medic cannot fix this: put the data dir"
 
+step "audit samples as diagnose does, over one 1 s interval; --interval 0 leaves the check out and says so"
+t0=$(date +%s%N)
+expect_rc 2 medic audit
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+assert_contains "$OUT" "drift: medic cannot fix this: put the data dir"
+assert_match "$OUT" "flush latency +[0-9.]+ ms \\(([0-9]+ flushes|average since boot; no flush) in [1-9][0-9.]* s\\)"
+[ "$ms" -ge 1000 ] || fail "audit took $ms ms: it did not wait the 1 s interval"
+t0=$(date +%s%N)
+expect_rc 0 medic audit --interval 0
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+assert_match "$OUT" "^disk flush latency +- +- +→ - +skipped: not sampled: --interval 0 leaves out the checks that measure over an interval"
+[ "$ms" -lt 1000 ] || fail "audit --interval 0 took $ms ms: it waited"
+log "audit: $ms ms with --interval 0"
+expect_rc 0 medic diagnose --interval 0
+assert_contains "$OUT" "skipped: not sampled"
+expect_rc 64 medic audit --interval 0.05
+assert_contains "$ERR" "0.1-60, or 0 to skip the checks that sample"
+
 step "disk-probe on the loop-mounted ext4: fdatasync latencies measured, nothing left behind"
 write_policy "$POLICY" <<POL
 medic: 1

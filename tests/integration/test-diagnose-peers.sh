@@ -3,7 +3,8 @@
 # this test creates: every peer is reported with the RTT the kernel keeps for its TCP
 # connections (compared with `ss -ti` on the same sockets); with an HTB rate limit on the
 # namespace's loopback and a bulk flow queued in front of the peer traffic, the RTT finding
-# fires. Exit 77 = skipped.
+# fires. etcd-config compares the heartbeat and election timeout of the members running
+# here (a test cluster), and tells one changed member apart. Exit 77 = skipped.
 . "$(dirname "$0")/lib.sh"
 
 ETCD=${ETCD:-$(command -v etcd || true)}
@@ -63,6 +64,37 @@ for i in 2 3; do
         log "peer 127.0.0.$i: medic $medic_rtt ms, ss max $ss_max ms"
 done
 
+step "the same timeouts on every member: the members on this host are compared (their flags, read from /proc)"
+py_assert "$OUT" "[(i['status'], sorted((m['name'], m['pid'], m['heartbeat-interval'], m['election-timeout']) for m in i['current'])) for i in d['items'] if i['object'].endswith(\"timeouts of the cluster's members on this host\")] == [('ok', [('m2', $(cat "$T/m2.pid"), 100, 1000), ('m3', $(cat "$T/m3.pid"), 100, 1000)])]"
+# m3 again, with another election timeout (etcd itself does not compare members' timeouts).
+kill "$(cat "$T/m3.pid")"
+wait_until 10 sh -c "! kill -0 $(cat "$T/m3.pid") 2>/dev/null" || fail "m3 did not stop"
+ip netns exec "$NS" "$ETCD" --name m3 --data-dir "$T/m3" \
+        --listen-client-urls http://127.0.0.3:2379 --advertise-client-urls http://127.0.0.3:2379 \
+        --listen-peer-urls http://127.0.0.3:2380 --initial-advertise-peer-urls http://127.0.0.3:2380 \
+        --initial-cluster "$CLUSTER" --initial-cluster-state new \
+        --heartbeat-interval 100 --election-timeout 1500 >"$T/m3b.log" 2>&1 &
+helper_pid $!
+echo $! >"$T/m3.pid"
+wait_until 20 grep -q "ready to serve client requests" "$T/m3b.log" || fail "m3 did not restart: $(tail -3 "$T/m3b.log")"
+expect_rc 2 medic_ns diagnose --only "etcd timeouts"
+assert_contains "$OUT" "drift: m3 (pid $(cat "$T/m3.pid")) has heartbeat-interval 100 ms (flag --heartbeat-interval) and election-timeout 1500 ms (flag --election-timeout), where this member has 100/1000 ms"
+assert_not_contains "$OUT" "m2 (pid $(cat "$T/m2.pid")) has"
+# An etcd of another cluster on this host (another token) is no member: not compared.
+sed -i "s|pidfile: $T/m1.pid|pidfile: $T/other.pid|" "$POLICY"
+ip netns exec "$NS" "$ETCD" --name m1 --data-dir "$T/other" --initial-cluster-token other \
+        --listen-client-urls http://127.0.0.9:2379 --advertise-client-urls http://127.0.0.9:2379 \
+        --listen-peer-urls http://127.0.0.9:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+        --initial-cluster m1=http://127.0.0.1:2380 --heartbeat-interval 100 --election-timeout 1000 >"$T/other.log" 2>&1 &
+helper_pid $!
+echo $! >"$T/other.pid"
+wait_until 20 grep -q "ready to serve client requests" "$T/other.log" || fail "the other etcd did not start: $(tail -3 "$T/other.log")"
+expect_rc 0 medic_ns -v diagnose --only "etcd timeouts"
+assert_not_contains "$OUT" "members on this host"
+assert_contains "$OUT" "note: the other members' timeouts cannot be seen from this host"
+kill "$(cat "$T/other.pid")"
+sed -i "s|pidfile: $T/other.pid|pidfile: $T/m1.pid|" "$POLICY"
+
 step "an HTB rate limit with a bulk flow queued in front of the peer traffic: the RTT finding fires"
 ip netns exec "$NS" ip link set lo mtu 1500
 ip netns exec "$NS" tc qdisc add dev lo root handle 1: htb default 10
@@ -79,7 +111,8 @@ for _ in range(4):
     threading.Thread(target=drain, args=(s.accept()[0],), daemon=True).start()
 time.sleep(max(0, end - time.time()))' &
 helper_pid $!
-sleep 0.3
+# Python starts slowly on a loaded machine: the senders wait for the listener.
+wait_until 10 sh -c "ip netns exec $NS ss -Hltn 'sport = :9000' | grep -q ." || fail "the bulk listener did not start"
 for _ in 1 2 3 4; do
         ip netns exec "$NS" timeout 10 python3 -c '
 import socket, time

@@ -1,15 +1,9 @@
 #!/usr/bin/env bash
 # io-priority on a process that keeps creating threads while medic applies: every thread
 # ends up set. Also times apply on a 100-thread process. Exit 77 = skipped.
-set -euo pipefail
-MEDIC=${MEDIC:-build/test/medic}
-[ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
-command -v python3 >/dev/null || { echo "skipped: needs python3"; exit 77; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() { set +e; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ioprio-lib.sh"
+ioprio_setup
 
 comm=mt$$
 comm=${comm:0:15}
@@ -27,10 +21,13 @@ for _ in range(8):
     threading.Thread(target=spawner, daemon=True).start()
 time.sleep(30)
 PY
-pids+=($!)
 churn=$!
+helper_pid "$churn"
+# A loaded machine can take longer than python's start: wait until it has named itself.
+named() { [ "$(cat /proc/"$churn"/comm 2>/dev/null)" = "$comm" ]; }
+wait_until 10 named || fail "the churn helper did not name itself $comm"
 sleep 0.5
-cat >"$tmp/policy.yaml" <<POL
+write_policy "$POLICY" <<POL
 medic: 1
 targets:
   t: {process: {comm: $comm}}
@@ -38,8 +35,7 @@ actions:
   - name: churn
     io-priority: {target: t, class: best-effort, level: 1}
 POL
-medic() { "$MEDIC" -p "$tmp/policy.yaml" --state-dir "$tmp/state" --audit-log "$tmp/audit.jsonl" "$@"; }
-rc=0; out=$(medic apply) || rc=$?
+rc=0; out=$(medic_host apply) || rc=$?
 [ $rc = 2 ] || fail "apply on churning process: rc $rc: $out"
 bad=0; total=0
 for t in /proc/$churn/task/*; do
@@ -60,12 +56,12 @@ for _ in range(99):
     threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
 time.sleep(30)
 PY
-pids+=($!)
 hundred=$!
+helper_pid "$hundred"
 for _ in $(seq 50); do [ "$(ls /proc/$hundred/task | wc -l)" -ge 100 ] && break; sleep 0.1; done
-sed -i "s/comm: $comm/comm: $comm2/" "$tmp/policy.yaml"
+sed -i "s/comm: $comm/comm: $comm2/" "$POLICY"
 start=$(date +%s%N)
-rc=0; out=$(medic apply) || rc=$?
+rc=0; out=$(medic_host apply) || rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ $rc = 2 ] || fail "apply on 100 threads: rc $rc: $out"
 n=0

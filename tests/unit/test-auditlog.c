@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "../../agent/auditlog.h"
+#include "helpers.h"
 
 static off_t size_of(const char *path) {
         struct stat st;
@@ -23,9 +24,8 @@ static off_t size_of(const char *path) {
         return st.st_size;
 }
 
-static void test_short_write_is_cut_back(void **state _unused_) {
-        char dir[] = "/tmp/medic-test-auditlog.XXXXXX";
-        assert_non_null(mkdtemp(dir));
+static void test_short_write_is_cut_back(void **state) {
+        const char *dir = *state;
         char *path = xasprintf("%s/audit.jsonl", dir), *text = NULL;
         struct audit_record rec = { .event = EV_CHANGE, .change = 1, .object = "first", .result = "changed" };
         pid_t pid;
@@ -70,14 +70,12 @@ static void test_short_write_is_cut_back(void **state _unused_) {
         }
         assert_int_equal(lines, 2);
         free(text);
-        unlink(path);
-        rmdir(dir);
         free(path);
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_short_write_is_cut_back),
+                cmocka_unit_test_setup_teardown(test_short_write_is_cut_back, setup_tmpdir, teardown_tmpdir),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

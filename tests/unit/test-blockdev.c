@@ -6,15 +6,16 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "../../agent/blockdev.h"
+#include "../../agent/kernel/blockdev.h"
 #include "../../agent/util.h"
+#include "helpers.h"
 
 static char *sysfs(void) {
-        const char *d = getenv("MEDIC_TEST_DATA");
-        return xasprintf("%s/sysfs", d ? d : "tests/data");
+        return data_path("sysfs");
 }
 
 /* "disk=sched,disk=sched" for the device, or "error N". */
@@ -80,6 +81,30 @@ static void test_ignores_ioprio(void **state) {
         assert_false(sched_ignores_ioprio("mq-deadline"));
 }
 
+static void test_ioprio_honours(void **state) {
+        (void) state;
+        assert_string_equal(sched_ioprio_honours("bfq"), "class and level");
+        assert_string_equal(sched_ioprio_honours("mq-deadline"), "the class only");
+        assert_string_equal(sched_ioprio_honours("none"), "nothing");
+        assert_string_equal(sched_ioprio_honours("kyber"), "nothing");
+        assert_null(sched_ioprio_honours("cfq"));
+}
+
+static void test_dev_name(void **state) {
+        _cleanup_free_ char *root = sysfs();
+        char *name = NULL;
+        (void) state;
+        /* The partition itself, not its disk: jbd2 is named after the device it journals. */
+        assert_int_equal(block_dev_name(root, makedev(254, 1), &name), 0);
+        assert_string_equal(name, "vda1");
+        free(name);
+        assert_int_equal(block_dev_name(root, makedev(253, 0), &name), 0);
+        assert_string_equal(name, "dm-0");
+        free(name);
+        assert_int_equal(block_dev_name(root, makedev(0, 42), &name), -ENODEV);
+        assert_int_equal(block_dev_name(root, makedev(8, 99), &name), -ENOENT);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_partition_to_disk),
@@ -88,6 +113,8 @@ int main(void) {
                 cmocka_unit_test(test_md_members),
                 cmocka_unit_test(test_no_block_device),
                 cmocka_unit_test(test_ignores_ioprio),
+                cmocka_unit_test(test_ioprio_honours),
+                cmocka_unit_test(test_dev_name),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include "../../actions/checks/check.h"
 #include "../../agent/output.h"
 #include "../../agent/policy.h"
+#include "helpers.h"
 
 #define HEAD "medic: 1\nname: t\ntargets:\n  etcd:\n    process: {comm: etcd}\n  nic:\n    interface: eth0\n"
 
@@ -109,8 +110,7 @@ static void test_errors_positioned(void **state) {
 /* validate's normalised output is itself a policy that reads back the same. */
 static void test_normalised_round_trip(void **state) {
         (void) state;
-        const char *d = getenv("MEDIC_TEST_DATA");
-        _cleanup_free_ char *shipped = xasprintf("%s/../../policies/etcd.yaml", d ? d : "tests/data");
+        _cleanup_free_ char *shipped = data_path("../../policies/etcd.yaml");
         char path[] = "/tmp/medic-test-norm.XXXXXX";
         struct perr err = { 0 };
         struct policy *a = NULL, *b = NULL;

@@ -17,9 +17,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../agent/kmsg.h"
-#include "../../agent/promtext.h"
-#include "../../agent/sockdiag.h"
+#include "../../agent/kernel/kmsg.h"
+#include "../../agent/kernel/promtext.h"
+#include "../../agent/kernel/sockdiag.h"
 #include "../../agent/util.h"
 
 /* etcd 3.4's format: two label sets of one histogram are summed bucket by bucket. */
@@ -71,6 +71,11 @@ static void test_histogram_quantile(void **state) {
         assert_near(v, 0.0001 + 0.0001 * 0.5);
         assert_int_equal(prom_histogram_quantile(METRICS, "etcd_disk_backend_commit_duration_seconds", 0.99, &v, NULL), -ENODATA);
         assert_int_equal(prom_histogram_quantile(METRICS, "etcd_nope", 0.99, &v, NULL), -ENOENT);
+        /* Counts or bounds that are no numbers are no histogram (found by fuzz-promtext:
+         * a NaN count came out as a quantile). */
+        assert_int_equal(prom_histogram_quantile("h_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} NaN\n", "h", 0.99, &v, NULL), -EINVAL);
+        assert_int_equal(prom_histogram_quantile("h_bucket{le=\"NaN\"} 1\nh_bucket{le=\"+Inf\"} 2\n", "h", 0.99, &v, NULL), -EINVAL);
+        assert_int_equal(prom_histogram_quantile("h_bucket{le=\"-Inf\"} 1\nh_bucket{le=\"+Inf\"} 2\n", "h", 0.99, &v, NULL), -EINVAL);
 }
 
 static void test_counter(void **state) {
@@ -84,6 +89,8 @@ static void test_counter(void **state) {
         assert_int_equal(prom_counter(METRICS, "etcd_server_heartbeat_send_failures_total", &v), 0);
         assert_near(v, 7);
         assert_int_equal(prom_counter(METRICS, "etcd_nope_total", &v), -ENOENT);
+        /* A sample line without its value does not take the next line's. */
+        assert_int_equal(prom_counter("c_total \n5\n", "c_total", &v), -ENOENT);
 }
 
 /* One SOCK_DIAG_BY_FAMILY message with a tcp_info attribute, as the kernel sends it. */
@@ -132,6 +139,19 @@ static void test_sockdiag_parse(void **state) {
         assert_string_equal(addr, "127.0.0.2");
         assert_int_equal(v[1].remote_port, 2380);
         assert_int_equal(v[1].rtt_us, 5678);
+
+        /* A last message whose padding the buffer does not hold is read, and nothing past
+         * the buffer (found by fuzz-sockdiag; unit-asan sees the exact-size copy's end). */
+        len = put_sock(buf, 2380, 40000, "127.0.0.2", 1234, 7);
+        ((struct nlmsghdr *) buf)->nlmsg_len -= 2;
+        char *exact = malloc(len - 2);
+        memcpy(exact, buf, len - 2);
+        free(v);
+        v = NULL;
+        n = 0;
+        assert_int_equal(sockdiag_parse(exact, len - 2, 2380, &v, &n), 0);
+        assert_int_equal(n, 1);
+        free(exact);
 
         /* NLMSG_DONE ends the dump; NLMSG_ERROR carries the kernel's errno. */
         struct nlmsghdr done = { .nlmsg_len = NLMSG_LENGTH(sizeof(int)), .nlmsg_type = NLMSG_DONE };

@@ -310,8 +310,8 @@ static const char *const ABC[] = { "a=1", "b=2", "c=3", NULL };
 static char *topdir;
 
 static int setup(void **state _unused_) {
-        topdir = xstrdup("/tmp/medic-test-engine.XXXXXX");
-        assert_non_null(mkdtemp(topdir));
+        topdir = tmpdir_new();
+        assert_non_null(topdir);
         objdir = xasprintf("%s/objects", topdir);
         statedir = xasprintf("%s/state", topdir);
         auditpath = xasprintf("%s/audit.jsonl", topdir);

@@ -15,9 +15,9 @@
 #include <netlink/msg.h>
 #include <string.h>
 
-#include "../../agent/ethtool.h"
-#include "../../agent/ethtool_names.h"
-#include "../../agent/ethtool_nl.h"
+#include "../../agent/kernel/ethtool.h"
+#include "../../agent/kernel/ethtool_names.h"
+#include "../../agent/kernel/ethtool_nl.h"
 #include "../../agent/util.h"
 
 #define FAMILY 0x1c

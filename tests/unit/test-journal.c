@@ -469,11 +469,11 @@ static void test_listed_ids_load(void **state) {
         }
         free(ids);
         if (loaded != n) {
-                /* Regression test for a fixed bug: agent/journal.c:90-91: journal_list parses "07.json" as id 7, but
-                 * journal_load(7) opens "7.json": history lists a set that cannot be shown,
-                 * and engine_recover stops every apply with "…/7.json: No such file or
-                 * directory; move it aside" naming a file that does not exist. (With both
-                 * 7.json and 07.json, id 7 is listed twice.) Fix: accept only canonical
+                /* Regression test for a fixed bug (journal_list()'s change-set ids): journal_list
+                 * parses "07.json" as id 7, but journal_load(7) opens "7.json": history lists a
+                 * set that cannot be shown, and engine_recover stops every apply with "…/7.json:
+                 * No such file or directory; move it aside" naming a file that does not exist.
+                 * (With both 7.json and 07.json, id 7 is listed twice.) Fix: accept only canonical
                  * names, e.g. reject a leading '0' or compare snprintf("%u.json", id). */
                 fail();
         }
@@ -532,11 +532,11 @@ static void test_trailing_garbage(void **state) {
         free(text);
         change_set_free(cs);
         if (r != -EBADMSG) {
-                /* Regression test for a fixed bug: agent/journal.c:304: json_tokener_parse() stops after the first
-                 * complete value and ignores whatever follows, so a journal file with junk
-                 * after the set (a torn or concatenated write) loads as if intact. Fix: parse
-                 * with json_tokener_parse_ex() and require that only whitespace follows
-                 * json_tokener_get_parse_end(). */
+                /* Regression test for a fixed bug (journal_load() and bytes after the set):
+                 * json_tokener_parse() stops after the first complete value and ignores whatever
+                 * follows, so a journal file with junk after the set (a torn or concatenated
+                 * write) loads as if intact. Fix: parse with json_tokener_parse_ex() and require
+                 * that only whitespace follows json_tokener_get_parse_end(). */
                 fail();
         }
 }
@@ -722,6 +722,37 @@ static void test_old_form_set(void **state _unused_) {
         free(dir);
 }
 
+/* io-priority's journal-thread is a policy key: a state that has it (the item of the data
+ * dir's journal thread) writes it beside the other policy keys, so that `medic show` prints
+ * an entry that asks for the thread, and reads it back; one without it writes none. */
+static void test_io_priority_journal_thread_json(void **state _unused_) {
+        static const char *const forms[] = {
+                "{\"target\":\"etcd\",\"class\":\"realtime\",\"level\":0,\"data-dir\":\"/var/lib/etcd\",\"journal-thread\":true,"
+                "\"observed\":{\"pid\":77,\"starttime\":5,\"comm\":\"jbd2/sda1-8\",\"threads\":[{\"tid\":77,\"class\":\"best-effort\",\"level\":3}]}}",
+                "{\"target\":\"etcd\",\"class\":\"realtime\",\"level\":0,\"data-dir\":\"/var/lib/etcd\",\"journal-thread\":true}",
+                "{\"target\":\"etcd\",\"class\":\"realtime\",\"level\":0,\"data-dir\":\"/var/lib/etcd\"}",
+        };
+        const struct action_ops *ops = action_ops_find("io-priority");
+
+        for (size_t i = 0; i < ELEMENTSOF(forms); i++) {
+                struct json_object *in = json_tokener_parse(forms[i]), *out = NULL;
+                void *st = NULL;
+
+                assert_non_null(in);
+                assert_int_equal(ops->from_json(in, &st), 0);
+                assert_int_equal(ops->to_json(st, &out), 0);
+                assert_string_equal(json_plain(out), forms[i]);
+                json_object_put(in);
+                json_object_put(out);
+                ops->free(st);
+        }
+        /* Not a boolean: not a journal medic wrote. */
+        struct json_object *bad = json_tokener_parse("{\"target\":\"etcd\",\"class\":\"idle\",\"data-dir\":\"/d\",\"journal-thread\":\"yes\"}");
+        void *st = NULL;
+        assert_int_equal(ops->from_json(bad, &st), -EBADMSG);
+        json_object_put(bad);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_state_names),
@@ -740,6 +771,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_crash_after_journal_write, setup_tmpdir, teardown_tmpdir),
                 cmocka_unit_test_setup_teardown(test_appended_records, setup_tmpdir, teardown_tmpdir),
                 cmocka_unit_test(test_old_form_set),
+                cmocka_unit_test(test_io_priority_journal_thread_json),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,12 +9,12 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "../../agent/kstats.h"
+#include "../../agent/kernel/kstats.h"
 #include "../../agent/util.h"
+#include "helpers.h"
 
 static char *data(const char *name) {
-        const char *d = getenv("MEDIC_TEST_DATA");
-        _cleanup_free_ char *path = xasprintf("%s/kstats/%s", d ? d : "tests/data", name);
+        _cleanup_free_ char *rel = xasprintf("kstats/%s", name), *path = data_path(rel);
         char *text = NULL;
         assert_int_equal(read_file(path, &text, NULL), 0);
         return text;
@@ -129,8 +129,7 @@ static void test_cpu_memory_max(void **state) {
 
 static void test_cgroup_limits_hierarchy(void **state) {
         (void) state;
-        const char *d = getenv("MEDIC_TEST_DATA");
-        _cleanup_free_ char *root = xasprintf("%s/kstats/root", d ? d : "tests/data");
+        _cleanup_free_ char *root = data_path("kstats/root");
         _cleanup_free_ char *cw = NULL, *mw = NULL;
         double cpus;
         uint64_t mem;
@@ -146,8 +145,7 @@ static void test_cgroup_limits_hierarchy(void **state) {
 
 static void test_cgroup_v1_limits(void **state) {
         (void) state;
-        const char *d = getenv("MEDIC_TEST_DATA");
-        _cleanup_free_ char *root = xasprintf("%s/kstats/root-v1", d ? d : "tests/data");
+        _cleanup_free_ char *root = data_path("kstats/root-v1");
         _cleanup_free_ char *text = data("cgroup-v1-hybrid"), *cw = NULL, *mw = NULL;
         double cpus;
         uint64_t mem;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* agent/mountinfo.c and agent/fstab.c: mountinfo lines (octal escapes, optional fields,
- * bind roots), the atime model and its mapping to MS_* and MOUNT_ATTR_* bits, fstab lines
- * and how one is matched to a mount, and systemd's unit names. No root, no mounts. */
+/* agent/kernel/mountinfo.c and agent/kernel/fstab.c: mountinfo lines (octal escapes,
+ * optional fields, bind roots), the atime model and its mapping to MS_* and MOUNT_ATTR_*
+ * bits, fstab lines and how one is matched to a mount, and systemd's unit names. No root,
+ * no mounts. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,8 +17,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "../../agent/fstab.h"
-#include "../../agent/mountinfo.h"
+#include "../../agent/kernel/fstab.h"
+#include "../../agent/kernel/mountinfo.h"
 
 static const char table[] =
         "22 27 0:21 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n"

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "../../agent/nlsock.h"
+#include "../../agent/kernel/nlsock.h"
 #include "../../agent/util.h"
 
 static void test_receive_times_out(void **state _unused_) {

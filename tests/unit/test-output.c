@@ -9,13 +9,13 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <json-c/json.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "../../agent/output.h"
 #include "../../agent/policy.h"
+#include "helpers.h"
 
 /* ---- capturing stdout and stderr ---- */
 
@@ -27,16 +27,12 @@ struct captured {
 static char *tmpdir;
 
 static int setup_group(void **state _unused_) {
-        tmpdir = xstrdup("/tmp/medic-test-output.XXXXXX");
-        return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int rm_one(const char *path, const struct stat *st _unused_, int flag _unused_, struct FTW *f _unused_) {
-        return remove(path);
+        tmpdir = tmpdir_new();
+        return tmpdir ? 0 : -1;
 }
 
 static int teardown_group(void **state _unused_) {
-        nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        rm_rf(tmpdir);
         free(tmpdir);
         return 0;
 }
@@ -360,10 +356,11 @@ static void test_table_skipped_row(void **state _unused_) {
         captured_done(&c);
         report_free(&rep);
         if (!aligned) {
-                /* Regression test for a fixed bug: agent/output.c:201-202: a row without a current value prints "-" but
-                 * pads as if it printed nothing (utf8_width(NULL) == 0), so its "→" and
-                 * everything after it sit one column right of the other rows. Fix: measure
-                 * r->current ? r->current : "-" (here and when computing wc at :189). */
+                /* Regression test for a fixed bug (the table's padding of a row without a current
+                 * value): such a row prints "-" but pads as if it printed nothing
+                 * (utf8_width(NULL) == 0), so its "→" and everything after it sit one column right
+                 * of the other rows. Fix: measure r->current ? r->current : "-" (here and when
+                 * computing the column's width). */
                 fail();
         }
 }
@@ -434,8 +431,7 @@ static void test_yaml_output(void **state _unused_) {
 
 /* What validate prints is itself a policy that loads to the same thing. */
 static void test_validate_output_reloads(void **state _unused_) {
-        const char *d = getenv("MEDIC_TEST_DATA");
-        char *path = xasprintf("%s/policies/good/full.yaml", d && *d ? d : "tests/data");
+        char *path = data_path("policies/good/full.yaml");
         char *again = xasprintf("%s/full-normalised.yaml", tmpdir), *y;
         struct policy *p = NULL, *q = NULL;
         struct json_object *a = NULL, *b = NULL;
@@ -491,13 +487,14 @@ static void test_yaml_quoting_round_trip(void **state _unused_) {
         free(y);
         json_object_put(j);
         if (same != ELEMENTSOF(strings)) {
-                /* Regression test for a fixed bug: agent/output.c:217-223 (needs_quotes): a string with a newline or a tab,
-                 * or one starting with "- " or "? ", or ending with ':', is written plain, so
-                 * `medic validate` prints YAML that does not parse or reads back as another
-                 * value (a description written with "|" comes out as broken YAML). Fix: write
-                 * a string plain only when it matches a conservative safe set (printable,
-                 * no leading indicator, no ": "/" #", no trailing ':' or blank) and
-                 * JSON-quote everything else — a JSON string is a valid YAML scalar. */
+                /* Regression test for a fixed bug (needs_quotes() in agent/output.c: when YAML
+                 * output may write a string plain): a string with a newline or a tab, or one
+                 * starting with "- " or "? ", or ending with ':', is written plain, so `medic
+                 * validate` prints YAML that does not parse or reads back as another value (a
+                 * description written with "|" comes out as broken YAML). Fix: write a string
+                 * plain only when it matches a conservative safe set (printable, no leading
+                 * indicator, no ": "/" #", no trailing ':' or blank) and JSON-quote everything
+                 * else — a JSON string is a valid YAML scalar. */
                 fail();
         }
 }

@@ -415,12 +415,12 @@ static void test_unnamed_policy_name_with_dots(void **state) {
         free(dir);
         free(path);
         if (!ok) {
-                /* Regression test for a fixed bug: agent/policy.c:521-524: the default name cuts at the first '.', so
-                 * "etcd.prod.yaml" and "etcd.staging.yaml" are both recorded as "etcd" in the
-                 * journal and audit log; and with a trailing slash ("/etc/medic/policy.d/")
-                 * b is the whole path, so the name becomes "/etc/medic/policy" (or "" for
-                 * "./pol.d/"). Fix: strip trailing slashes, take the last component, and
-                 * remove only a ".yaml" (or ".d") suffix. */
+                /* Regression test for a fixed bug (an unnamed policy's default name,
+                 * policy_load()): the default name cut at the first '.', so "etcd.prod.yaml" and
+                 * "etcd.staging.yaml" are both recorded as "etcd" in the journal and audit log;
+                 * and with a trailing slash ("/etc/medic/policy.d/") b is the whole path, so the
+                 * name becomes "/etc/medic/policy" (or "" for "./pol.d/"). Fix: strip trailing
+                 * slashes, take the last component, and remove only a ".yaml" (or ".d") suffix. */
                 fail();
         }
 }
@@ -538,6 +538,10 @@ static const struct bad_case bad_cases[] = {
           { "{F}:5:5: action: unknown key 'when' (expected name, mode, or an action kind: {KINDS})" } },
         { "io-priority-unknown-target", ACT "  - name: a\n    io-priority: {target: etcd, class: idle}\n", "etcd",
           { "{F}:4:27: io-priority.target: no target named 'etcd'" } },
+        { "io-priority-journal-thread-not-bool",
+          TGT "  etcd:\n    process: {comm: etcd}\nactions:\n  - name: a\n"
+              "    io-priority: {target: etcd, class: idle, journal-thread: maybe}\n",
+          "maybe", { "{F}:7:62: io-priority.journal-thread: expected true or false, got 'maybe'" } },
         /* sysctl */
         { "sysctl-not-a-map", ACT "  - name: a\n    sysctl: kernel.x\n", "kernel.x",
           { "{F}:4:13: sysctl: expected a mapping, got a scalar" } },
@@ -751,10 +755,11 @@ static void test_only_document_marker(void **state) {
         free(want);
         free(path);
         if (!ok) {
-                /* Regression test for a fixed bug: agent/policy.c:475-483: a file with only "---" (plus comments) parses to a
-                 * null root (an empty plain scalar), which is reported as
-                 * "FILE:2:1: policy: expected a mapping, got a scalar" instead of "policy is
-                 * empty". Fix: treat a root that is an empty plain scalar like a NULL root. */
+                /* Regression test for a fixed bug (policy_load() and an empty document): a file
+                 * with only "---" (plus comments) parses to a null root (an empty plain scalar),
+                 * which is reported as "FILE:2:1: policy: expected a mapping, got a scalar"
+                 * instead of "policy is empty". Fix: treat a root that is an empty plain scalar
+                 * like a NULL root. */
                 fail();
         }
 }
@@ -769,12 +774,12 @@ static void test_duplicate_name_points_at_first_name(void **state) {
 
         free(path);
         if (bad) {
-                /* Regression test for a fixed bug: agent/policy.c:340-342 (parse_action, "duplicate action name"): "first
-                 * at" gives the position of the first action's mapping, i.e. its first key,
-                 * which is the name only when the name is written first (here it points at
-                 * "sysctl:" on line 3). Fix: remember the first action's "name" key node in
-                 * struct action and report its position (the same as today when the name
-                 * comes first). */
+                /* Regression test for a fixed bug (parse_action()'s "duplicate action name"
+                 * error): "first at" gives the position of the first action's mapping, i.e. its
+                 * first key, which is the name only when the name is written first (here it points
+                 * at "sysctl:" on line 3). Fix: remember the first action's "name" key node in
+                 * struct action and report its position (the same as today when the name comes
+                 * first). */
                 fail();
         }
 }

@@ -17,25 +17,19 @@
 #include <unistd.h>
 
 #include "../../agent/prometheus.h"
+#include "helpers.h"
 
-static char dir[] = "/tmp/medic-test-prometheus.XXXXXX";
+static char *dir;
 
 static int setup_group(void **state _unused_) {
-        return mkdtemp(dir) ? 0 : -1;
+        dir = tmpdir_new();
+        return dir ? 0 : -1;
 }
 
 static int teardown_group(void **state _unused_) {
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-                if (de->d_name[0] == '.')
-                        continue;
-                _cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
-                unlink(p);
-        }
-        if (d)
-                closedir(d);
-        return rmdir(dir);
+        rm_rf(dir);
+        free(dir);
+        return 0;
 }
 
 static void add(struct report *rep, const char *action, const char *kind, const char *object, enum row_status st) {

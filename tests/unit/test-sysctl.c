@@ -582,14 +582,15 @@ static void test_notes_glob_rules(void **st) {
         strv_free(excl);
         strv_free(deep);
         if (!ok) {
-                /* Regression test for a fixed bug: actions/sysctl.c:236-241 (parse_conf): a glob assignment overrides an
-                 * explicit one when its file sorts later, "-key" without '=' does not exclude
-                 * the key from globs (lines without '=' are skipped at :227), and fnmatch(k,
-                 * key, 0) lets '*' match across '.', so "deep.* = 4" is taken to set
-                 * deep.test.one. The note then names a boot value systemd-sysctl never sets.
-                 * Fix: keep explicit and glob matches apart (explicit wins; a glob applies
-                 * only when no explicit assignment and no "-key" exclusion exists), and match
-                 * globs on the '/' form with FNM_PATHNAME. */
+                /* Regression test for a fixed bug (parse_conf() in actions/sysctl.c: which
+                 * sysctl.d assignment sets a key at boot): a glob assignment overrides an explicit
+                 * one when its file sorts later, "-key" without '=' does not exclude the key from
+                 * globs (parse_conf skipped lines without '='), and fnmatch(k, key, 0) lets '*'
+                 * match across '.', so "deep.* = 4" is taken to set deep.test.one. The note then
+                 * names a boot value systemd-sysctl never sets. Fix: keep explicit and glob
+                 * matches apart (explicit wins; a glob applies only when no explicit assignment
+                 * and no "-key" exclusion exists), and match globs on the '/' form with
+                 * FNM_PATHNAME. */
                 fail();
         }
 }
@@ -614,21 +615,6 @@ static void link_to(const char *root, const char *rel, const char *target) {
         free(path);
 }
 
-static int setup_tmp_root(void **st) {
-        char *dir = xstrdup("/tmp/medic-test-sysctl.XXXXXX");
-        if (!mkdtemp(dir)) {
-                free(dir);
-                return -1;
-        }
-        *st = dir;
-        return 0;
-}
-
-static int teardown_tmp_root(void **st) {
-        rm_rf(*st);
-        free(*st);
-        return 0;
-}
 
 static void test_notes_symlinks(void **st) {
         const char *root = *st;
@@ -671,7 +657,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_notes_keepalive, setup_root, teardown_root),
                 cmocka_unit_test(test_notes_no_root),
                 cmocka_unit_test_setup_teardown(test_notes_glob_rules, setup_root, teardown_root),
-                cmocka_unit_test_setup_teardown(test_notes_symlinks, setup_tmp_root, teardown_tmp_root),
+                cmocka_unit_test_setup_teardown(test_notes_symlinks, setup_tmpdir, teardown_tmpdir),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

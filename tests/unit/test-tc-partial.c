@@ -22,7 +22,6 @@
 #include <cmocka.h>
 
 #include "../../actions/action.h"
-#include "../../agent/netif.h"
 
 static const struct action_ops *ops = &traffic_priority_ops;
 
@@ -152,7 +151,6 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "usage: %s [read IFNAME | recover IFNAME BEFORE AFTER]\n", argv[0]);
                 return 64;
         }
-        netrun_free(ctx.net);
-        ctx_clear(&ctx);
+        ctx_done(&ctx);
         return rc;
 }

@@ -236,6 +236,26 @@ static void test_dump_folds_handles(void **state _unused_) {
         nlmsg_free(m);
 }
 
+/* The line is put together by hand: every field as printf would write it, negative
+ * offsets, all-ones masks and the widest numbers included. */
+static void test_line_fields_as_printf(void **state _unused_) {
+        struct { struct tc_u32_sel s; struct tc_u32_key k; } sel = {
+                .s = { .flags = TC_U32_OFFSET | TC_U32_VAROFFSET | TC_U32_EAT, .nkeys = 1, .off = 65535,
+                       .offoff = -32768, .offmask = htons(0xffff), .offshift = 255, .hoff = -1, .hmask = htonl(0xffffffffu) },
+                .k = { .val = htonl(0xdeadbeefu), .mask = 0, .off = -2147483647 - 1, .offmask = 0 },
+        };
+        struct nl_msg *m = dump_entry(0x7ff00fff, 0x7ff00000, &sel.s, sizeof(sel), 0xffffffffu, 0x80000000u);
+        char *line = tc_filter_line(m), want[512];
+
+        snprintf(want, sizeof want,
+                 "pref %u proto %04x u32 node in %x flowid %x:%x flags %x sel %s%s%s%s off %u var %d&%04x>>%u hash %d&%08x key %08x/%08x@%d%s",
+                 1u, 0x800u, 0x7ffu, 0xffffu, 0xffffu, 0x80000000u, "-", "O", "V", "E", 65535u, -32768, 0xffffu, 255u, -1,
+                 0xffffffffu, 0xdeadbeefu, 0u, -2147483647 - 1, "");
+        assert_string_equal(line, want);
+        free(line);
+        nlmsg_free(m);
+}
+
 static void test_lines_differ_by_port_and_band(void **state _unused_) {
         struct tc_band other[] = { { .ports = { 2380 }, .n_ports = 1 }, { .ports = { 2378 }, .n_ports = 1 } };
         struct tc_band swapped[] = { { .ports = { 2379 }, .n_ports = 1 }, { .ports = { 2380 }, .n_ports = 1 } };
@@ -492,6 +512,7 @@ int main(void) {
                 cmocka_unit_test(test_filter_messages),
                 cmocka_unit_test(test_filter_lines),
                 cmocka_unit_test(test_dump_folds_handles),
+                cmocka_unit_test(test_line_fields_as_printf),
                 cmocka_unit_test(test_lines_differ_by_port_and_band),
                 cmocka_unit_test(test_rebuild_request),
         };

@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include "../util.h"
+#include "proc.h"
+#include "sdlib.h"
+
+void proc_found_done(struct proc_found *f) {
+        free(f->procs);
+        free(f->rule);
+        free(f->problems);
+        *f = (struct proc_found) { 0 };
+}
+
+const char *process_rule_name(enum process_rule_kind k) {
+        static const char *const names[_RULE_KIND_MAX] = {
+                [RULE_UNIT] = "unit",
+                [RULE_COMM] = "comm",
+                [RULE_EXE] = "exe",
+                [RULE_PIDFILE] = "pidfile",
+        };
+        return k < _RULE_KIND_MAX ? names[k] : "?";
+}
+
+char *process_rules_describe(const struct process_rule *rules, size_t n_rules) {
+        char *s = xstrdup("");
+        for (size_t i = 0; i < n_rules; i++) {
+                char *n = xasprintf("%s%s%s %s", s, i == 0 ? "" : " or ", process_rule_name(rules[i].kind),
+                                    rules[i].value);
+                free(s);
+                s = n;
+        }
+        return s;
+}
+
+/* One read of /proc/PID/stat: comm (16 bytes, optional), state (optional), start time. */
+static int proc_stat(pid_t pid, char *ret_comm, char *ret_state, uint64_t *ret_starttime) {
+        _cleanup_free_ char *path = xasprintf("/proc/%d/stat", (int) pid), *s = NULL;
+        unsigned long long v;
+        char *open, *p;
+        int r;
+
+        r = read_file(path, &s, NULL);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        /* comm may hold spaces and ')': it runs from the first '(' to the last ')'. */
+        open = strchr(s, '(');
+        p = strrchr(s, ')');
+        if (!open || !p || p < open || p[1] != ' ' || !p[2])
+                return -EIO;
+        if (ret_comm)
+                snprintf(ret_comm, 16, "%.*s", (int) (p - open - 1), open + 1);
+        if (ret_state)
+                *ret_state = p[2];
+        p++;
+        for (int field = 3; field < 22; field++) {
+                p = strchr(p + 1, ' ');
+                if (!p)
+                        return -EIO;
+        }
+        if (sscanf(p, " %llu", &v) != 1)
+                return -EIO;
+        *ret_starttime = v;
+        return 0;
+}
+
+int proc_starttime(pid_t pid, uint64_t *ret) {
+        return proc_stat(pid, NULL, NULL, ret);
+}
+
+int proc_comm_at(int proc_fd, const char *pid, char ret[static 16]) {
+        /* 64 bytes is the kernel's longest comm line (a workqueue worker's, with its
+         * queue's name); what is past it would be cut below anyway. */
+        char path[32], buf[128];
+        size_t len = strlen(pid);
+        ssize_t n;
+        int fd, r = 0;
+
+        if (len + sizeof("/comm") > sizeof path)
+                return -ESRCH; /* no pid is that long */
+        memcpy(path, pid, len);
+        memcpy(path + len, "/comm", sizeof("/comm"));
+        fd = openat(proc_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        /* One read: procfs hands out the whole line at once, and the scan does this for
+         * every process of the host (a second read only to see the end was a quarter of
+         * the syscalls). */
+        do
+                n = read(fd, buf, sizeof buf - 1);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                r = -errno;
+        close(fd);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        buf[n] = 0;
+        len = strcspn(buf, "\n");
+        len = len < 15 ? len : 15;
+        memcpy(ret, buf, len);
+        ret[len] = 0;
+        return 0;
+}
+
+int proc_tasks(pid_t pid, pid_t **ret, size_t *ret_n) {
+        _cleanup_free_ char *path = xasprintf("/proc/%d/task", (int) pid);
+        _cleanup_free_ pid_t *tids = NULL;
+        DIR *d = opendir(path);
+        struct dirent *de;
+        size_t n = 0;
+
+        if (!d)
+                return errno == ENOENT ? -ESRCH : -errno;
+        while ((de = readdir(d))) {
+                unsigned long long v;
+                if (parse_uint(de->d_name, INT_MAX, &v) < 0)
+                        continue;
+                tids = xrealloc(tids, (n + 1) * sizeof(*tids));
+                tids[n++] = (pid_t) v;
+        }
+        closedir(d);
+        *ret = TAKE_PTR(tids);
+        *ret_n = n;
+        return 0;
+}
+
+static void add_match(struct proc_found *f, pid_t pid) {
+        struct proc_match m = { .pid = pid };
+        char state;
+
+        for (size_t i = 0; i < f->n; i++)
+                if (f->procs[i].pid == pid)
+                        return;
+        int r = proc_stat(pid, m.comm, &state, &m.starttime);
+        if (r < 0) {
+                /* Gone meanwhile is no match; anything else (no file descriptor left, an
+                 * I/O error) means medic could not look. */
+                if (r != -ENOENT && r != -ESRCH && !f->error) {
+                        f->error = r;
+                        char *p = xasprintf("%s%s/proc/%d/stat: %s", f->problems ? f->problems : "",
+                                            f->problems ? "; " : "", (int) pid, strerror(-r));
+                        free(f->problems);
+                        f->problems = p;
+                }
+                return;
+        }
+        /* A zombie has no threads left to set: it is not the running etcd. */
+        if (state == 'Z' || state == 'X')
+                return;
+        f->procs = xrealloc(f->procs, (f->n + 1) * sizeof(*f->procs));
+        f->procs[f->n++] = m;
+}
+
+/* The hierarchy systemd tracks units in, which is also the one sd_pid_get_unit() reads:
+ * cgroup2 at /sys/fs/cgroup (unified); in hybrid mode the cgroup2 at
+ * /sys/fs/cgroup/unified (systemd ≥ 233 tracks there, name=systemd is kept only for
+ * compatibility); in legacy mode the v1 name=systemd hierarchy. */
+static const char *unit_hierarchy(void) {
+        struct statfs fs;
+        struct stat st;
+
+        if (statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+                return "/sys/fs/cgroup";
+        if (statfs("/sys/fs/cgroup/unified", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+                return "/sys/fs/cgroup/unified";
+        if (stat("/sys/fs/cgroup/systemd/cgroup.procs", &st) == 0)
+                return "/sys/fs/cgroup/systemd";
+        return NULL;
+}
+
+/* A unit's cgroup sits in its slice's directory, and slices nest (a-b.slice lives in
+ * a.slice/). Without asking systemd over D-Bus we look in the root and in every *.slice
+ * directory: a few readdir calls, not a walk of the whole tree. */
+static char *find_unit_dir(const char *dir, const char *unit, unsigned depth) {
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, unit);
+        struct stat st;
+        DIR *d;
+        struct dirent *de;
+        char *found = NULL;
+
+        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                return TAKE_PTR(p);
+        if (depth >= 8 || !(d = opendir(dir)))
+                return NULL;
+        while (!found && (de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+                if (de->d_type != DT_DIR || n <= 6 || !streq(de->d_name + n - 6, ".slice"))
+                        continue;
+                _cleanup_free_ char *sub = xasprintf("%s/%s", dir, de->d_name);
+                found = find_unit_dir(sub, unit, depth + 1);
+        }
+        closedir(d);
+        return found;
+}
+
+char *cgroup_unit_dir(const char *root, const char *unit) {
+        return find_unit_dir(root, unit, 0);
+}
+
+static void read_cgroup_procs(const char *dir, const char *unit, unsigned depth, struct proc_found *f) {
+        _cleanup_free_ char *path = xasprintf("%s/cgroup.procs", dir), *s = NULL;
+        DIR *d;
+        struct dirent *de;
+
+        int r = read_file(path, &s, NULL);
+        if (r < 0 && r != -ENOENT && !f->error)
+                f->error = r; /* the unit's cgroup is there, its members could not be read */
+        if (r >= 0)
+                for (char *l = strtok(s, "\n"); l; l = strtok(NULL, "\n")) {
+                        unsigned long long pid;
+                        _cleanup_free_ char *u = NULL;
+                        if (parse_uint(l, INT_MAX, &pid) < 0)
+                                continue;
+                        /* The kernel's membership is the fact; systemd's reading of it
+                         * must agree, or the directory is not that unit's cgroup. */
+                        if (sdlib_pid_get_unit((pid_t) pid, &u) < 0 || !streq(u, unit))
+                                continue;
+                        add_match(f, (pid_t) pid);
+                }
+        /* A unit with delegation keeps processes in sub-cgroups. */
+        if (depth >= 4 || !(d = opendir(dir)))
+                return;
+        while ((de = readdir(d))) {
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *sub = xasprintf("%s/%s", dir, de->d_name);
+                read_cgroup_procs(sub, unit, depth + 1, f);
+        }
+        closedir(d);
+}
+
+static void find_by_unit(const char *unit, struct proc_found *f) {
+        const char *root = unit_hierarchy();
+        _cleanup_free_ char *dir = NULL;
+
+        if (!root || !(dir = find_unit_dir(root, unit, 0)))
+                return;
+        read_cgroup_procs(dir, unit, 0, f);
+}
+
+/* An exe: rule compares /proc/PID/exe, which the kernel shows only to a reader that may
+ * ptrace the process (another user's etcd needs CAP_SYS_PTRACE, see caps.h). Processes
+ * whose link could not be read are counted, so that "no process found" can say why. */
+static const pid_t *scan_only;
+static size_t n_scan_only;
+
+void proc_scan_only(const pid_t *pids, size_t n) {
+        scan_only = pids;
+        n_scan_only = n;
+}
+
+/* One process of a scan: does it match the rule? */
+static void scan_one(int proc_fd, const char *name, pid_t pid, enum process_rule_kind kind, const char *value,
+                     const char *want_exe, struct proc_found *f, unsigned *unreadable) {
+        char buf[PATH_MAX];
+
+        if (kind == RULE_COMM) {
+                char comm[16];
+                int r = proc_comm_at(proc_fd, name, comm);
+                /* A process that cannot be read for want of a file descriptor may be the
+                 * one looked for: that is not "not found". */
+                if (r < 0 && r != -ENOENT && r != -ESRCH && r != -EACCES && !f->error)
+                        f->error = r;
+                if (r >= 0 && streq(comm, value))
+                        add_match(f, pid);
+        } else {
+                char link[32];
+                ssize_t n;
+                if (strlen(name) + sizeof("/exe") > sizeof link)
+                        return; /* no pid is that long */
+                memcpy(stpcpy(link, name), "/exe", sizeof("/exe"));
+                n = readlinkat(proc_fd, link, buf, sizeof buf - 1);
+                if (n < 0 && (errno == EACCES || errno == EPERM))
+                        (*unreadable)++;
+                else if (n < 0 && errno != ENOENT && errno != ESRCH && !f->error)
+                        f->error = -errno;
+                if (n <= 0)
+                        return;
+                buf[n] = 0;
+                if (streq(buf, value) || streq_ptr(buf, want_exe))
+                        add_match(f, pid);
+        }
+}
+
+static void find_by_proc_scan(enum process_rule_kind kind, const char *value, struct proc_found *f, char **problem) {
+        _cleanup_free_ char *want_exe = kind == RULE_EXE ? realpath(value, NULL) : NULL;
+        /* /proc read in big batches, each process's file opened relative to it: on a host
+         * of 10,000 processes the per-process syscalls are the whole cost. */
+        _cleanup_close_ int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_free_ char *dents = NULL;
+        const size_t dents_size = 256 * 1024;
+        unsigned unreadable = 0;
+
+        if (proc_fd < 0) {
+                *problem = xasprintf("/proc: %s", strerror(errno));
+                if (!f->error)
+                        f->error = -errno;
+                return;
+        }
+        if (scan_only) {
+                /* The agent names the processes its events were about: only those. */
+                for (size_t i = 0; i < n_scan_only; i++) {
+                        char name[24];
+                        snprintf(name, sizeof name, "%d", (int) scan_only[i]);
+                        scan_one(proc_fd, name, scan_only[i], kind, value, want_exe, f, &unreadable);
+                }
+        } else {
+                dents = xmalloc(dents_size);
+                for (;;) {
+                        ssize_t got = getdents64(proc_fd, dents, dents_size);
+                        if (got < 0 && errno == EINTR)
+                                continue;
+                        if (got < 0) {
+                                /* Part of /proc unread: whatever was not seen may be the one. */
+                                if (!f->error)
+                                        f->error = -errno;
+                                break;
+                        }
+                        if (got == 0)
+                                break;
+                        for (ssize_t off = 0; off < got;) {
+                                const struct dirent64 *de = (const struct dirent64 *) (dents + off);
+                                unsigned long long pid;
+
+                                off += de->d_reclen;
+                                if (!isdigit((unsigned char) de->d_name[0]) || parse_uint(de->d_name, INT_MAX, &pid) < 0)
+                                        continue;
+                                scan_one(proc_fd, de->d_name, (pid_t) pid, kind, value, want_exe, f, &unreadable);
+                        }
+                }
+        }
+        if (f->n == 0 && unreadable > 0)
+                *problem = xasprintf("/proc/PID/exe of %u processes could not be read (another user's, or with more capabilities than medic: that needs CAP_SYS_PTRACE)",
+                                     unreadable);
+}
+
+/* A pidfile is a claim by whoever owns the file. A pid that is not running, or a process
+ * that belongs to another user than a non-root pidfile owner, is stale: a finding. */
+static void find_by_pidfile(const char *pidfile, struct proc_found *f, char **problem) {
+        _cleanup_free_ char *s = NULL, *statpath = NULL;
+        unsigned long long pid;
+        struct stat pst, st;
+        int r;
+
+        r = read_line_file(pidfile, &s);
+        if (r < 0) {
+                if (r != -ENOENT)
+                        *problem = xasprintf("pidfile %s: %s", pidfile, strerror(-r));
+                if (r != -ENOENT && r != -EACCES && r != -EPERM && !f->error)
+                        f->error = r;
+                return;
+        }
+        /* Not echoed: with CAP_DAC_READ_SEARCH medic may read a file its caller cannot. */
+        if (parse_uint(s, INT_MAX, &pid) < 0 || pid == 0) {
+                *problem = xasprintf("pidfile %s does not hold a pid", pidfile);
+                return;
+        }
+        statpath = xasprintf("/proc/%llu", pid);
+        if (stat(statpath, &st) < 0) {
+                *problem = xasprintf("pidfile %s names pid %llu, which is not running", pidfile, pid);
+                return;
+        }
+        if (stat(pidfile, &pst) == 0 && pst.st_uid != 0 && pst.st_uid != st.st_uid) {
+                *problem = xasprintf("pidfile %s (owner uid %u) names pid %llu, which runs as uid %u: stale",
+                                     pidfile, (unsigned) pst.st_uid, pid, (unsigned) st.st_uid);
+                return;
+        }
+        add_match(f, (pid_t) pid);
+}
+
+int proc_find(const struct process_rule *rules, size_t n_rules, struct proc_found *ret) {
+        struct proc_found f = { 0 };
+
+        for (size_t i = 0; i < n_rules && f.n == 0; i++) {
+                const struct process_rule *rule = &rules[i];
+                char *problem = NULL;
+
+                switch (rule->kind) {
+                case RULE_UNIT:
+                        find_by_unit(rule->value, &f);
+                        break;
+                case RULE_COMM:
+                case RULE_EXE:
+                        find_by_proc_scan(rule->kind, rule->value, &f, &problem);
+                        break;
+                case RULE_PIDFILE:
+                        find_by_pidfile(rule->value, &f, &problem);
+                        break;
+                case _RULE_KIND_MAX:
+                        break;
+                }
+                if (problem) {
+                        char *p = xasprintf("%s%s%s", f.problems ? f.problems : "", f.problems ? "; " : "", problem);
+                        free(f.problems);
+                        free(problem);
+                        f.problems = p;
+                }
+                if (f.n > 0)
+                        f.rule = xasprintf("%s %s", process_rule_name(rule->kind), rule->value);
+        }
+        *ret = f;
+        return f.n == 0 && f.error ? f.error : 0;
+}
