@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Helpers every action kind shares. */
+#include <json-c/json.h>
+#include <net/if.h>
 #include <string.h>
 
 #include "../agent/kernel/netif.h"
@@ -86,4 +88,30 @@ void plan_list_finding(struct plan_list *l, char *object, char *why, char *wante
         plan_list_add(l, object, NULL, why);
         l->items[l->n - 1].finding = true;
         l->items[l->n - 1].wanted = wanted;
+}
+
+void text_append(char **list, const char *sep, const char *fmt, ...) {
+        va_list ap;
+        char *item, *x;
+
+        va_start(ap, fmt);
+        item = xvasprintf(fmt, ap);
+        va_end(ap);
+        x = xasprintf("%s%s%s", *list ? *list : "", *list ? sep : "", item);
+        free(item);
+        free(*list);
+        *list = x;
+}
+
+const char *json_get_ifname(struct json_object *j) {
+        struct json_object *v;
+        int len;
+
+        /* strlen, not the JSON length: "\u0000" is a JSON string of one byte and an empty name. */
+        if (!json_object_object_get_ex(j, "interface", &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        len = json_object_get_string_len(v);
+        if (len <= 0 || len >= IF_NAMESIZE || strlen(json_object_get_string(v)) != (size_t) len)
+                return NULL;
+        return json_object_get_string(v);
 }

@@ -87,25 +87,36 @@ typedef void (*claim_fn)(void *userdata, const char *object, const char *value,
 struct action_ops {
         const char *kind; /* the policy's key: "sysctl", "io-priority", ... */
 
-        /* Parse the kind's YAML value into a spec; errors go to err with their position. */
-        int (*parse)(const struct ynode *node, const struct policy *pol, void **ret_spec,
+        /* Parse the kind's YAML value into its state: what the policy wants, with any
+         * selector that only a host can resolve (`interface: all`, a process target) kept
+         * in it. Errors go to err with their position. to_json() writes it back in the
+         * policy's form and free() frees it. */
+        int (*parse)(const struct ynode *node, const struct policy *pol, void **ret_state,
                      struct perr *err);
-        void (*claims)(const void *spec, claim_fn fn, void *userdata);
-        int (*spec_to_json)(const void *spec, struct json_object **ret);
-        void (*spec_free)(void *spec);
+        /* The objects a parsed state names and a canonical text of what it wants for each,
+         * with the YAML node to blame: the loader refuses two actions that set one object to
+         * different values, with both positions, before any host is looked at (the plan
+         * meets `interface: all` and `eth0` only later, through equal()). NULL: none. */
+        void (*claims)(const void *state, claim_fn fn, void *userdata);
 
-        /* Expand a spec into objects and their wanted states (targets resolved here). */
-        int (*plan)(struct ctx *ctx, const void *spec, struct plan_list *out);
-        /* Every capability (CAP_TO_MASK bits) this kind's apply/restore may need: a changing
-         * command keeps the union over the kinds it may touch and drops the rest. */
-        uint64_t caps_all;
-        /* The capabilities changing this object to this state needs (checked up front). */
+        /* Expand a parsed state into one state of the same type per object, selectors
+         * resolved (the interfaces `all` names, the processes a target finds). */
+        int (*plan)(struct ctx *ctx, const void *state, struct plan_list *out);
+        /* The capabilities (CAP_TO_MASK bits) changing this object to this state needs,
+         * checked up front. With state NULL: every capability this kind's apply/restore may
+         * need, so that a changing command keeps the union over the kinds it may touch and
+         * drops the rest. */
         uint64_t (*caps)(const void *state);
-        /* Read the object a state names, without side effects. -ESRCH: the object is gone
-         * for good (a restarted process), so a change recorded for it is void. */
+        /* Read the object a state names, without side effects, into the same type. -ESRCH:
+         * the object is gone for good (a restarted process), so a change recorded for it is
+         * void. */
         int (*read)(struct ctx *ctx, const void *state, void **ret_have);
         /* Pure comparison: does have satisfy want? */
         bool (*same)(const void *want, const void *have);
+        /* Do two wanted states ask the same of one object? The plan uses it when two actions
+         * meet on one object: the same wish is one item, different ones are refused. NULL:
+         * same() is symmetric on wanted states and serves. */
+        bool (*equal)(const void *a, const void *b);
         int (*apply)(struct ctx *ctx, const void *want, const void *have);
         /* Bring the object back to before; NULL means apply(before) does it. restore must
          * work from any state in_between() accepts, not only from after. -EOPNOTSUPP: before
@@ -123,6 +134,12 @@ struct action_ops {
         void (*notes)(struct ctx *ctx, const void *want, const void *have, char ***notes);
 
         char *(*describe)(const void *state); /* short human text: "600", "best-effort/0" */
+        /* The state as JSON: the policy's own entry for the object, so that the journal's
+         * before reads as a policy, plus what a read found beyond what a policy can say
+         * (a process's threads, a mount's identity, a foreign root) under one key,
+         * "observed". A state no policy can ask for has no policy keys beside its object's
+         * (`medic show` prints the rest as a note). from_json also reads every form an
+         * earlier medic wrote to a journal: a set may be open across an upgrade. */
         int (*to_json)(const void *state, struct json_object **ret);
         int (*from_json)(struct json_object *j, void **ret_state);
         void (*free)(void *state);
@@ -134,6 +151,19 @@ struct action_ops {
         void *(*run_new)(void);
         void (*run_free)(void *run);
 };
+
+/* Helpers the kinds share for their text and JSON (actions/action.c). */
+/* *list becomes "LIST<sep>ITEM", or ITEM when it is NULL: describe() and notes build
+ * their lists this way. */
+void text_append(char **list, const char *sep, const char *fmt, ...) _printf_(3, 4);
+/* j's "interface" when it is an interface name a journal can hold (1-15 bytes, no NUL
+ * inside the JSON string), else NULL. */
+const char *json_get_ifname(struct json_object *j);
+
+/* Every capability a kind's apply/restore may need (its caps(NULL)). */
+static inline uint64_t action_caps_all(const struct action_ops *ops) {
+        return ops->caps ? ops->caps(NULL) : 0;
+}
 
 extern const struct action_ops sysctl_ops;
 extern const struct action_ops io_priority_ops;

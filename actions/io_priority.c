@@ -35,25 +35,34 @@ struct iop_thread {
         int level;
 };
 
+/* An io-priority state is the policy's entry (target, class, level, data dir, journal
+ * thread) and, once planned, the process it names. Its JSON is the policy's own keys, with
+ * the process and its threads under "observed".
+ *
+ * A planned state is about one process: the target's (journal_thread false), or, when the
+ * entry asks for it, the data dir's ext4 journal thread (journal_thread true: this item is
+ * the entry's journal-thread part, and its before reads as an entry that asks for it).
+ *
+ * Where a read differs from a wanted state it must: ioprio is per thread, and a process
+ * some of whose threads hold another value (medic stopped between two ioprio_set calls,
+ * or someone's ionice on one thread) has no single class. So a read records every thread
+ * as the kernel holds it, and class/level are the main thread's (new threads inherit it). A
+ * wanted state has no threads: every thread, present or born later, is to hold class/level. */
 struct iop_state {
-        pid_t pid;
-        uint64_t starttime;
-        char comm[16];
-        int class; /* wanted; in a snapshot, the main thread's (new threads inherit it) */
-        int level;
-        struct iop_thread *threads; /* snapshot only: every thread as read */
-        size_t n;
-        char *found_by;  /* wanted state only: "unit etcd.service" */
-        char *data_dir;  /* wanted state only */
-};
-
-struct iop_spec {
-        const struct target *target;
+        char *target;   /* the policy's process target, by name */
         int class;
         int level;
-        char *data_dir;
-        bool journal_thread; /* the data dir's jbd2 thread gets the same priority */
+        char *data_dir; /* whose disk's scheduler the notes look at, whose journal thread */
+        bool journal_thread; /* parsed: the data dir's jbd2 thread too; planned: this is it */
+        const struct target *t; /* a parsed state: the target the plan resolves */
         const struct ynode *at;
+
+        pid_t pid;      /* planned and read: the process (0 in a parsed state) */
+        uint64_t starttime;
+        char comm[16];
+        char *found_by;             /* planned: "unit etcd.service", for the notes */
+        struct iop_thread *threads; /* read: every thread */
+        size_t n;
 };
 
 static int class_from_name(const char *s) {
@@ -79,22 +88,36 @@ static void iop_free(void *p) {
         struct iop_state *s = p;
         if (!s)
                 return;
+        free(s->target);
         free(s->threads);
         free(s->found_by);
         free(s->data_dir);
         free(s);
 }
 
-static void iop_spec_free(void *p) {
-        struct iop_spec *s = p;
-        free(s->data_dir);
-        free(s);
+/* "best-effort/4", "idle": what class and level say, as the policy would. */
+static char *prio_str(int class, int level) {
+        return has_levels(class) ? xasprintf("%s/%d", class_name(class), level) : xstrdup(class_name(class));
 }
 
-static int iop_parse(const struct ynode *node, const struct policy *pol, void **ret_spec, struct perr *err) {
+/* A new state for the process p with what s asks of it: the policy's part is copied. */
+static struct iop_state *state_for(const struct iop_state *s, pid_t pid, uint64_t starttime, const char *comm) {
+        struct iop_state *w = xcalloc(1, sizeof(*w));
+        w->target = xstrdup(s->target);
+        w->class = s->class;
+        w->level = s->level;
+        w->data_dir = xstrdup(s->data_dir);
+        w->journal_thread = s->journal_thread;
+        w->pid = pid;
+        w->starttime = starttime;
+        snprintf(w->comm, sizeof w->comm, "%s", comm);
+        return w;
+}
+
+static int iop_parse(const struct ynode *node, const struct policy *pol, void **ret_state, struct perr *err) {
         static const char *const keys[] = { "target", "class", "level", "data-dir", "journal-thread", NULL };
         const struct ynode *v;
-        struct iop_spec *s;
+        struct iop_state *s;
         const char *str;
         int r = 0;
 
@@ -112,10 +135,10 @@ static int iop_parse(const struct ynode *node, const struct policy *pol, void **
                 r = -EINVAL;
         } else if (ynode_string(v, "io-priority.target", &str, err) < 0)
                 r = -EINVAL;
-        else if (!(s->target = policy_target(pol, str))) {
+        else if (!(s->t = policy_target(pol, str))) {
                 perr_add(err, v, "io-priority.target: no target named '%s'", str);
                 r = -EINVAL;
-        } else if (s->target->kind != TARGET_PROCESS) {
+        } else if (s->t->kind != TARGET_PROCESS) {
                 perr_add(err, v, "io-priority.target: '%s' is not a process target", str);
                 r = -EINVAL;
         }
@@ -153,44 +176,25 @@ static int iop_parse(const struct ynode *node, const struct policy *pol, void **
         if ((v = ynode_get(node, "journal-thread")) && ynode_bool(v, "io-priority.journal-thread", &s->journal_thread, err) < 0)
                 r = -EINVAL;
         if (r < 0) {
-                iop_spec_free(s);
+                iop_free(s);
                 return r;
         }
-        *ret_spec = s;
+        s->target = xstrdup(s->t->name);
+        if (!s->data_dir)
+                s->data_dir = xstrdup(DEFAULT_DATA_DIR);
+        *ret_state = s;
         return 0;
 }
 
-static const char *spec_data_dir(const struct iop_spec *s) {
-        return s->data_dir ? s->data_dir : DEFAULT_DATA_DIR;
-}
-
-static void iop_claims(const void *spec, claim_fn fn, void *userdata) {
-        const struct iop_spec *s = spec;
-        _cleanup_free_ char *obj = xasprintf("target %s", s->target->name);
+static void iop_claims(const void *state, claim_fn fn, void *userdata) {
+        const struct iop_state *s = state;
+        _cleanup_free_ char *obj = xasprintf("target %s", s->target);
         _cleanup_free_ char *val = xasprintf("%s/%d", class_name(s->class), s->level);
         fn(userdata, obj, val, s->at);
         if (s->journal_thread) {
-                _cleanup_free_ char *jobj = xasprintf("journal thread of %s", spec_data_dir(s));
+                _cleanup_free_ char *jobj = xasprintf("journal thread of %s", s->data_dir);
                 fn(userdata, jobj, val, s->at);
         }
-}
-
-static int iop_spec_to_json(const void *spec, struct json_object **ret) {
-        const struct iop_spec *s = spec;
-        struct json_object *j = json_object_new_object();
-        json_object_object_add(j, "target", json_object_new_string(s->target->name));
-        json_object_object_add(j, "class", json_object_new_string(class_name(s->class)));
-        if (has_levels(s->class))
-                json_object_object_add(j, "level", json_object_new_int(s->level));
-        json_object_object_add(j, "data-dir", json_object_new_string(spec_data_dir(s)));
-        if (s->journal_thread) /* only when set: policies without it normalise as before */
-                json_object_object_add(j, "journal-thread", json_object_new_boolean(true));
-        *ret = j;
-        return 0;
-}
-
-static char *wanted_str(const struct iop_spec *s) {
-        return has_levels(s->class) ? xasprintf("%s/%d", class_name(s->class), s->level) : xstrdup(class_name(s->class));
 }
 
 /* The ext4 journal thread of the data dir's file system, jbd2/<device>-8: etcd's
@@ -198,8 +202,8 @@ static char *wanted_str(const struct iop_spec *s) {
  * priority (make bench-effect: under bfq, realtime for etcd and this thread cut put p99
  * where realtime for etcd alone did less). A kernel thread has one task, so it is one
  * more process item: recorded, set, read back and given back like etcd's. */
-static int plan_journal_thread(struct ctx *ctx, const struct iop_spec *s, struct plan_list *out) {
-        const char *dir = spec_data_dir(s);
+static int plan_journal_thread(struct ctx *ctx, const struct iop_state *s, struct plan_list *out) {
+        const char *dir = s->data_dir;
         _cleanup_free_ char *obj = xasprintf("journal thread of %s", dir), *dev = NULL;
         struct proc_found f = { 0 };
         struct stat st;
@@ -208,7 +212,7 @@ static int plan_journal_thread(struct ctx *ctx, const struct iop_spec *s, struct
 
         if (stat(dir, &st) < 0) {
                 plan_list_finding(out, TAKE_PTR(obj), xasprintf("data dir %s: %s; cannot find its journal thread", dir, strerror(errno)),
-                                  wanted_str(s));
+                                  prio_str(s->class, s->level));
                 return 0;
         }
         r = block_dev_name("/sys", st.st_dev, &dev);
@@ -216,7 +220,7 @@ static int plan_journal_thread(struct ctx *ctx, const struct iop_spec *s, struct
                 plan_list_finding(out, TAKE_PTR(obj),
                                   r == -ENODEV ? xasprintf("data dir %s is not on a block device: it has no journal thread", dir)
                                                : xasprintf("data dir %s: cannot name its block device: %s", dir, strerror(-r)),
-                                  wanted_str(s));
+                                  prio_str(s->class, s->level));
                 return 0;
         }
         /* The kernel cuts a thread's name to 15 bytes, and so does snprintf here. */
@@ -231,14 +235,10 @@ static int plan_journal_thread(struct ctx *ctx, const struct iop_spec *s, struct
         if (f.n == 0)
                 plan_list_finding(out, TAKE_PTR(obj),
                                   xasprintf("no thread %s: the file system of %s (on %s) has no ext4 journal of its own", comm, dir, dev),
-                                  wanted_str(s));
+                                  prio_str(s->class, s->level));
         for (size_t i = 0; i < f.n; i++) {
-                struct iop_state *w = xcalloc(1, sizeof(*w));
-                w->pid = f.procs[i].pid;
-                w->starttime = f.procs[i].starttime;
-                memcpy(w->comm, f.procs[i].comm, sizeof w->comm);
-                w->class = s->class;
-                w->level = s->level;
+                struct iop_state *w = state_for(s, f.procs[i].pid, f.procs[i].starttime, f.procs[i].comm);
+                w->journal_thread = true;
                 w->found_by = xasprintf("comm %s: the journal thread of %s (on %s)", comm, dir, dev);
                 plan_list_add(out, xasprintf("pid %d (%s)", (int) w->pid, w->comm), w, NULL);
         }
@@ -246,39 +246,35 @@ static int plan_journal_thread(struct ctx *ctx, const struct iop_spec *s, struct
         return 0;
 }
 
-static int iop_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
-        const struct iop_spec *s = spec;
+static int iop_plan(struct ctx *ctx, const void *state, struct plan_list *out) {
+        const struct iop_state *s = state;
         struct proc_found f = { 0 };
         int r;
 
-        r = proc_find(s->target->rules, s->target->n_rules, &f);
+        r = proc_find(s->t->rules, s->t->n_rules, &f);
         if (r < 0) {
                 /* Not "no process": medic could not look. Planning without the process
                  * would apply the rest and call the set complete. */
-                ctx_fail(ctx, "%s: cannot look for its process: %s", s->target->name,
+                ctx_fail(ctx, "%s: cannot look for its process: %s", s->target,
                          f.problems ? f.problems : strerror(-r));
                 proc_found_done(&f);
                 return r;
         }
         if (f.n == 0) {
-                _cleanup_free_ char *rules = process_rules_describe(s->target->rules, s->target->n_rules);
-                plan_list_finding(out, xasprintf("target %s", s->target->name),
-                                  xasprintf("%s: no process found by %s%s%s", s->target->name, rules,
+                _cleanup_free_ char *rules = process_rules_describe(s->t->rules, s->t->n_rules);
+                plan_list_finding(out, xasprintf("target %s", s->target),
+                                  xasprintf("%s: no process found by %s%s%s", s->target, rules,
                                             f.problems ? "; " : "", f.problems ? f.problems : ""),
-                                  wanted_str(s));
+                                  prio_str(s->class, s->level));
         }
         for (size_t i = 0; i < f.n; i++) {
-                struct iop_state *w = xcalloc(1, sizeof(*w));
+                struct iop_state *w = state_for(s, f.procs[i].pid, f.procs[i].starttime, f.procs[i].comm);
                 _cleanup_free_ pid_t *tids = NULL;
                 size_t nt = 0;
 
-                w->pid = f.procs[i].pid;
-                w->starttime = f.procs[i].starttime;
-                memcpy(w->comm, f.procs[i].comm, sizeof w->comm);
-                w->class = s->class;
-                w->level = s->level;
+                w->journal_thread = false; /* the target's process: the thread is an item of its own */
+
                 w->found_by = xstrdup(f.rule);
-                w->data_dir = xstrdup(spec_data_dir(s));
                 (void) proc_tasks(w->pid, &tids, &nt);
                 plan_list_add(out, xasprintf("pid %d (%s), %zu threads", (int) w->pid, w->comm, nt), w, NULL);
         }
@@ -287,6 +283,7 @@ static int iop_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
 }
 
 static uint64_t iop_caps(const void *state _unused_) {
+        /* Whatever the state: every change needs the same. */
         /* Other users' processes (etcd runs as etcd) and the realtime class. */
         return CAP_TO_MASK(CAP_SYS_NICE);
 }
@@ -333,10 +330,8 @@ static int iop_read(struct ctx *ctx, const void *state, void **ret_have) {
                 ctx_fail(ctx, "listing /proc/%d/task: %s", (int) s->pid, strerror(-r));
                 return r;
         }
-        h = xcalloc(1, sizeof(*h));
-        h->pid = s->pid;
-        h->starttime = s->starttime;
-        memcpy(h->comm, s->comm, sizeof h->comm);
+        /* The policy's part comes along, so that a read journalled as before is a policy. */
+        h = state_for(s, s->pid, s->starttime, s->comm);
         h->threads = xcalloc(nt, sizeof(*h->threads));
         h->class = IOPRIO_CLASS_NONE;
         for (size_t i = 0; i < nt; i++) {
@@ -379,8 +374,8 @@ static bool iop_same(const void *want, const void *have) {
 
         if (w->pid != h->pid || w->starttime != h->starttime)
                 return false;
-        /* Two wanted states (no snapshot of threads): the process's value is all there is.
-         * read() never returns a snapshot without threads (the process is gone then). */
+        /* Two wanted states (no threads read): the process's value is all there is. read()
+         * never returns a state without threads (the process is gone then). */
         if (h->n == 0)
                 return w->n == 0 && prio_eq(w->class, w->level, h->class, h->level);
         /* Every thread must hold its value: some threads set and others not is drift. */
@@ -491,7 +486,8 @@ static void iop_notes(struct ctx *ctx _unused_, const void *want, const void *ha
 
         if (w->found_by)
                 strv_push(notes, xasprintf("found by %s", w->found_by));
-        if (!w->data_dir)
+        /* The journal thread's item: the scheduler is the one etcd's item speaks of. */
+        if (!w->data_dir || w->journal_thread)
                 return;
         if (stat(w->data_dir, &st) < 0) {
                 strv_push(notes, xasprintf("data dir %s: %s; cannot check its disk's I/O scheduler", w->data_dir, strerror(errno)));
@@ -532,11 +528,10 @@ static char *iop_describe(const void *state) {
         size_t same = 0;
 
         if (s->n == 0)
-                return has_levels(s->class) ? xasprintf("%s/%d", class_name(s->class), s->level) : xstrdup(class_name(s->class));
+                return prio_str(s->class, s->level);
         for (size_t i = 0; i < s->n; i++)
                 same += prio_eq(s->threads[i].class, s->threads[i].level, s->class, s->level);
-        _cleanup_free_ char *main = has_levels(s->class) ? xasprintf("%s/%d", class_name(s->class), s->level)
-                                                         : xstrdup(class_name(s->class));
+        _cleanup_free_ char *main = prio_str(s->class, s->level);
         if (same == s->n)
                 return TAKE_PTR(main);
         return xasprintf("%s on %zu of %zu threads", main, same, s->n);
@@ -544,21 +539,36 @@ static char *iop_describe(const void *state) {
 
 static int iop_to_json(const void *state, struct json_object **ret) {
         const struct iop_state *s = state;
-        struct json_object *j = json_object_new_object(), *th = json_object_new_array();
+        struct json_object *j = json_object_new_object(), *o, *th;
 
-        json_object_object_add(j, "pid", json_object_new_int(s->pid));
-        json_object_object_add(j, "starttime", json_object_new_int64((int64_t) s->starttime));
-        json_object_object_add(j, "comm", json_object_new_string(s->comm));
+        if (s->target[0]) /* "": a set written before states named their target */
+                json_object_object_add(j, "target", json_object_new_string(s->target));
         json_object_object_add(j, "class", json_object_new_string(class_name(s->class)));
-        json_object_object_add(j, "level", json_object_new_int(s->level));
-        for (size_t i = 0; i < s->n; i++) {
-                struct json_object *t = json_object_new_object();
-                json_object_object_add(t, "tid", json_object_new_int(s->threads[i].tid));
-                json_object_object_add(t, "class", json_object_new_string(class_name(s->threads[i].class)));
-                json_object_object_add(t, "level", json_object_new_int(s->threads[i].level));
-                json_object_array_add(th, t);
+        if (has_levels(s->class))
+                json_object_object_add(j, "level", json_object_new_int(s->level));
+        json_object_object_add(j, "data-dir", json_object_new_string(s->data_dir));
+        if (s->journal_thread) /* only when set: policies without it normalise as before */
+                json_object_object_add(j, "journal-thread", json_object_new_boolean(true));
+        if (s->pid == 0) {
+                *ret = j;
+                return 0;
         }
-        json_object_object_add(j, "threads", th);
+        o = json_object_new_object();
+        json_object_object_add(o, "pid", json_object_new_int(s->pid));
+        json_object_object_add(o, "starttime", json_object_new_int64((int64_t) s->starttime));
+        json_object_object_add(o, "comm", json_object_new_string(s->comm));
+        if (s->n) {
+                th = json_object_new_array();
+                for (size_t i = 0; i < s->n; i++) {
+                        struct json_object *t = json_object_new_object();
+                        json_object_object_add(t, "tid", json_object_new_int(s->threads[i].tid));
+                        json_object_object_add(t, "class", json_object_new_string(class_name(s->threads[i].class)));
+                        json_object_object_add(t, "level", json_object_new_int(s->threads[i].level));
+                        json_object_array_add(th, t);
+                }
+                json_object_object_add(o, "threads", th);
+        }
+        json_object_object_add(j, "observed", o);
         *ret = j;
         return 0;
 }
@@ -571,23 +581,58 @@ static bool get_class(struct json_object *j, int *ret) {
         return *ret >= 0;
 }
 
+static bool get_level(struct json_object *j, int class, bool required, int *ret) {
+        int64_t v;
+        if (!json_object_object_get_ex(j, "level", NULL) && !required) {
+                *ret = has_levels(class) ? 4 : 0;
+                return true;
+        }
+        if (!json_get_int(j, "level", &v) || v < 0 || v > 7)
+                return false;
+        *ret = (int) v;
+        return true;
+}
+
+/* The policy's keys with the process under "observed"; or the form of journals written
+ * before it, with pid, starttime, comm and threads beside class and level (no target: a
+ * set left open across an upgrade restores all the same). */
 static int iop_from_json(struct json_object *j, void **ret_state) {
         struct iop_state *s = xcalloc(1, sizeof(*s));
-        struct json_object *th, *comm;
+        struct json_object *th, *comm, *o = NULL, *jt;
+        const char *str;
+        bool old = json_object_object_get_ex(j, "pid", NULL);
         int64_t v;
 
-        if (!json_get_int(j, "pid", &v) || v <= 0 || v > INT32_MAX)
+        if (!json_object_is_type(j, json_type_object))
+                goto bad;
+        if (old)
+                o = j;
+        else if (json_object_object_get_ex(j, "observed", &o) && !json_object_is_type(o, json_type_object))
+                goto bad;
+        s->target = xstrdup((str = json_get_str(j, "target")) ? str : "");
+        s->data_dir = xstrdup((str = json_get_str(j, "data-dir")) ? str : DEFAULT_DATA_DIR);
+        if (s->data_dir[0] != '/')
+                goto bad;
+        if (!get_class(j, &s->class) || !get_level(j, s->class, old, &s->level))
+                goto bad;
+        if (json_object_object_get_ex(j, "journal-thread", &jt)) {
+                if (!json_object_is_type(jt, json_type_boolean))
+                        goto bad;
+                s->journal_thread = json_object_get_boolean(jt);
+        }
+        if (!o) {
+                *ret_state = s;
+                return 0;
+        }
+        if (!json_get_int(o, "pid", &v) || v <= 0 || v > INT32_MAX)
                 goto bad;
         s->pid = (pid_t) v;
-        if (!json_get_int(j, "starttime", &v) || v < 0)
+        if (!json_get_int(o, "starttime", &v) || v < 0)
                 goto bad;
         s->starttime = (uint64_t) v;
-        if (json_object_object_get_ex(j, "comm", &comm) && json_object_is_type(comm, json_type_string))
+        if (json_object_object_get_ex(o, "comm", &comm) && json_object_is_type(comm, json_type_string))
                 snprintf(s->comm, sizeof s->comm, "%s", json_object_get_string(comm));
-        if (!get_class(j, &s->class) || !json_get_int(j, "level", &v) || v < 0 || v > 7)
-                goto bad;
-        s->level = (int) v;
-        if (json_object_object_get_ex(j, "threads", &th) && json_object_is_type(th, json_type_array)) {
+        if (json_object_object_get_ex(o, "threads", &th) && json_object_is_type(th, json_type_array)) {
                 size_t n = json_object_array_length(th);
                 s->threads = xcalloc(n, sizeof(*s->threads));
                 for (size_t i = 0; i < n; i++) {
@@ -613,10 +658,7 @@ const struct action_ops io_priority_ops = {
         .kind = "io-priority",
         .parse = iop_parse,
         .claims = iop_claims,
-        .spec_to_json = iop_spec_to_json,
-        .spec_free = iop_spec_free,
         .plan = iop_plan,
-        .caps_all = CAP_TO_MASK(CAP_SYS_NICE),
         .caps = iop_caps,
         .read = iop_read,
         .same = iop_same,

@@ -29,22 +29,20 @@
 static const char *const policy_words[] = { "noatime", "relatime", "strictatime", "nodiratime", "diratime", NULL };
 #define WORDS_LIST "noatime, relatime, strictatime, nodiratime, diratime"
 
-/* One mount, as a wanted or an observed state. The identity fields tell a mount from one
- * mounted later on the same point, so a change to an unmounted mount is void. */
+/* A mount-options state is the policy's entry (a path, the atime options) and, once
+ * planned, the mount that holds the path. Its JSON is the policy's {"path", "set"} with the
+ * mount under "observed". The identity fields tell a mount from one mounted later on the
+ * same point, so a change to an unmounted mount is void. */
 struct mnt_state {
-        char *path; /* as the policy names it */
-        uint64_t mount_id;
+        char *path;         /* as the policy names it, normalised */
+        struct atime atime; /* wanted: only what the policy sets; read: both parts */
+        const struct ynode *at; /* a parsed state: for claims */
+
+        uint64_t mount_id;  /* planned and read: the mount (0 in a parsed state) */
         uint64_t unique_id; /* Linux 6.8+: never reused; 0 when unknown */
         char *mount_point, *source, *fstype, *root;
         unsigned major, minor;
-        struct atime atime; /* wanted: only what the policy sets; observed: both parts */
-        char *others;       /* observed only: the flags a change keeps, "rw,nosuid,nodev" */
-};
-
-struct mnt_spec {
-        char *path;
-        struct atime atime;
-        const struct ynode *at;
+        char *others;       /* read: the flags a change keeps, "rw,nosuid,nodev" */
 };
 
 static void mnt_free(void *p) {
@@ -57,12 +55,6 @@ static void mnt_free(void *p) {
         free(s->fstype);
         free(s->root);
         free(s->others);
-        free(s);
-}
-
-static void mnt_spec_free(void *p) {
-        struct mnt_spec *s = p;
-        free(s->path);
         free(s);
 }
 
@@ -140,10 +132,10 @@ static int parse_set(const struct ynode *v, struct atime *a, struct perr *err) {
         return r;
 }
 
-static int mnt_parse(const struct ynode *node, const struct policy *pol _unused_, void **ret_spec, struct perr *err) {
+static int mnt_parse(const struct ynode *node, const struct policy *pol _unused_, void **ret_state, struct perr *err) {
         static const char *const keys[] = { "path", "set", NULL };
         const struct ynode *v;
-        struct mnt_spec *s;
+        struct mnt_state *s;
         const char *str;
         int r = 0;
 
@@ -172,10 +164,10 @@ static int mnt_parse(const struct ynode *node, const struct policy *pol _unused_
         } else if (parse_set(v, &s->atime, err) < 0)
                 r = -EINVAL;
         if (r < 0) {
-                mnt_spec_free(s);
+                mnt_free(s);
                 return r;
         }
-        *ret_spec = s;
+        *ret_state = s;
         return 0;
 }
 
@@ -186,24 +178,10 @@ static char *set_words(const struct atime *a) {
         return m && d ? xasprintf("%s,%s", m, d) : xstrdup(m ? m : d ? d : "");
 }
 
-static void mnt_claims(const void *spec, claim_fn fn, void *userdata) {
-        const struct mnt_spec *s = spec;
+static void mnt_claims(const void *state, claim_fn fn, void *userdata) {
+        const struct mnt_state *s = state;
         _cleanup_free_ char *val = set_words(&s->atime);
         fn(userdata, s->path, val, s->at);
-}
-
-static int mnt_spec_to_json(const void *spec, struct json_object **ret) {
-        const struct mnt_spec *s = spec;
-        struct json_object *j = json_object_new_object(), *set = json_object_new_array();
-        _cleanup_free_ char *words = set_words(&s->atime);
-        char *save = NULL;
-
-        json_object_object_add(j, "path", json_object_new_string(s->path));
-        for (char *w = strtok_r(words, ",", &save); w; w = strtok_r(NULL, ",", &save))
-                json_object_array_add(set, json_object_new_string(w));
-        json_object_object_add(j, "set", set);
-        *ret = j;
-        return 0;
 }
 
 /* The host's view; on failure the reason goes to ctx (when there is one). */
@@ -243,8 +221,8 @@ static bool same_mount(const struct mnt_state *s, const struct mount_entry *m) {
 
 /* ---- plan, read, compare ---- */
 
-static int mnt_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
-        const struct mnt_spec *s = spec;
+static int mnt_plan(struct ctx *ctx, const void *state, struct plan_list *out) {
+        const struct mnt_state *s = state;
         _cleanup_free_ char *wanted = atime_describe(&s->atime);
         struct mount_entry m = { 0 };
         uint64_t unique = 0;
@@ -372,6 +350,12 @@ static bool mnt_same(const void *want, const void *have) {
         const struct mnt_state *w = want, *h = have;
         return w->mount_id == h->mount_id && streq(w->mount_point, h->mount_point) &&
                atime_satisfies(&w->atime, &h->atime);
+}
+
+/* Two wanted states: the same atime parts set the same way. */
+static bool mnt_equal(const void *a, const void *b) {
+        const struct mnt_state *x = a, *y = b;
+        return x->mount_id == y->mount_id && x->atime.mode == y->atime.mode && x->atime.dir == y->atime.dir;
 }
 
 /* ---- changing it ---- */
@@ -540,13 +524,15 @@ static int mnt_apply(struct ctx *ctx, const void *want, const void *have _unused
         return r;
 }
 
-static uint64_t mnt_caps(const void *state _unused_) {
+static uint64_t mnt_caps(const void *state) {
         struct host_view v;
         uint64_t caps = CAP_TO_MASK(CAP_SYS_ADMIN);
 
         /* Entering PID 1's namespace: setns needs CAP_SYS_CHROOT too, and opening
          * /proc/1/ns/mnt of a process with more capabilities than medic keeps needs
          * CAP_SYS_PTRACE. */
+        if (!state)
+                return caps | CAP_TO_MASK(CAP_SYS_CHROOT) | CAP_TO_MASK(CAP_SYS_PTRACE);
         if (view_open(NULL, &v) >= 0 && v.other_ns)
                 caps |= CAP_TO_MASK(CAP_SYS_CHROOT) | CAP_TO_MASK(CAP_SYS_PTRACE);
         host_view_done(&v);
@@ -638,90 +624,138 @@ static char *mnt_describe(const void *state) {
 
 static int mnt_to_json(const void *state, struct json_object **ret) {
         const struct mnt_state *s = state;
-        struct json_object *j = json_object_new_object();
-        char dev[32];
+        struct json_object *j = json_object_new_object(), *set = json_object_new_array(), *o;
+        _cleanup_free_ char *words = set_words(&s->atime);
+        char dev[32], *save = NULL;
 
-        snprintf(dev, sizeof dev, "%u:%u", s->major, s->minor);
         json_object_object_add(j, "path", json_object_new_string(s->path));
-        json_object_object_add(j, "mount_id", json_object_new_int64((int64_t) s->mount_id));
+        for (char *w = strtok_r(words, ",", &save); w; w = strtok_r(NULL, ",", &save))
+                json_object_array_add(set, json_object_new_string(w));
+        json_object_object_add(j, "set", set);
+        if (s->mount_id == 0) {
+                *ret = j;
+                return 0;
+        }
+        o = json_object_new_object();
+        snprintf(dev, sizeof dev, "%u:%u", s->major, s->minor);
+        json_object_object_add(o, "mount_id", json_object_new_int64((int64_t) s->mount_id));
         if (s->unique_id)
-                json_object_object_add(j, "mount_unique_id", json_object_new_int64((int64_t) s->unique_id));
-        json_object_object_add(j, "mount_point", json_object_new_string(s->mount_point));
-        json_object_object_add(j, "source", json_object_new_string(s->source));
-        json_object_object_add(j, "fstype", json_object_new_string(s->fstype));
-        json_object_object_add(j, "root", json_object_new_string(s->root));
-        json_object_object_add(j, "dev", json_object_new_string(dev));
-        if (s->atime.mode != ATIME_UNSET)
-                json_object_object_add(j, "atime", json_object_new_string(atime_mode_name(s->atime.mode)));
-        if (s->atime.dir != DIRATIME_UNSET)
-                json_object_object_add(j, "nodiratime", json_object_new_boolean(s->atime.dir == DIRATIME_OFF));
+                json_object_object_add(o, "mount_unique_id", json_object_new_int64((int64_t) s->unique_id));
+        json_object_object_add(o, "mount_point", json_object_new_string(s->mount_point));
+        json_object_object_add(o, "source", json_object_new_string(s->source));
+        json_object_object_add(o, "fstype", json_object_new_string(s->fstype));
+        json_object_object_add(o, "root", json_object_new_string(s->root));
+        json_object_object_add(o, "dev", json_object_new_string(dev));
         if (s->others)
-                json_object_object_add(j, "kept", json_object_new_string(s->others));
+                json_object_object_add(o, "kept", json_object_new_string(s->others));
+        json_object_object_add(j, "observed", o);
         *ret = j;
         return 0;
 }
 
-static int mnt_from_json(struct json_object *j, void **ret_state) {
-        const char *path = json_get_str(j, "path"), *mp = json_get_str(j, "mount_point"), *src = json_get_str(j, "source");
-        const char *type = json_get_str(j, "fstype"), *root = json_get_str(j, "root"), *dev = json_get_str(j, "dev");
-        const char *mode = json_get_str(j, "atime"), *kept = json_get_str(j, "kept");
-        struct json_object *id, *nd, *uid;
-        struct mnt_state *s;
-        unsigned major, minor;
-        char end;
+/* The atime parts of a journalled state: the policy's "set" list, or the form of journals
+ * written before it ("atime": a mode, "nodiratime": a boolean). */
+static bool atime_from_json(struct json_object *j, bool old, struct atime *ret) {
+        struct atime a = { ATIME_UNSET, DIRATIME_UNSET };
+        struct json_object *set, *nd;
+        const char *mode;
 
-        if (!path || !mp || !src || !type || !root || !dev || path[0] != '/' ||
-            sscanf(dev, "%u:%u%c", &major, &minor, &end) != 2 || !json_object_object_get_ex(j, "mount_id", &id) ||
-            !json_object_is_type(id, json_type_int) || json_object_get_int64(id) <= 0)
-                return -EBADMSG;
-        s = xcalloc(1, sizeof(*s));
-        *s = (struct mnt_state) {
-                .path = xstrdup(path), .mount_id = (uint64_t) json_object_get_int64(id),
-                .mount_point = xstrdup(mp), .source = xstrdup(src), .fstype = xstrdup(type), .root = xstrdup(root),
-                .major = major, .minor = minor, .atime = { ATIME_UNSET, DIRATIME_UNSET },
-                .others = kept ? xstrdup(kept) : NULL,
-        };
-        if (json_object_object_get_ex(j, "mount_unique_id", &uid)) {
-                if (!json_object_is_type(uid, json_type_int) || json_object_get_int64(uid) <= 0) {
-                        mnt_free(s);
-                        return -EBADMSG;
+        if (!old) {
+                size_t n;
+                if (!json_object_object_get_ex(j, "set", &set) || !json_object_is_type(set, json_type_array) ||
+                    (n = json_object_array_length(set)) == 0 || n > 2)
+                        return false;
+                for (size_t i = 0; i < n; i++) {
+                        struct json_object *w = json_object_array_get_idx(set, i);
+                        struct atime one = { ATIME_UNSET, DIRATIME_UNSET };
+                        bool known = false;
+                        if (!json_object_is_type(w, json_type_string))
+                                return false;
+                        for (const char *const *k = policy_words; *k; k++)
+                                known = known || streq(*k, json_object_get_string(w));
+                        if (!known || !atime_apply_word(&one, json_object_get_string(w)) ||
+                            (one.mode != ATIME_UNSET && a.mode != ATIME_UNSET) ||
+                            (one.dir != DIRATIME_UNSET && a.dir != DIRATIME_UNSET))
+                                return false;
+                        a = atime_merge(&a, &one);
                 }
-                s->unique_id = (uint64_t) json_object_get_int64(uid);
+                *ret = a;
+                return true;
         }
-        if (mode) {
-                struct atime a = { ATIME_UNSET, DIRATIME_UNSET };
-                if (!atime_apply_word(&a, mode) || a.mode == ATIME_UNSET || !streq(atime_mode_name(a.mode), mode)) {
-                        mnt_free(s);
-                        return -EBADMSG;
-                }
-                s->atime.mode = a.mode;
+        if ((mode = json_get_str(j, "atime"))) {
+                struct atime m = { ATIME_UNSET, DIRATIME_UNSET };
+                if (!atime_apply_word(&m, mode) || m.mode == ATIME_UNSET || !streq(atime_mode_name(m.mode), mode))
+                        return false;
+                a.mode = m.mode;
         }
         if (json_object_object_get_ex(j, "nodiratime", &nd)) {
-                if (!json_object_is_type(nd, json_type_boolean)) {
-                        mnt_free(s);
-                        return -EBADMSG;
-                }
-                s->atime.dir = json_object_get_boolean(nd) ? DIRATIME_OFF : DIRATIME_ON;
+                if (!json_object_is_type(nd, json_type_boolean))
+                        return false;
+                a.dir = json_object_get_boolean(nd) ? DIRATIME_OFF : DIRATIME_ON;
         }
-        if (s->atime.mode == ATIME_UNSET && s->atime.dir == DIRATIME_UNSET) {
-                mnt_free(s);
+        if (a.mode == ATIME_UNSET && a.dir == DIRATIME_UNSET)
+                return false;
+        *ret = a;
+        return true;
+}
+
+/* The policy's keys with the mount under "observed"; or the flat form of journals written
+ * before it (a set may be open across an upgrade). */
+static int mnt_from_json(struct json_object *j, void **ret_state) {
+        bool old = json_object_object_get_ex(j, "mount_id", NULL);
+        struct json_object *o = old ? j : NULL, *id, *uid;
+        const char *path = json_get_str(j, "path"), *mp, *src, *type, *root, *dev, *kept;
+        struct mnt_state *s;
+        unsigned major, minor;
+        struct atime a;
+        char end;
+
+        if (!old && json_object_object_get_ex(j, "observed", &o) && !json_object_is_type(o, json_type_object))
                 return -EBADMSG;
+        if (!path || path[0] != '/' || !atime_from_json(j, old, &a))
+                return -EBADMSG;
+        s = xcalloc(1, sizeof(*s));
+        s->path = xstrdup(path);
+        s->atime = a;
+        if (!o) {
+                *ret_state = s;
+                return 0;
+        }
+        mp = json_get_str(o, "mount_point"), src = json_get_str(o, "source"), type = json_get_str(o, "fstype");
+        root = json_get_str(o, "root"), dev = json_get_str(o, "dev"), kept = json_get_str(o, "kept");
+        if (!mp || !src || !type || !root || !dev || sscanf(dev, "%u:%u%c", &major, &minor, &end) != 2 ||
+            !json_object_object_get_ex(o, "mount_id", &id) || !json_object_is_type(id, json_type_int) ||
+            json_object_get_int64(id) <= 0)
+                goto bad;
+        s->mount_id = (uint64_t) json_object_get_int64(id);
+        s->mount_point = xstrdup(mp);
+        s->source = xstrdup(src);
+        s->fstype = xstrdup(type);
+        s->root = xstrdup(root);
+        s->major = major;
+        s->minor = minor;
+        s->others = kept ? xstrdup(kept) : NULL;
+        if (json_object_object_get_ex(o, "mount_unique_id", &uid)) {
+                if (!json_object_is_type(uid, json_type_int) || json_object_get_int64(uid) <= 0)
+                        goto bad;
+                s->unique_id = (uint64_t) json_object_get_int64(uid);
         }
         *ret_state = s;
         return 0;
+bad:
+        mnt_free(s);
+        return -EBADMSG;
 }
 
 const struct action_ops mount_options_ops = {
         .kind = "mount-options",
         .parse = mnt_parse,
         .claims = mnt_claims,
-        .spec_to_json = mnt_spec_to_json,
-        .spec_free = mnt_spec_free,
         .plan = mnt_plan,
-        .caps_all = CAP_TO_MASK(CAP_SYS_ADMIN) | CAP_TO_MASK(CAP_SYS_CHROOT) | CAP_TO_MASK(CAP_SYS_PTRACE),
         .caps = mnt_caps,
         .read = mnt_read,
         .same = mnt_same,
+        .equal = mnt_equal,
         .apply = mnt_apply,
         .notes = mnt_notes,
         .describe = mnt_describe,

@@ -12,21 +12,28 @@
 #include "../agent/policy.h"
 #include "action.h"
 
-struct sysctl_state {
+/* A sysctl state is what the policy writes: keys and their values. A parsed action holds
+ * every key it sets; a planned, read or journalled state holds one. Its JSON is the
+ * policy's own map, {"net.ipv4.tcp_keepalive_time": "7200"}. */
+struct sysctl_entry {
         char *key;   /* dotted: net.ipv4.tcp_keepalive_time */
         char *value; /* blanks normalised: the kernel prints some values with tabs */
+        const struct ynode *at; /* parsed states: the key's position, for claims */
 };
 
-struct sysctl_spec {
-        struct sysctl_state *entries;
-        const struct ynode **at;
+struct sysctl_state {
+        struct sysctl_entry *e;
         size_t n;
 };
 
+static void entry_add(struct sysctl_state *s, const char *key, const char *value, const struct ynode *at) {
+        s->e = xrealloc(s->e, (s->n + 1) * sizeof(*s->e));
+        s->e[s->n++] = (struct sysctl_entry) { .key = xstrdup(key), .value = normalize_blanks(value), .at = at };
+}
+
 static struct sysctl_state *state_new(const char *key, const char *value) {
         struct sysctl_state *s = xcalloc(1, sizeof(*s));
-        s->key = xstrdup(key);
-        s->value = normalize_blanks(value);
+        entry_add(s, key, value, NULL);
         return s;
 }
 
@@ -34,20 +41,19 @@ static void sysctl_free(void *p) {
         struct sysctl_state *s = p;
         if (!s)
                 return;
-        free(s->key);
-        free(s->value);
+        for (size_t i = 0; i < s->n; i++) {
+                free(s->e[i].key);
+                free(s->e[i].value);
+        }
+        free(s->e);
         free(s);
 }
 
-static void sysctl_spec_free(void *p) {
-        struct sysctl_spec *s = p;
-        for (size_t i = 0; i < s->n; i++) {
-                free(s->entries[i].key);
-                free(s->entries[i].value);
-        }
-        free(s->entries);
-        free(s->at);
-        free(s);
+static const struct sysctl_entry *entry_find(const struct sysctl_state *s, const char *key) {
+        for (size_t i = 0; i < s->n; i++)
+                if (streq(s->e[i].key, key))
+                        return &s->e[i];
+        return NULL;
 }
 
 /* [a-z0-9_-] segments joined by dots: never a path (no '/', no '..'), so a key cannot
@@ -71,9 +77,9 @@ static bool valid_key(const char *k) {
         return seg > 0;
 }
 
-static int sysctl_parse(const struct ynode *node, const struct policy *pol _unused_, void **ret_spec,
+static int sysctl_parse(const struct ynode *node, const struct policy *pol _unused_, void **ret_state,
                         struct perr *err) {
-        struct sysctl_spec *s;
+        struct sysctl_state *s;
         int r = 0;
 
         if (ynode_expect(node, YNODE_MAP, "sysctl", err) < 0)
@@ -83,8 +89,6 @@ static int sysctl_parse(const struct ynode *node, const struct policy *pol _unus
                 return -EINVAL;
         }
         s = xcalloc(1, sizeof(*s));
-        s->entries = xcalloc(node->n, sizeof(*s->entries));
-        s->at = xcalloc(node->n, sizeof(*s->at));
         for (size_t i = 0; i < node->n; i++) {
                 const struct ynode *k = node->keys[i], *v = node->vals[i];
                 _cleanup_free_ char *norm = NULL;
@@ -107,47 +111,40 @@ static int sysctl_parse(const struct ynode *node, const struct policy *pol _unus
                         r = -EINVAL;
                         continue;
                 }
-                s->entries[s->n] = (struct sysctl_state) { .key = xstrdup(k->value), .value = TAKE_PTR(norm) };
-                s->at[s->n++] = k;
+                entry_add(s, k->value, norm, k);
         }
         if (r < 0) {
-                sysctl_spec_free(s);
+                sysctl_free(s);
                 return r;
         }
-        *ret_spec = s;
+        *ret_state = s;
         return 0;
 }
 
-static void sysctl_claims(const void *spec, claim_fn fn, void *userdata) {
-        const struct sysctl_spec *s = spec;
+static void sysctl_claims(const void *state, claim_fn fn, void *userdata) {
+        const struct sysctl_state *s = state;
         for (size_t i = 0; i < s->n; i++)
-                fn(userdata, s->entries[i].key, s->entries[i].value, s->at[i]);
+                fn(userdata, s->e[i].key, s->e[i].value, s->e[i].at);
 }
 
-static int sysctl_spec_to_json(const void *spec, struct json_object **ret) {
-        const struct sysctl_spec *s = spec;
-        struct json_object *j = json_object_new_object();
+static int sysctl_plan(struct ctx *ctx _unused_, const void *state, struct plan_list *out) {
+        const struct sysctl_state *s = state;
         for (size_t i = 0; i < s->n; i++)
-                json_object_object_add(j, s->entries[i].key, json_object_new_string(s->entries[i].value));
-        *ret = j;
-        return 0;
-}
-
-static int sysctl_plan(struct ctx *ctx _unused_, const void *spec, struct plan_list *out) {
-        const struct sysctl_spec *s = spec;
-        for (size_t i = 0; i < s->n; i++)
-                plan_list_add(out, xstrdup(s->entries[i].key),
-                              state_new(s->entries[i].key, s->entries[i].value), NULL);
+                plan_list_add(out, xstrdup(s->e[i].key), state_new(s->e[i].key, s->e[i].value), NULL);
         return 0;
 }
 
 static uint64_t sysctl_caps(const void *state) {
         const struct sysctl_state *s = state;
+        uint64_t caps = 0;
+
         /* The net.* tables let CAP_NET_ADMIN write as root would (net_ctl_permissions);
          * elsewhere handlers that guard a value check CAP_SYS_ADMIN. */
-        if (startswith(s->key, "net."))
-                return CAP_TO_MASK(CAP_NET_ADMIN);
-        return CAP_TO_MASK(CAP_SYS_ADMIN);
+        if (!s)
+                return CAP_TO_MASK(CAP_NET_ADMIN) | CAP_TO_MASK(CAP_SYS_ADMIN);
+        for (size_t i = 0; i < s->n; i++)
+                caps |= startswith(s->e[i].key, "net.") ? CAP_TO_MASK(CAP_NET_ADMIN) : CAP_TO_MASK(CAP_SYS_ADMIN);
+        return caps;
 }
 
 static char *key_path(const char *key) {
@@ -158,9 +155,10 @@ static char *key_path(const char *key) {
         return p;
 }
 
+/* Reads the one key a planned or journalled state names. */
 static int sysctl_read(struct ctx *ctx, const void *state, void **ret_have) {
         const struct sysctl_state *want = state;
-        _cleanup_free_ char *path = key_path(want->key), *text = NULL;
+        _cleanup_free_ char *path = key_path(want->e[0].key), *text = NULL;
         int r;
 
         r = read_file(path, &text, NULL);
@@ -176,17 +174,27 @@ static int sysctl_read(struct ctx *ctx, const void *state, void **ret_have) {
                 ctx_fail(ctx, "cannot read %s: %s", path, strerror(-r));
                 return r;
         }
-        *ret_have = state_new(want->key, text);
+        *ret_have = state_new(want->e[0].key, text);
         return 0;
 }
 
+/* The same keys with the same values: symmetric, so it also compares two wanted states. */
 static bool sysctl_same(const void *a, const void *b) {
         const struct sysctl_state *x = a, *y = b;
-        return streq(x->key, y->key) && streq(x->value, y->value);
+
+        if (x->n != y->n)
+                return false;
+        for (size_t i = 0; i < x->n; i++) {
+                const struct sysctl_entry *o = entry_find(y, x->e[i].key);
+                if (!o || !streq(o->value, x->e[i].value))
+                        return false;
+        }
+        return true;
 }
 
 static int sysctl_apply(struct ctx *ctx, const void *want, const void *have _unused_) {
-        const struct sysctl_state *w = want;
+        const struct sysctl_state *s = want;
+        const struct sysctl_entry *w = &s->e[0];
         _cleanup_free_ char *path = key_path(w->key);
         int r = write_string_file(path, w->value);
 
@@ -339,7 +347,7 @@ static void boot_value_of(const char *root, const char *key, struct boot_value *
 }
 
 static void sysctl_notes(struct ctx *ctx, const void *want, const void *have _unused_, char ***notes) {
-        const struct sysctl_state *w = want;
+        const struct sysctl_entry *w = &((const struct sysctl_state *) want)->e[0];
         struct boot_value bv = { 0 };
 
         boot_value_of(ctx->root ? ctx->root : "", w->key, &bv);
@@ -356,29 +364,59 @@ static void sysctl_notes(struct ctx *ctx, const void *want, const void *have _un
                 strv_push(notes, xstrdup("etcd (a Go program) sets TCP_KEEPIDLE/TCP_KEEPINTVL (15 s) on its own sockets; this value reaches only sockets that do not"));
 }
 
+/* A planned or read state: its value, as audit shows it; a parsed one: "key = value, ...". */
 static char *sysctl_describe(const void *state) {
         const struct sysctl_state *s = state;
-        return xstrdup(s->value);
+        char *text = NULL;
+
+        if (s->n == 1)
+                return xstrdup(s->e[0].value);
+        for (size_t i = 0; i < s->n; i++) {
+                text_append(&text, ", ", "%s = %s", s->e[i].key, s->e[i].value);
+        }
+        return text ? text : xstrdup("");
 }
 
 static int sysctl_to_json(const void *state, struct json_object **ret) {
         const struct sysctl_state *s = state;
         struct json_object *j = json_object_new_object();
-        json_object_object_add(j, "key", json_object_new_string(s->key));
-        json_object_object_add(j, "value", json_object_new_string(s->value));
+        for (size_t i = 0; i < s->n; i++)
+                json_object_object_add(j, s->e[i].key, json_object_new_string(s->e[i].value));
         *ret = j;
         return 0;
 }
 
+/* Every sysctl sits under a table (net., vm., kernel.): a journalled key has a dot. */
+static bool journal_key(const char *k) {
+        return valid_key(k) && strchr(k, '.');
+}
+
+/* The policy's map; or {"key": K, "value": V}, the form journals of medic before the
+ * policy's form hold (a set may be open across an upgrade). No sysctl is named "key" or
+ * "value", so the two cannot be mistaken for each other. */
 static int sysctl_from_json(struct json_object *j, void **ret_state) {
         struct json_object *k, *v;
+        struct sysctl_state *s;
 
-        if (!json_object_object_get_ex(j, "key", &k) || !json_object_is_type(k, json_type_string) ||
-            !json_object_object_get_ex(j, "value", &v) || !json_object_is_type(v, json_type_string))
+        if (!json_object_is_type(j, json_type_object) || json_object_object_length(j) == 0)
                 return -EBADMSG;
-        if (!valid_key(json_object_get_string(k)))
-                return -EBADMSG;
-        *ret_state = state_new(json_object_get_string(k), json_object_get_string(v));
+        if (json_object_object_length(j) == 2 && json_object_object_get_ex(j, "key", &k) &&
+            json_object_object_get_ex(j, "value", &v)) {
+                if (!json_object_is_type(k, json_type_string) || !json_object_is_type(v, json_type_string) ||
+                    !journal_key(json_object_get_string(k)))
+                        return -EBADMSG;
+                *ret_state = state_new(json_object_get_string(k), json_object_get_string(v));
+                return 0;
+        }
+        s = xcalloc(1, sizeof(*s));
+        json_object_object_foreach(j, key, val) {
+                if (!journal_key(key) || !json_object_is_type(val, json_type_string)) {
+                        sysctl_free(s);
+                        return -EBADMSG;
+                }
+                entry_add(s, key, json_object_get_string(val), NULL);
+        }
+        *ret_state = s;
         return 0;
 }
 
@@ -386,10 +424,7 @@ const struct action_ops sysctl_ops = {
         .kind = "sysctl",
         .parse = sysctl_parse,
         .claims = sysctl_claims,
-        .spec_to_json = sysctl_spec_to_json,
-        .spec_free = sysctl_spec_free,
         .plan = sysctl_plan,
-        .caps_all = CAP_TO_MASK(CAP_NET_ADMIN) | CAP_TO_MASK(CAP_SYS_ADMIN),
         .caps = sysctl_caps,
         .read = sysctl_read,
         .same = sysctl_same,

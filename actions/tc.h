@@ -139,5 +139,10 @@ int tc_rebuild_request(int ifindex, const struct tc_view *prev, struct nl_msg **
 /* "rate 1mbit burst 32768 limit 82768" from a tbf/fifo root's option bytes. */
 char *tc_describe_opts(const char *kind, const uint8_t *opts, size_t len);
 char *tc_rate_str(uint64_t bytes); /* "10gbit", "100mbit" */
+/* "1gbit", "100mbit", "2500000kbit" (tc's SI bit units) as bytes/s: tc_rate_str()'s
+ * inverse, for the policy and the journal. */
+int tc_rate_parse(const char *s, uint64_t *ret_bytes);
+/* "prio", "htb", "auto" as a backend, or -1. */
+int tc_backend_from_name(const char *s);
 /* Is sch_prio in this kernel? 1 yes, 0 no, -ENOENT unknown; *how says how medic knows. */
 int tc_kernel_has_prio(const char **how);

@@ -5,7 +5,10 @@
  * send 2380 and 2379 to one band, match IPv4 only, and leave the default priomap, which
  * puts unclassified traffic into the client band. medic builds the corrected structure
  * (actions/tc.h), or an HTB equivalent where the kernel has no sch_prio, and records the
- * previous root so rollback can give it back. */
+ * previous root so rollback can give it back.
+ *
+ * The state type, its comparisons, text and JSON are in traffic_priority_state.c; the
+ * kernel side in tc*.c. */
 #include <ctype.h>
 #include <json-c/json.h>
 #include <linux/capability.h>
@@ -17,91 +20,12 @@
 #include "../agent/ynode.h"
 #include "action.h"
 #include "tc.h"
+#include "traffic_priority.h"
 
 /* Without a link speed (virtio, lo) HTB gets this rate: high enough not to throttle most
  * links, so the operator should set rate: to the real speed for priorities to bite. */
 #define DEFAULT_RATE_BYTES (10000000000ull / 8)
 #define MIN_RATE_BYTES (1000000ull / 8)
-
-struct tp_spec {
-        char *interface; /* an interface name, "auto" or "all" */
-        enum tc_backend backend;
-        struct tc_band bands[TC_MAX_BANDS];
-        char *names[TC_MAX_BANDS];
-        unsigned n;
-        uint64_t rate; /* bytes/s; 0 = the link's speed */
-        bool replace_foreign;
-        const struct ynode *at;
-};
-
-/* One interface's root, wanted or seen. */
-struct tp_state {
-        char ifname[IF_NAMESIZE];
-        struct tc_view v;
-        char *names[TC_MAX_BANDS]; /* wanted: band names, for people */
-        bool replace_foreign;      /* wanted: replace a root medic cannot rebuild */
-        char *rate_from;           /* wanted: where the HTB rate comes from */
-};
-
-static void tp_free(void *p) {
-        struct tp_state *s = p;
-        if (!s)
-                return;
-        tc_view_done(&s->v);
-        for (unsigned i = 0; i < TC_MAX_BANDS; i++)
-                free(s->names[i]);
-        free(s->rate_from);
-        free(s);
-}
-
-static void tp_spec_free(void *p) {
-        struct tp_spec *s = p;
-        if (!s)
-                return;
-        free(s->interface);
-        for (unsigned i = 0; i < TC_MAX_BANDS; i++)
-                free(s->names[i]);
-        free(s);
-}
-
-static const char *const root_names[] = {
-        [TC_ROOT_DEFAULT] = "default",
-        [TC_ROOT_MEDIC] = "medic",
-        [TC_ROOT_FOREIGN] = "foreign",
-        [TC_ROOT_PARTIAL] = "medic-partial",
-};
-
-static int backend_from_name(const char *s) {
-        for (int b = 0; b < _TC_BACKEND_MAX; b++)
-                if (streq(tc_backend_name(b), s))
-                        return b;
-        return -1;
-}
-
-/* "1gbit", "100mbit", "2500000kbit": tc's SI bit units. */
-static int parse_rate(const char *s, uint64_t *ret_bytes) {
-        static const struct { const char *unit; uint64_t mult; } units[] = {
-                { "bit", 1 }, { "kbit", 1000 }, { "mbit", 1000000 }, { "gbit", 1000000000 },
-                { "tbit", 1000000000000ull },
-        };
-        char *end;
-        unsigned long long v;
-
-        if (!isdigit((unsigned char) s[0]))
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno || end == s)
-                return -EINVAL;
-        for (size_t i = 0; i < ELEMENTSOF(units); i++)
-                if (strcasecmp(end, units[i].unit) == 0) {
-                        if (v > UINT64_MAX / units[i].mult)
-                                return -ERANGE;
-                        *ret_bytes = v * units[i].mult / 8;
-                        return 0;
-                }
-        return -EINVAL;
-}
 
 static bool valid_band_name(const char *s) {
         size_t n = strlen(s);
@@ -117,7 +41,7 @@ static int cmp_port(const void *a, const void *b) {
         return (int) *(const uint16_t *) a - (int) *(const uint16_t *) b;
 }
 
-static int parse_bands(const struct ynode *node, struct tp_spec *s, struct perr *err) {
+static int parse_bands(const struct ynode *node, struct tp_state *s, struct perr *err) {
         static const char *const keys[] = { "name", "ports", NULL };
         int r = 0;
 
@@ -175,24 +99,25 @@ static int parse_bands(const struct ynode *node, struct tp_spec *s, struct perr 
                                 continue;
                         }
                         for (unsigned bb = 0; bb <= i; bb++)
-                                for (unsigned pp = 0; pp < s->bands[bb].n_ports; pp++)
-                                        if (s->bands[bb].ports[pp] == port) {
+                                for (unsigned pp = 0; pp < s->v.bands[bb].n_ports; pp++)
+                                        if (s->v.bands[bb].ports[pp] == port) {
                                                 perr_add(err, v->vals[k], "traffic-priority.bands[].ports: %llu is already in band '%s'",
                                                          port, s->names[bb] ? s->names[bb] : "?");
                                                 r = -EINVAL;
                                         }
-                        s->bands[i].ports[s->bands[i].n_ports++] = (uint16_t) port;
+                        s->v.bands[i].ports[s->v.bands[i].n_ports++] = (uint16_t) port;
                 }
-                qsort(s->bands[i].ports, s->bands[i].n_ports, sizeof(uint16_t), cmp_port);
+                qsort(s->v.bands[i].ports, s->v.bands[i].n_ports, sizeof(uint16_t), cmp_port);
         }
-        s->n = (unsigned) node->n;
+        s->v.n_bands = (unsigned) node->n;
         return r;
 }
 
-static int tp_parse(const struct ynode *node, const struct policy *pol, void **ret_spec, struct perr *err) {
+static int tp_parse(const struct ynode *node, const struct policy *pol, void **ret_state, struct perr *err) {
         static const char *const keys[] = { "interface", "backend", "bands", "rate", "replace-foreign", NULL };
+        _cleanup_free_ char *ifname = NULL;
         const struct ynode *v;
-        struct tp_spec *s;
+        struct tp_state *s;
         const char *str;
         int r = 0;
 
@@ -202,22 +127,25 @@ static int tp_parse(const struct ynode *node, const struct policy *pol, void **r
                 r = -EINVAL;
         s = xcalloc(1, sizeof(*s));
         s->at = node;
-        s->backend = TC_BACKEND_AUTO;
+        s->v.root = TC_ROOT_MEDIC;
+        s->v.backend = TC_BACKEND_AUTO;
 
         if (!(v = ynode_get(node, "interface"))) {
                 perr_add(err, node, "traffic-priority: missing 'interface' (an interface, an interface target, auto or all)");
                 r = -EINVAL;
-        } else if (policy_interface(v, pol, "traffic-priority.interface", &s->interface, err) < 0)
+        } else if (policy_interface(v, pol, "traffic-priority.interface", &ifname, err) < 0)
                 r = -EINVAL;
+        else /* a name, auto or all: policy_interface() checked its length */
+                snprintf(s->ifname, sizeof s->ifname, "%s", ifname);
         if ((v = ynode_get(node, "backend"))) {
                 int b;
                 if (ynode_string(v, "traffic-priority.backend", &str, err) < 0)
                         r = -EINVAL;
-                else if ((b = backend_from_name(str)) < 0) {
+                else if ((b = tc_backend_from_name(str)) < 0) {
                         perr_add(err, v, "traffic-priority.backend: '%s' is not prio, htb or auto", str);
                         r = -EINVAL;
                 } else
-                        s->backend = b;
+                        s->v.backend = b;
         }
         if (!(v = ynode_get(node, "bands"))) {
                 perr_add(err, node, "traffic-priority: missing 'bands' (the first band is served first)");
@@ -228,10 +156,10 @@ static int tp_parse(const struct ynode *node, const struct policy *pol, void **r
                 int q;
                 if (ynode_string(v, "traffic-priority.rate", &str, err) < 0)
                         r = -EINVAL;
-                else if (s->backend == TC_BACKEND_PRIO) {
+                else if (s->v.backend == TC_BACKEND_PRIO) {
                         perr_add(err, v, "traffic-priority.rate: only the htb backend (or auto) shapes to a rate");
                         r = -EINVAL;
-                } else if ((q = parse_rate(str, &s->rate)) < 0 || s->rate < MIN_RATE_BYTES) {
+                } else if ((q = tc_rate_parse(str, &s->v.rate)) < 0 || s->v.rate < MIN_RATE_BYTES) {
                         perr_add(err, v, "traffic-priority.rate: '%s' is not a rate of at least 1mbit (e.g. 1gbit, 25gbit, 100mbit)", str);
                         r = -EINVAL;
                 }
@@ -239,76 +167,20 @@ static int tp_parse(const struct ynode *node, const struct policy *pol, void **r
         if ((v = ynode_get(node, "replace-foreign")) && ynode_bool(v, "traffic-priority.replace-foreign", &s->replace_foreign, err) < 0)
                 r = -EINVAL;
         if (r < 0) {
-                tp_spec_free(s);
+                tp_free(s);
                 return r;
         }
-        *ret_spec = s;
+        *ret_state = s;
         return 0;
 }
 
-/* "peer 2380 > client 2379 > rest": one buffer, not a string per port (describe() runs
- * for every interface of `interface: all`). */
-static char *bands_str(const struct tc_band *bands, char *const *names, unsigned n) {
-        size_t len = sizeof("rest");
-        char *out, *p;
-
-        for (unsigned b = 0; b < n; b++)
-                len += (names && names[b] ? strlen(names[b]) + 1 : 0) + 6 * (size_t) bands[b].n_ports + 3;
-        p = out = xmalloc(len);
-        for (unsigned b = 0; b < n; b++) {
-                if (names && names[b]) {
-                        p = stpcpy(p, names[b]);
-                        *p++ = ' ';
-                }
-                for (unsigned k = 0; k < bands[b].n_ports; k++) {
-                        char digits[8];
-                        size_t i = sizeof(digits);
-                        unsigned v = bands[b].ports[k];
-                        if (k)
-                                *p++ = ',';
-                        do
-                                digits[--i] = (char) ('0' + v % 10);
-                        while ((v /= 10));
-                        memcpy(p, digits + i, sizeof(digits) - i);
-                        p += sizeof(digits) - i;
-                }
-                p = stpcpy(p, " > ");
-        }
-        strcpy(p, "rest");
-        return out;
-}
-
-static void tp_claims(const void *spec, claim_fn fn, void *userdata) {
-        const struct tp_spec *s = spec;
-        _cleanup_free_ char *obj = xasprintf("interface %s", s->interface);
-        _cleanup_free_ char *b = bands_str(s->bands, NULL, s->n);
-        _cleanup_free_ char *r = s->rate ? tc_rate_str(s->rate) : NULL;
-        _cleanup_free_ char *val = xasprintf("%s %s%s%s", tc_backend_name(s->backend), b, r ? " at " : "", r ? r : "");
+static void tp_claims(const void *state, claim_fn fn, void *userdata) {
+        const struct tp_state *s = state;
+        _cleanup_free_ char *obj = xasprintf("interface %s", s->ifname);
+        _cleanup_free_ char *b = bands_str(s->v.bands, NULL, s->v.n_bands);
+        _cleanup_free_ char *r = s->v.rate ? tc_rate_str(s->v.rate) : NULL;
+        _cleanup_free_ char *val = xasprintf("%s %s%s%s", tc_backend_name(s->v.backend), b, r ? " at " : "", r ? r : "");
         fn(userdata, obj, val, s->at);
-}
-
-static int tp_spec_to_json(const void *spec, struct json_object **ret) {
-        const struct tp_spec *s = spec;
-        struct json_object *j = json_object_new_object(), *bands = json_object_new_array();
-
-        json_object_object_add(j, "interface", json_object_new_string(s->interface));
-        json_object_object_add(j, "backend", json_object_new_string(tc_backend_name(s->backend)));
-        for (unsigned b = 0; b < s->n; b++) {
-                struct json_object *o = json_object_new_object(), *ports = json_object_new_array();
-                json_object_object_add(o, "name", json_object_new_string(s->names[b]));
-                for (unsigned p = 0; p < s->bands[b].n_ports; p++)
-                        json_object_array_add(ports, json_object_new_int(s->bands[b].ports[p]));
-                json_object_object_add(o, "ports", ports);
-                json_object_array_add(bands, o);
-        }
-        json_object_object_add(j, "bands", bands);
-        if (s->rate) {
-                _cleanup_free_ char *r = tc_rate_str(s->rate);
-                json_object_object_add(j, "rate", json_object_new_string(r));
-        }
-        json_object_object_add(j, "replace-foreign", json_object_new_boolean(s->replace_foreign));
-        *ret = j;
-        return 0;
 }
 
 /* The link speed from sysfs (Mbit/s); virtual and some virtio NICs report none. */
@@ -324,35 +196,34 @@ static uint64_t link_rate(const char *ifname, const char **from) {
         return DEFAULT_RATE_BYTES;
 }
 
-static struct tp_state *want_for(const struct tp_spec *s, const char *ifname) {
+static struct tp_state *want_for(const struct tp_state *s, const char *ifname) {
         struct tp_state *w = xcalloc(1, sizeof(*w));
         const char *from = "rate:";
 
         snprintf(w->ifname, sizeof(w->ifname), "%s", ifname);
         w->v.root = TC_ROOT_MEDIC;
-        w->v.backend = s->backend;
-        memcpy(w->v.bands, s->bands, sizeof(w->v.bands));
-        w->v.n_bands = s->n;
-        w->v.rate = s->rate ? s->rate : link_rate(ifname, &from);
+        w->v.backend = s->v.backend;
+        memcpy(w->v.bands, s->v.bands, sizeof(w->v.bands));
+        w->v.n_bands = s->v.n_bands;
+        w->v.rate = s->v.rate ? s->v.rate : link_rate(ifname, &from);
         w->rate_from = xstrdup(from);
-        for (unsigned b = 0; b < s->n; b++)
+        for (unsigned b = 0; b < s->v.n_bands; b++)
                 w->names[b] = xstrdup(s->names[b]);
         w->replace_foreign = s->replace_foreign;
         return w;
 }
 
-static char *tp_describe(const void *state);
 
-static int tp_plan(struct ctx *ctx, const void *spec, struct plan_list *out) {
-        const struct tp_spec *s = spec;
+static int tp_plan(struct ctx *ctx, const void *state, struct plan_list *out) {
+        const struct tp_state *s = state;
         _cleanup_free_ struct netif *ifs = NULL;
         size_t n = 0;
         int r;
 
-        r = ctx_net_why(ctx, netif_resolve(ctx_net(ctx), s->interface, &ifs, &n));
+        r = ctx_net_why(ctx, netif_resolve(ctx_net(ctx), s->ifname, &ifs, &n));
         if (r == -ENODEV || r == -ENOENT) {
-                struct tp_state *w = want_for(s, s->interface);
-                plan_list_finding(out, xasprintf("interface %s", s->interface),
+                struct tp_state *w = want_for(s, s->ifname);
+                plan_list_finding(out, xasprintf("interface %s", s->ifname),
                                   xstrdup(ctx->errmsg ? ctx->errmsg : strerror(-r)), tp_describe(w));
                 tp_free(w);
                 ctx_clear(ctx);
@@ -391,45 +262,6 @@ static int tp_read(struct ctx *ctx, const void *state, void **ret_have) {
         }
         *ret_have = h;
         return 0;
-}
-
-static bool bands_equal(const struct tc_view *a, const struct tc_view *b) {
-        if (a->n_bands != b->n_bands)
-                return false;
-        for (unsigned i = 0; i < a->n_bands; i++)
-                if (a->bands[i].n_ports != b->bands[i].n_ports ||
-                    memcmp(a->bands[i].ports, b->bands[i].ports, a->bands[i].n_ports * sizeof(uint16_t)))
-                        return false;
-        return true;
-}
-
-static bool tp_same(const void *want, const void *have) {
-        const struct tp_state *w = want, *h = have;
-
-        if (w->v.root != h->v.root)
-                return false;
-        switch (w->v.root) {
-        case TC_ROOT_DEFAULT:
-                return true;
-        case TC_ROOT_PARTIAL:
-                return w->v.backend == h->v.backend && bands_equal(&w->v, &h->v) && w->v.rate == h->v.rate &&
-                       w->v.n_classes == h->v.n_classes && w->v.n_filters == h->v.n_filters;
-        case TC_ROOT_FOREIGN:
-                return streq(w->v.kind, h->v.kind) && w->v.handle == h->v.handle &&
-                       w->v.rebuildable == h->v.rebuildable &&
-                       (!w->v.rebuildable || (w->v.opts_len == h->v.opts_len &&
-                                               memcmp(w->v.opts, h->v.opts, w->v.opts_len) == 0)) &&
-                       (w->v.rebuildable || streq_ptr(w->v.detail, h->v.detail));
-        case TC_ROOT_MEDIC:
-                if (w->v.backend != TC_BACKEND_AUTO && w->v.backend != h->v.backend)
-                        return false;
-                if (!bands_equal(&w->v, &h->v))
-                        return false;
-                return h->v.backend != TC_BACKEND_HTB || w->v.rate == h->v.rate;
-        case _TC_ROOT_MAX:
-                break;
-        }
-        return false;
 }
 
 static int ifindex_of(struct ctx *ctx, const char *ifname, int *ret) {
@@ -519,74 +351,11 @@ static int tp_apply(struct ctx *ctx, const void *want, const void *have) {
 
 /* From after, or from any state in_between() accepts: put_state() deletes whatever root
  * holds medic's handle (or the previous root's) before it builds, and a root put with
- * NLM_F_REPLACE replaces a partial one whole. */
+ * NLM_F_REPLACE replaces a partial one whole. Not apply(before): apply refuses a partly
+ * built or foreign root unless the policy says replace-foreign, and a before that was
+ * medic's own root (other bands) must come back over medic's partial build regardless. */
 static int tp_restore(struct ctx *ctx, const void *before, const void *have _unused_) {
         return put_state(ctx, before);
-}
-
-/* Is have a part of medic's structure full (a build stopped part way): medic's root for
- * the same bands with a subset of its classes and filters? */
-static bool part_of(const struct tc_view *full, const struct tc_view *have) {
-        if (full->root != TC_ROOT_MEDIC || have->root != TC_ROOT_PARTIAL)
-                return false;
-        if (full->backend != TC_BACKEND_AUTO && full->backend != have->backend)
-                return false;
-        if (full->n_bands != have->n_bands)
-                return false;
-        for (unsigned b = 0; b < have->n_bands; b++)
-                for (unsigned p = 0; p < have->bands[b].n_ports; p++) {
-                        bool found = false;
-                        for (unsigned q = 0; q < full->bands[b].n_ports; q++)
-                                found = found || full->bands[b].ports[q] == have->bands[b].ports[p];
-                        if (!found)
-                                return false;
-                }
-        /* 0: the classes were not added yet; else 1:100's rate is the link rate. */
-        return have->backend != TC_BACKEND_HTB || have->rate == 0 || have->rate == full->rate;
-}
-
-/* medic deletes the root first when the next one has the same handle (the kernel would
- * take a same-handle request as a change of the old root): handle 1: for medic's root, the
- * previous root's own handle for a rebuild. */
-static bool deletes_first(const struct tc_view *from, const struct tc_view *to) {
-        uint32_t next = 0;
-
-        switch (to->root) {
-        case TC_ROOT_DEFAULT:
-                return false;
-        case TC_ROOT_MEDIC:
-        case TC_ROOT_PARTIAL:
-                next = TC_MEDIC_HANDLE;
-                break;
-        case TC_ROOT_FOREIGN:
-                next = to->handle;
-                break;
-        case _TC_ROOT_MAX:
-                return false;
-        }
-        return from->root != TC_ROOT_DEFAULT && from->handle == next;
-}
-
-/* The states a medic stopped between before and after (or on its way back) leaves: medic's
- * root partly built toward either end, or no root at all where medic had deleted a root
- * with the handle it was about to use. Someone else's root is never one of them. */
-static bool tp_in_between(const void *before, const void *after, const void *have) {
-        const struct tp_state *b = before, *a = after, *h = have;
-
-        if (!streq(b->ifname, h->ifname) || !streq(a->ifname, h->ifname))
-                return false;
-        switch (h->v.root) {
-        case TC_ROOT_PARTIAL:
-                return part_of(&a->v, &h->v) || part_of(&b->v, &h->v);
-        case TC_ROOT_DEFAULT:
-                return deletes_first(&b->v, &a->v) || deletes_first(&a->v, &b->v);
-        case TC_ROOT_MEDIC:
-        case TC_ROOT_FOREIGN:
-                return false;
-        case _TC_ROOT_MAX:
-                break;
-        }
-        return false;
 }
 
 static void tp_notes(struct ctx *ctx _unused_, const void *want, const void *have, char ***notes) {
@@ -648,177 +417,15 @@ static void tp_notes(struct ctx *ctx _unused_, const void *want, const void *hav
         }
 }
 
-static char *tp_describe(const void *state) {
-        const struct tp_state *s = state;
-        _cleanup_free_ char *b = NULL, *r = NULL;
-
-        switch (s->v.root) {
-        case TC_ROOT_DEFAULT:
-                return xasprintf("kernel default (%s)", s->v.kind[0] ? s->v.kind : "?");
-        case TC_ROOT_FOREIGN:
-                if (s->v.rebuildable) {
-                        _cleanup_free_ char *o = tc_describe_opts(s->v.kind, s->v.opts, s->v.opts_len);
-                        return xasprintf("%s %x: %s", s->v.kind, TC_H_MAJ(s->v.handle) >> 16, o);
-                }
-                return xasprintf("%s %x: (%s)", s->v.kind, TC_H_MAJ(s->v.handle) >> 16, s->v.detail ? s->v.detail : "not medic's");
-        case TC_ROOT_PARTIAL:
-                if (s->v.backend == TC_BACKEND_HTB)
-                        return xasprintf("htb 1: partly built (%u of %u classes, %u filter lines)", s->v.n_classes,
-                                         s->v.n_bands + 2, s->v.n_filters);
-                return xasprintf("%s 1: partly built (%u filter lines)", s->v.kind, s->v.n_filters);
-        case TC_ROOT_MEDIC:
-                b = bands_str(s->v.bands, s->names, s->v.n_bands);
-                if (s->v.backend == TC_BACKEND_HTB) {
-                        r = tc_rate_str(s->v.rate);
-                        return xasprintf("htb %s: %s", r, b);
-                }
-                return xasprintf("%s: %s", tc_backend_name(s->v.backend), b);
-        case _TC_ROOT_MAX:
-                break;
-        }
-        return xstrdup("?");
-}
-
-static int tp_to_json(const void *state, struct json_object **ret) {
-        const struct tp_state *s = state;
-        struct json_object *j = json_object_new_object();
-
-        json_object_object_add(j, "interface", json_object_new_string(s->ifname));
-        json_object_object_add(j, "root", json_object_new_string(root_names[s->v.root]));
-        json_object_object_add(j, "kind", json_object_new_string(s->v.kind));
-        json_object_object_add(j, "handle", json_object_new_int64(s->v.handle));
-        if (s->v.root == TC_ROOT_MEDIC || s->v.root == TC_ROOT_PARTIAL) {
-                struct json_object *bands = json_object_new_array();
-                json_object_object_add(j, "backend", json_object_new_string(tc_backend_name(s->v.backend)));
-                for (unsigned b = 0; b < s->v.n_bands; b++) {
-                        struct json_object *o = json_object_new_object(), *ports = json_object_new_array();
-                        if (s->names[b])
-                                json_object_object_add(o, "name", json_object_new_string(s->names[b]));
-                        for (unsigned p = 0; p < s->v.bands[b].n_ports; p++)
-                                json_object_array_add(ports, json_object_new_int(s->v.bands[b].ports[p]));
-                        json_object_object_add(o, "ports", ports);
-                        json_object_array_add(bands, o);
-                }
-                json_object_object_add(j, "bands", bands);
-                json_object_object_add(j, "rate", json_object_new_int64((int64_t) s->v.rate));
-        }
-        if (s->v.root == TC_ROOT_PARTIAL) {
-                json_object_object_add(j, "classes", json_object_new_int64(s->v.n_classes));
-                json_object_object_add(j, "filters", json_object_new_int64(s->v.n_filters));
-        }
-        if (s->v.root == TC_ROOT_FOREIGN) {
-                json_object_object_add(j, "rebuildable", json_object_new_boolean(s->v.rebuildable));
-                if (s->v.rebuildable) {
-                        _cleanup_free_ char *hex = xmalloc(s->v.opts_len * 2 + 1);
-                        for (size_t i = 0; i < s->v.opts_len; i++)
-                                sprintf(hex + 2 * i, "%02x", s->v.opts[i]);
-                        hex[s->v.opts_len * 2] = 0;
-                        json_object_object_add(j, "options", json_object_new_string(hex));
-                }
-        }
-        if (s->v.detail)
-                json_object_object_add(j, "detail", json_object_new_string(s->v.detail));
-        *ret = j;
-        return 0;
-}
-
-static int tp_from_json(struct json_object *j, void **ret_state) {
-        struct tp_state *s = xcalloc(1, sizeof(*s));
-        struct json_object *v;
-        const char *str;
-        int x = -1;
-
-        if (!(str = json_get_str(j, "interface")) || strlen(str) >= sizeof(s->ifname))
-                goto bad;
-        snprintf(s->ifname, sizeof(s->ifname), "%s", str);
-        if (!(str = json_get_str(j, "root")))
-                goto bad;
-        for (int i = 0; i < _TC_ROOT_MAX; i++)
-                if (streq(root_names[i], str))
-                        x = i;
-        if (x < 0)
-                goto bad;
-        s->v.root = x;
-        if ((str = json_get_str(j, "kind")))
-                snprintf(s->v.kind, sizeof(s->v.kind), "%s", str);
-        if (!json_get_u32(j, "handle", &s->v.handle))
-                goto bad;
-        if ((str = json_get_str(j, "detail")))
-                s->v.detail = xstrdup(str);
-        if (s->v.root == TC_ROOT_MEDIC || s->v.root == TC_ROOT_PARTIAL) {
-                bool partial = s->v.root == TC_ROOT_PARTIAL;
-                int64_t rate;
-                if (!(str = json_get_str(j, "backend")) || (x = backend_from_name(str)) < 0)
-                        goto bad;
-                s->v.backend = x;
-                if (!json_get_int(j, "rate", &rate) || rate < 0)
-                        goto bad;
-                s->v.rate = (uint64_t) rate;
-                if (!json_object_object_get_ex(j, "bands", &v) || !json_object_is_type(v, json_type_array) ||
-                    json_object_array_length(v) < 1 || json_object_array_length(v) > TC_MAX_BANDS)
-                        goto bad;
-                s->v.n_bands = (unsigned) json_object_array_length(v);
-                for (unsigned b = 0; b < s->v.n_bands; b++) {
-                        struct json_object *o = json_object_array_get_idx(v, b), *ports;
-                        if ((str = json_get_str(o, "name")))
-                                s->names[b] = xstrdup(str);
-                        /* A partly built root may not have a band's ports yet. */
-                        if (!json_object_object_get_ex(o, "ports", &ports) || !json_object_is_type(ports, json_type_array) ||
-                            json_object_array_length(ports) < (partial ? 0 : 1) || json_object_array_length(ports) > TC_MAX_PORTS)
-                                goto bad;
-                        for (size_t p = 0; p < json_object_array_length(ports); p++) {
-                                int port = json_object_get_int(json_object_array_get_idx(ports, p));
-                                if (port < 1 || port > 65535)
-                                        goto bad;
-                                s->v.bands[b].ports[s->v.bands[b].n_ports++] = (uint16_t) port;
-                        }
-                }
-                if (partial) {
-                        int64_t k, f;
-                        if (!json_get_int(j, "classes", &k) || k < 0 || k > TC_MAX_BANDS + 2 ||
-                            !json_get_int(j, "filters", &f) || f < 0 || f > 4096)
-                                goto bad;
-                        s->v.n_classes = (unsigned) k;
-                        s->v.n_filters = (unsigned) f;
-                }
-        }
-        if (s->v.root == TC_ROOT_FOREIGN) {
-                if (!json_object_object_get_ex(j, "rebuildable", &v) || !json_object_is_type(v, json_type_boolean))
-                        goto bad;
-                s->v.rebuildable = json_object_get_boolean(v);
-                if (s->v.rebuildable) {
-                        size_t n;
-                        if (!(str = json_get_str(j, "options")) || (n = strlen(str)) == 0 || n % 2 || n > 8192)
-                                goto bad;
-                        s->v.opts = xmalloc(n / 2);
-                        s->v.opts_len = n / 2;
-                        for (size_t i = 0; i < n / 2; i++) {
-                                unsigned byte;
-                                if (sscanf(str + 2 * i, "%2x", &byte) != 1 || !isxdigit((unsigned char) str[2 * i]) ||
-                                    !isxdigit((unsigned char) str[2 * i + 1]))
-                                        goto bad;
-                                s->v.opts[i] = (uint8_t) byte;
-                        }
-                }
-        }
-        *ret_state = s;
-        return 0;
-bad:
-        tp_free(s);
-        return -EBADMSG;
-}
-
 const struct action_ops traffic_priority_ops = {
         .kind = "traffic-priority",
         .parse = tp_parse,
         .claims = tp_claims,
-        .spec_to_json = tp_spec_to_json,
-        .spec_free = tp_spec_free,
         .plan = tp_plan,
-        .caps_all = CAP_TO_MASK(CAP_NET_ADMIN),
         .caps = tp_caps,
         .read = tp_read,
         .same = tp_same,
+        .equal = tp_equal,
         .apply = tp_apply,
         .restore = tp_restore,
         .in_between = tp_in_between,

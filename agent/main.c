@@ -177,7 +177,7 @@ static int cmd_agent(struct run *run, unsigned id _unused_) {
         /* The agent may repair any kind of its policy, and a reload may bring others: it
          * keeps what every kind needs, nothing more, for as long as it runs. */
         for (size_t i = 0; action_registry[i]; i++)
-                keep |= action_registry[i]->caps_all;
+                keep |= action_caps_all(action_registry[i]);
         r = caps_limit(keep | caps_for_reading(run->policy));
         if (r < 0) {
                 report_error(&run->rep, "cannot limit capabilities: %s", strerror(-r));

@@ -118,7 +118,7 @@ int plan_build(struct run *run, struct plan *pl, bool notes) {
                 if (run->repair_kinds && !strv_contains(run->repair_kinds, a->ops->kind))
                         continue;
                 ctx_clear(&run->ctx);
-                r = a->ops->plan(&run->ctx, a->spec, &l);
+                r = a->ops->plan(&run->ctx, a->want, &l);
                 if (r < 0) {
                         struct row *row = report_add_row(&run->rep);
                         row->action = xstrdup(a->name);
@@ -169,7 +169,7 @@ int plan_build(struct run *run, struct plan *pl, bool notes) {
                         const struct item *dup = seen_find(&seen, pl, a->ops, pi->object);
                         if (dup) {
                                 _cleanup_free_ char *other = a->ops->describe(dup->want);
-                                if (streq(other, row->wanted)) {
+                                if (a->ops->equal ? a->ops->equal(dup->want, pi->want) : a->ops->same(dup->want, pi->want)) {
                                         row->status = ROW_SKIPPED;
                                         row->reason = xasprintf("also set by action '%s'", dup->action);
                                 } else {

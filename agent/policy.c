@@ -57,8 +57,8 @@ void policy_free(struct policy *p) {
                 return;
         for (size_t i = 0; i < p->n_actions; i++) {
                 free(p->actions[i].name);
-                if (p->actions[i].spec)
-                        p->actions[i].ops->spec_free(p->actions[i].spec);
+                if (p->actions[i].want)
+                        p->actions[i].ops->free(p->actions[i].want);
         }
         free(p->actions);
         policy_checks_free(p);
@@ -383,11 +383,11 @@ static int parse_action(struct policy *p, const struct ynode *n, struct perr *er
                          name ? "'" : "");
                 return -EINVAL;
         }
-        if (a.ops->parse(kind_val, p, &a.spec, err) < 0)
+        if (a.ops->parse(kind_val, p, &a.want, err) < 0)
                 r = -EINVAL;
         if (r < 0) {
-                if (a.spec)
-                        a.ops->spec_free(a.spec);
+                if (a.want)
+                        a.ops->free(a.want);
                 return r;
         }
         a.name = xstrdup(name);
@@ -574,7 +574,7 @@ int policy_load(const char *path, struct policy **ret, struct perr *err) {
                 cc.ops = p->actions[i].ops;
                 cc.action = p->actions[i].name;
                 if (cc.ops->claims)
-                        cc.ops->claims(p->actions[i].spec, claim_one, &cc);
+                        cc.ops->claims(p->actions[i].want, claim_one, &cc);
         }
         for (size_t i = 0; i < cc.n; i++) {
                 free(cc.claims[i].object);
@@ -645,7 +645,7 @@ int policy_to_json(const struct policy *p, struct json_object **ret) {
 
                 json_object_object_add(o, "name", json_object_new_string(a->name));
                 json_object_object_add(o, "mode", json_object_new_string(action_mode_name(a->mode)));
-                r = a->ops->spec_to_json(a->spec, &spec);
+                r = a->ops->to_json(a->want, &spec);
                 if (r < 0) {
                         json_object_put(o);
                         return r;

@@ -30,7 +30,7 @@ struct action {
         char *name;
         enum action_mode mode;
         const struct action_ops *ops;
-        void *spec;
+        void *want; /* the kind's parsed state: what the action wants, selectors unresolved */
         const struct ynode *at;
 };
 

@@ -616,11 +616,11 @@ int engine_limit_caps(struct run *run) {
         int r;
 
         for (size_t i = 0; run->policy && i < run->policy->n_actions; i++)
-                keep |= run->policy->actions[i].ops->caps_all;
+                keep |= action_caps_all(run->policy->actions[i].ops);
         /* rollback may undo a set of any kind; the others restore only open sets. */
         if (streq(run->rep.command, "rollback"))
                 for (size_t i = 0; action_registry[i]; i++)
-                        keep |= action_registry[i]->caps_all;
+                        keep |= action_caps_all(action_registry[i]);
         /* A damaged journal is reported by engine_recover(), before any change. */
         (void) run_journal(run);
         for (size_t i = 0; i < run->n_sets; i++) {
@@ -628,7 +628,7 @@ int engine_limit_caps(struct run *run) {
                 for (size_t k = 0; k < cs->n_items; k++) {
                         const struct action_ops *ops = action_ops_find(cs->items[k].kind);
                         if (ops)
-                                keep |= ops->caps_all;
+                                keep |= action_caps_all(ops);
                 }
         }
         r = caps_limit(keep | caps_for_reading(run->policy));

@@ -423,7 +423,7 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # default's three keepalive sysctls, in order, each with STATUS, from the kernel defaults
 # (7200 75 9) to the policy's values (600 60 5).
 assert_keepalive_items() {
-        py_assert "$1" '[(i["object"], i["status"], i["current"]["value"], i["wanted"]["value"]) for i in d["items"]] == [
+        py_assert "$1" '[(i["object"], i["status"], i["current"][i["object"]], i["wanted"][i["object"]]) for i in d["items"]] == [
     ("net.ipv4.tcp_keepalive_time", "'"$2"'", "7200", "600"),
     ("net.ipv4.tcp_keepalive_intvl", "'"$2"'", "75", "60"),
     ("net.ipv4.tcp_keepalive_probes", "'"$2"'", "9", "5")]'

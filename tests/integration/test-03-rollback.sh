@@ -20,7 +20,7 @@ assert_change_sets "1 2"
 assert_set_state 1 rolled-back
 assert_set_state 2 applied
 py_assert "$(journal_file 2)" 'd["kind"] == "rollback" and d["rollback_of"] == 1'
-py_assert "$(journal_file 2)" '[(i["object"], i["before"]["value"], i["after"]["value"], i["status"]) for i in d["items"]] == [
+py_assert "$(journal_file 2)" '[(i["object"], i["before"][i["object"]], i["after"][i["object"]], i["status"]) for i in d["items"]] == [
     ("net.ipv4.tcp_keepalive_probes", "5", "9", "changed"),
     ("net.ipv4.tcp_keepalive_intvl", "60", "75", "changed"),
     ("net.ipv4.tcp_keepalive_time", "600", "7200", "changed")]' "rollback set 2, newest first"

@@ -10,7 +10,7 @@ MEDIC_TEST_CRASH_AFTER=1 expect_rc 137 medic_ns apply
 assert_keepalive 600 75 9
 assert_change_sets "1"
 assert_set_state 1 applying
-py_assert "$(journal_file 1)" '[(i["object"], i["status"], i["before"]["value"]) for i in d["items"]] == [
+py_assert "$(journal_file 1)" '[(i["object"], i["status"], i["before"][i["object"]]) for i in d["items"]] == [
     ("net.ipv4.tcp_keepalive_time", "changed", "7200"),
     ("net.ipv4.tcp_keepalive_intvl", "pending", "75"),
     ("net.ipv4.tcp_keepalive_probes", "pending", "9")]' "journal of the killed apply"

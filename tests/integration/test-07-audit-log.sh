@@ -57,11 +57,11 @@ for e in changes:
         bad.append("change event %r" % e)
     if (e["before"], e["after"]) != want.get(e["object"]):
         bad.append("change event for %s: before/after %r/%r, journal %r" % (e["object"], e["before"], e["after"], want.get(e["object"])))
-vals = sorted((e["object"], e["before"]["value"], e["after"]["value"]) for e in changes)
+vals = sorted((e["object"], e["before"][e["object"]], e["after"][e["object"]]) for e in changes)
 if vals != [("net.ipv4.tcp_keepalive_intvl", "75", "60"), ("net.ipv4.tcp_keepalive_probes", "9", "5"), ("net.ipv4.tcp_keepalive_time", "7200", "600")]:
     bad.append("change values %r" % vals)
 rb = [e for e in events if e["event"] == "rollback"]
-if sorted((e["object"], e["before"]["value"], e["after"]["value"], e["change"], e["result"]) for e in rb) != [
+if sorted((e["object"], e["before"][e["object"]], e["after"][e["object"]], e["change"], e["result"]) for e in rb) != [
         ("net.ipv4.tcp_keepalive_intvl", "60", "75", 2, "restored"),
         ("net.ipv4.tcp_keepalive_probes", "5", "9", 2, "restored"),
         ("net.ipv4.tcp_keepalive_time", "600", "7200", 2, "restored")]:

@@ -3,7 +3,9 @@
 # (jbd2/<device>-8) gets the item's class and level with etcd's threads, is read back, and
 # rollback gives it its own earlier value (the kernel's best-effort/3). Checked with ionice,
 # on this test's own ext4 image on a loop device. A data dir on a tmpfs has no journal
-# thread: a finding, and nothing else is changed.
+# thread: a finding, and nothing else is changed. `medic show` prints the before as a
+# policy: the thread's own value as a comment (no policy entry gives it one apart from
+# etcd's), or, when etcd held the same value, one entry with journal-thread: true.
 . "$(dirname "$0")/mount-lib.sh"
 command -v ionice >/dev/null || skip "needs ionice"
 mount_setup
@@ -45,6 +47,22 @@ assert_eq "realtime: prio 0" "$(ionice -p "$sleeper")" "ionice of the process"
 assert_eq "realtime: prio 0" "$(ionice -p "$jbd2")" "ionice of jbd2"
 expect_rc 0 medic audit
 
+step "show: the before as a policy; the journal thread's own value is a comment (no policy gives it one apart from etcd's)"
+expect_rc 0 medic --json history
+set_id=$(py "$OUT" 'd["changes"][-1]["id"]')
+expect_rc 0 medic show "$set_id"
+sed -n '/^before, as a policy/,$p' "$OUT" | tail -n +2 | write_policy "$T/before.yaml"
+assert_contains "$T/before.yaml" '"target":"t","class":"none","data-dir":"'"$T/disk"'"}'
+assert_contains "$T/before.yaml" '#   io-priority: {"target":"t","class":"best-effort","level":3,"data-dir":"'"$T/disk"'","journal-thread":true}'
+assert_contains "$T/before.yaml" "a policy cannot say that beside the entries above; medic rollback $set_id restores it"
+POLICY=$T/before.yaml expect_rc 0 medic validate
+POLICY=$T/before.yaml expect_rc 2 medic apply
+assert_eq "none: prio 0" "$(ionice -p "$sleeper")" "ionice of the process after applying the before"
+assert_eq "realtime: prio 0" "$(ionice -p "$jbd2")" "ionice of jbd2 after applying the before"
+# That set undone, the first one is in force again.
+expect_rc 2 medic rollback
+assert_eq "realtime: prio 0" "$(ionice -p "$sleeper")" "ionice of the process"
+
 step "rollback: the journal thread gets its own value back"
 expect_rc 2 medic rollback
 assert_eq "none: prio 0" "$(ionice -p "$sleeper")" "ionice of the process after rollback"
@@ -62,6 +80,26 @@ policy "$T/tmpfs" ", journal-thread: true"
 expect_rc 2 medic audit
 assert_contains "$OUT" "data dir $T/tmpfs is not on a block device: it has no journal thread"
 assert_eq "$jbd2_before" "$(ionice -p "$jbd2")" "ionice of jbd2"
+
+step "show: when etcd had the journal thread's value, the before is one entry with journal-thread"
+policy "$T/disk" ", journal-thread: true"
+jc=${jbd2_before%%:*} jl=${jbd2_before##*prio }
+case "$jc" in best-effort) jn=2 ;; realtime) jn=1 ;; *) skip "jbd2 holds $jbd2_before" ;; esac
+ionice -c "$jn" -n "$jl" -p "$sleeper"
+expect_rc 2 medic apply
+expect_rc 0 medic --json history
+set_id=$(py "$OUT" 'd["changes"][-1]["id"]')
+expect_rc 0 medic show "$set_id"
+sed -n '/^before, as a policy/,$p' "$OUT" | tail -n +2 | write_policy "$T/before.yaml"
+assert_contains "$T/before.yaml" '    io-priority: {"target":"t","class":"'"$jc"'","level":'"$jl"',"data-dir":"'"$T/disk"'","journal-thread":true}'
+assert_not_contains "$T/before.yaml" "rollback $set_id restores it"
+POLICY=$T/before.yaml expect_rc 0 medic validate
+POLICY=$T/before.yaml expect_rc 2 medic apply
+assert_eq "$jbd2_before" "$(ionice -p "$sleeper")" "ionice of the process after applying the before"
+assert_eq "$jbd2_before" "$(ionice -p "$jbd2")" "ionice of jbd2 after applying the before"
+expect_rc 2 medic rollback
+expect_rc 2 medic rollback
+assert_eq "$jbd2_before" "$(ionice -p "$jbd2")" "ionice of jbd2 after both rollbacks"
 
 # The sleeper ends here, so that the cleanup has nothing to wait for.
 kill "$sleeper"

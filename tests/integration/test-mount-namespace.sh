@@ -33,7 +33,7 @@ expect_rc 2 medic --json audit
 other_id=$(findmnt -N "$host" -rn -o ID --mountpoint "$base" | tail -n 1)
 own_id=$(findmnt -rn -o ID --mountpoint "$base" | tail -n 1)
 [ "$other_id" != "$own_id" ] || fail "the two namespaces show one mount id"
-py_assert "$OUT" 'd["items"][0]["wanted"]["mount_id"] == '"$other_id" "the planned mount is the other namespace's"
+py_assert "$OUT" 'd["items"][0]["wanted"]["observed"]["mount_id"] == '"$other_id" "the planned mount is the other namespace's"
 
 step "without CAP_SYS_CHROOT apply refuses before any change"
 expect_rc 1 setpriv --bounding-set=-sys_chroot --inh-caps=-sys_chroot env MEDIC_HOST_MNTNS_PID="$host" \

@@ -48,8 +48,8 @@ run_case() {
         assert_opts "$base" rw,nosuid,nodev,noatime
         assert_host_clean
         assert_change_sets 1
-        py_assert "$(journal_file 1)" 'd["items"][0]["before"]["atime"] == "relatime" and d["items"][0]["after"]["atime"] == "noatime"'
-        py_assert "$(journal_file 1)" 'd["items"][0]["before"]["kept"] == "rw,nosuid,nodev" and d["items"][0]["before"]["mount_point"] == "'"$base"'"'
+        py_assert "$(journal_file 1)" 'd["items"][0]["before"]["set"][0] == "relatime" and d["items"][0]["after"]["set"][0] == "noatime"'
+        py_assert "$(journal_file 1)" 'd["items"][0]["before"]["observed"]["kept"] == "rw,nosuid,nodev" and d["items"][0]["before"]["observed"]["mount_point"] == "'"$base"'"'
         if [ $have_strace = 1 ]; then
                 if [ "$api" = remount ]; then
                         grep -F "mount(NULL, \"$base\", NULL, " "$T/strace.$api" >"$T/strace.line" ||

@@ -73,8 +73,8 @@ run_path() {
         assert_change_sets "1"
         assert_set_state 1 applied
         # The change record names the dependents the kernel switched (the reply's ACTIVE).
-        py_assert "$(journal_file 1)" '"tx-tcp-segmentation off" in d["items"][0]["after"]["changed"]'
-        py_assert "$(journal_file 1)" '"rx-gro" in d["items"][0]["before"]["kernel"]["on"]'
+        py_assert "$(journal_file 1)" '"tx-tcp-segmentation off" in d["items"][0]["after"]["observed"]["changed"]'
+        py_assert "$(journal_file 1)" '"rx-gro" in d["items"][0]["before"]["observed"]["kernel"]["on"]'
         expect_rc 0 medic_ns show 1
         assert_contains "$OUT" "the kernel also changed tx-tcp-segmentation off"
 

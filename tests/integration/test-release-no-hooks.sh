@@ -114,10 +114,10 @@ actions:
     mount-options: {path: "$T/data/etcd", set: [noatime]}
 EOF
 MEDIC_HOST_MNTNS_PID=$standin expect_rc 2 medic_ns --json audit
-py_assert "$OUT" 'd["items"][0]["wanted"]["mount_id"] == '"$standin_id" "the test build's planned mount (the stand-in's tmpfs)"
+py_assert "$OUT" 'd["items"][0]["wanted"]["observed"]["mount_id"] == '"$standin_id" "the test build's planned mount (the stand-in's tmpfs)"
 MEDIC_HOST_MNTNS_PID=$standin run_capture release_ns --json audit
 case $RC in 0 | 2) ;; *) _dump stderr "$ERR"; fail "release audit: exit $RC" ;; esac
-py_assert "$OUT" 'd["items"][0]["wanted"]["mount_id"] == '"$host_id" "the release build's planned mount (PID 1's)"
+py_assert "$OUT" 'd["items"][0]["wanted"]["observed"]["mount_id"] == '"$host_id" "the release build's planned mount (PID 1's)"
 assert_not_contains "$OUT" "medic-hook"
 assert_not_contains "$OUT" "pid $standin"
 assert_eq relatime "$(findmnt -N "$standin" -rn -o VFS-OPTIONS --mountpoint "$T/data" | tr ',' '\n' | grep -x relatime)" \

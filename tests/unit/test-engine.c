@@ -44,16 +44,21 @@ static int apply_calls;
 static bool check_write_ahead;
 static unsigned write_ahead_seen;
 
+/* One fake object; the policy's state is a chain of them (a kind's parsed state is its
+ * own type, naming several objects). */
 struct fake {
         char *name;
         int value;
+        struct fake *next;
 };
 
 static void fake_free(void *p) {
         struct fake *f = p;
-        if (f) {
+        while (f) {
+                struct fake *next = f->next;
                 free(f->name);
                 free(f);
+                f = next;
         }
 }
 
@@ -89,14 +94,9 @@ static int obj(const char *name) {
         return v;
 }
 
-/* spec: a NULL-terminated list of "name=value" */
-static int fake_plan(struct ctx *ctx _unused_, const void *spec, struct plan_list *out) {
-        for (char *const *s = spec; *s; s++) {
-                const char *eq = strchr(*s, '=');
-                char *name = xstrndup(*s, (size_t) (eq - *s));
-                plan_list_add(out, xstrdup(name), fake_new(name, atoi(eq + 1)), NULL);
-                free(name);
-        }
+static int fake_plan(struct ctx *ctx _unused_, const void *state, struct plan_list *out) {
+        for (const struct fake *f = state; f; f = f->next)
+                plan_list_add(out, xstrdup(f->name), fake_new(f->name, f->value), NULL);
         return 0;
 }
 
@@ -198,13 +198,8 @@ static int fake_from_json(struct json_object *j, void **ret) {
         return 0;
 }
 
-static void spec_free(void *p) {
-        strv_free(p);
-}
-
 static const struct action_ops fake_ops = {
         .kind = "fake",
-        .spec_free = spec_free,
         .plan = fake_plan,
         .read = fake_read,
         .same = fake_same,
@@ -221,15 +216,21 @@ static const struct action_ops fake_ops = {
 
 static struct policy *policy_of(const char *const *objects) {
         struct policy *p = xcalloc(1, sizeof(*p));
-        char **spec = xcalloc(1, sizeof(char *));
+        struct fake *want = NULL, **tail = &want;
 
-        for (const char *const *o = objects; *o; o++)
-                strv_push(&spec, xstrdup(*o));
+        /* objects: "name=value" */
+        for (const char *const *o = objects; *o; o++) {
+                const char *eq = strchr(*o, '=');
+                char *name = xstrndup(*o, (size_t) (eq - *o));
+                *tail = fake_new(name, atoi(eq + 1));
+                tail = &(*tail)->next;
+                free(name);
+        }
         p->name = xstrdup("fake");
         p->path = xstrdup("fake.yaml");
         snprintf(p->sha256, sizeof p->sha256, "%064d", 0);
         p->actions = xcalloc(1, sizeof(*p->actions));
-        p->actions[0] = (struct action) { .name = xstrdup("fake things"), .ops = &fake_ops, .spec = spec };
+        p->actions[0] = (struct action) { .name = xstrdup("fake things"), .ops = &fake_ops, .want = want };
         p->n_actions = 1;
         return p;
 }

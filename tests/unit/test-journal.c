@@ -51,8 +51,7 @@ static char *list_changes(const char *dir) {
 
 static struct json_object *sysctl_json(const char *key, const char *value) {
         struct json_object *j = json_object_new_object();
-        json_object_object_add(j, "key", json_object_new_string(key));
-        json_object_object_add(j, "value", json_object_new_string(value));
+        json_object_object_add(j, key, json_object_new_string(value));
         return j;
 }
 
@@ -198,8 +197,8 @@ static void test_to_json(void **state _unused_) {
         assert_string_equal(json_object_to_json_string_ext(it, JSON_C_TO_STRING_PLAIN),
                             "{\"action\":\"faster dead-peer detection\",\"kind\":\"sysctl\","
                             "\"object\":\"net.ipv4.tcp_keepalive_time\","
-                            "\"before\":{\"key\":\"net.ipv4.tcp_keepalive_time\",\"value\":\"7200\"},"
-                            "\"after\":{\"key\":\"net.ipv4.tcp_keepalive_time\",\"value\":\"600\"},"
+                            "\"before\":{\"net.ipv4.tcp_keepalive_time\":\"7200\"},"
+                            "\"after\":{\"net.ipv4.tcp_keepalive_time\":\"600\"},"
                             "\"status\":\"pending\"}");
         it = json_object_array_get_idx(items, 1);
         assert_string_equal(json_object_get_string(json_object_object_get(it, "status")), "changed");
@@ -646,6 +645,114 @@ static void test_appended_records(void **state) {
         change_set_free(cs);
 }
 
+
+/* A set written by the medic before states took the policy's form (tests/data/journal-old-
+ * form: one item of every kind, as that medic wrote them). Such a set may be open on a host
+ * that was upgraded: every before and after must still read, write back in the new form,
+ * and read back from it as the same state. */
+static const char *json_plain(struct json_object *j) {
+        return json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+static void test_old_form_set(void **state _unused_) {
+        char *dir = data_path("journal-old-form"), *why = NULL;
+        struct change_set *cs = NULL;
+        char *kinds = xstrdup("");
+
+        assert_int_equal(journal_load(dir, 1, &cs, &why), 0);
+        assert_int_equal(cs->n_items, 6);
+        for (size_t i = 0; i < cs->n_items; i++) {
+                const struct set_item *it = &cs->items[i];
+                const struct action_ops *ops = action_ops_find(it->kind);
+                struct json_object *sides[2] = { it->before, it->after };
+
+                assert_non_null(ops);
+                for (size_t k = 0; k < 2; k++) {
+                        void *old = NULL, *back = NULL;
+                        struct json_object *j = NULL, *observed = NULL;
+                        char *d1, *d2;
+
+                        if (ops->from_json(sides[k], &old) != 0)
+                                fail_msg("%s %s: the old form does not read: %s", it->kind, k ? "after" : "before",
+                                         json_plain(sides[k]));
+                        assert_int_equal(ops->to_json(old, &j), 0);
+                        assert_int_equal(ops->from_json(j, &back), 0);
+                        assert_true(ops->same(old, back) && ops->same(back, old));
+                        d1 = ops->describe(old);
+                        d2 = ops->describe(back);
+                        assert_string_equal(d1, d2);
+                        free(d1), free(d2);
+                        /* The new form: the policy's keys, what was observed under one key. */
+                        (void) json_object_object_get_ex(j, "observed", &observed);
+                        if (k == 0 && streq(it->kind, "sysctl") && streq(it->object, "net.ipv4.tcp_keepalive_time"))
+                                assert_string_equal(json_plain(j), "{\"net.ipv4.tcp_keepalive_time\":\"7200\"}");
+                        if (k == 0 && streq(it->kind, "io-priority")) {
+                                assert_string_equal(json_object_get_string(json_object_object_get(j, "class")), "none");
+                                assert_int_equal(json_object_get_int(json_object_object_get(observed, "pid")), 5367);
+                        }
+                        if (k == 0 && streq(it->kind, "traffic-priority"))
+                                assert_string_equal(json_object_get_string(json_object_object_get(observed, "root")), "foreign");
+                        if (k == 1 && streq(it->kind, "traffic-priority")) {
+                                assert_null(observed);
+                                assert_string_equal(json_object_get_string(json_object_object_get(j, "rate")), "1gbit");
+                        }
+                        if (streq(it->kind, "mount-options")) {
+                                assert_string_equal(json_plain(json_object_object_get(j, "set")),
+                                                    k ? "[\"noatime\",\"diratime\"]" : "[\"relatime\",\"diratime\"]");
+                                assert_int_equal(json_object_get_int(json_object_object_get(observed, "mount_id")), 150);
+                        }
+                        if (streq(it->kind, "nic-offload")) {
+                                assert_string_equal(json_plain(json_object_object_get(j, "features")),
+                                                    k ? "{\"tx-checksumming\":\"off\"}" : "{\"tx-checksumming\":\"on\"}");
+                                assert_non_null(json_object_object_get(observed, "kernel"));
+                        }
+                        json_object_put(j);
+                        ops->free(old);
+                        ops->free(back);
+                }
+                if (!strstr(kinds, it->kind)) {
+                        char *x = xasprintf("%s%s ", kinds, it->kind);
+                        free(kinds);
+                        kinds = x;
+                }
+        }
+        assert_string_equal(kinds, "sysctl io-priority traffic-priority mount-options nic-offload ");
+        free(kinds);
+        change_set_free(cs);
+        free(dir);
+}
+
+/* io-priority's journal-thread is a policy key: a state that has it (the item of the data
+ * dir's journal thread) writes it beside the other policy keys, so that `medic show` prints
+ * an entry that asks for the thread, and reads it back; one without it writes none. */
+static void test_io_priority_journal_thread_json(void **state _unused_) {
+        static const char *const forms[] = {
+                "{\"target\":\"etcd\",\"class\":\"realtime\",\"level\":0,\"data-dir\":\"/var/lib/etcd\",\"journal-thread\":true,"
+                "\"observed\":{\"pid\":77,\"starttime\":5,\"comm\":\"jbd2/sda1-8\",\"threads\":[{\"tid\":77,\"class\":\"best-effort\",\"level\":3}]}}",
+                "{\"target\":\"etcd\",\"class\":\"realtime\",\"level\":0,\"data-dir\":\"/var/lib/etcd\",\"journal-thread\":true}",
+                "{\"target\":\"etcd\",\"class\":\"realtime\",\"level\":0,\"data-dir\":\"/var/lib/etcd\"}",
+        };
+        const struct action_ops *ops = action_ops_find("io-priority");
+
+        for (size_t i = 0; i < ELEMENTSOF(forms); i++) {
+                struct json_object *in = json_tokener_parse(forms[i]), *out = NULL;
+                void *st = NULL;
+
+                assert_non_null(in);
+                assert_int_equal(ops->from_json(in, &st), 0);
+                assert_int_equal(ops->to_json(st, &out), 0);
+                assert_string_equal(json_plain(out), forms[i]);
+                json_object_put(in);
+                json_object_put(out);
+                ops->free(st);
+        }
+        /* Not a boolean: not a journal medic wrote. */
+        struct json_object *bad = json_tokener_parse("{\"target\":\"etcd\",\"class\":\"idle\",\"data-dir\":\"/d\",\"journal-thread\":\"yes\"}");
+        void *st = NULL;
+        assert_int_equal(ops->from_json(bad, &st), -EBADMSG);
+        json_object_put(bad);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_state_names),
@@ -663,6 +770,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_trailing_garbage, setup_tmpdir, teardown_tmpdir),
                 cmocka_unit_test_setup_teardown(test_crash_after_journal_write, setup_tmpdir, teardown_tmpdir),
                 cmocka_unit_test_setup_teardown(test_appended_records, setup_tmpdir, teardown_tmpdir),
+                cmocka_unit_test(test_old_form_set),
+                cmocka_unit_test(test_io_priority_journal_thread_json),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

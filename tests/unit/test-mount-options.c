@@ -124,7 +124,7 @@ static void test_good_policy(void **state) {
         assert_int_equal(err.n, 0);
         assert_int_equal(p->n_actions, 2);
         /* Normalised path, options in a fixed order: validate prints this back. */
-        assert_int_equal(ops->spec_to_json(p->actions[0].spec, &j), 0);
+        assert_int_equal(ops->to_json(p->actions[0].want, &j), 0);
         assert_string_equal(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
                             "{\"path\":\"/var/lib/etcd\",\"set\":[\"noatime\",\"nodiratime\"]}");
         json_object_put(j);
@@ -176,7 +176,9 @@ static void test_states(void **st _unused_) {
         /* Round trip: what the journal holds is read back as the same state. */
         assert_int_equal(ops->to_json(rel, &j), 0);
         assert_string_equal(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-                            "{" ID ",\"atime\":\"relatime\",\"nodiratime\":false,\"kept\":\"rw,nodev\"}");
+                            "{\"path\":\"/var/lib/etcd\",\"set\":[\"relatime\",\"diratime\"],\"observed\":{\"mount_id\":30,"
+                            "\"mount_point\":\"/var/lib/etcd\",\"source\":\"/dev/vdb\",\"fstype\":\"ext4\",\"root\":\"/\","
+                            "\"dev\":\"254:16\",\"kept\":\"rw,nodev\"}}");
         void *back = NULL;
         assert_int_equal(ops->from_json(j, &back), 0);
         assert_true(ops->same(back, rel) && ops->same(rel, back));
@@ -188,6 +190,13 @@ static void test_states(void **st _unused_) {
                 "{" ID ",\"nodiratime\":\"yes\"}", "{" ID ",\"atime\":\"noatime\",\"mount_id\":0}",
                 "{" ID ",\"atime\":\"noatime\",\"dev\":\"254\"}", "{" ID ",\"atime\":\"noatime\",\"path\":\"x\"}",
                 "{" ID ",\"atime\":\"noatime\",\"mount_unique_id\":-1}",
+                /* The policy's form: a "set" of known words, one mode, one diratime flag. */
+                "{\"path\":\"/var/lib/etcd\"}", "{\"path\":\"/var/lib/etcd\",\"set\":[]}",
+                "{\"path\":\"/var/lib/etcd\",\"set\":[\"noatime\",\"relatime\"]}",
+                "{\"path\":\"/var/lib/etcd\",\"set\":[\"nodiratime\",\"diratime\"]}",
+                "{\"path\":\"/var/lib/etcd\",\"set\":[\"norelatime\"]}", "{\"path\":\"x\",\"set\":[\"noatime\"]}",
+                "{\"path\":\"/var/lib/etcd\",\"set\":[\"noatime\"],\"observed\":{\"mount_id\":30}}",
+                "{\"path\":\"/var/lib/etcd\",\"set\":[\"noatime\"],\"observed\":[]}",
         };
         for (size_t i = 0; i < ELEMENTSOF(broken); i++) {
                 struct json_object *b = json_tokener_parse(broken[i]);
@@ -213,7 +222,7 @@ static void *load_spec(const char *dir, const char *path, const char *set, struc
         perr_done(&err);
         free(text);
         free(file);
-        return (*ret)->actions[0].spec;
+        return (*ret)->actions[0].want;
 }
 
 static void test_plan_missing_path(void **state) {
@@ -263,8 +272,9 @@ static void test_plan_read_notes(void **state) {
         /* The notes read ctx.root's fstab: one that mounts this very mount point. */
         struct json_object *j = NULL;
         assert_int_equal(ops->to_json(have, &j), 0);
-        const char *mp = json_object_get_string(json_object_object_get(j, "mount_point"));
-        const char *type = json_object_get_string(json_object_object_get(j, "fstype"));
+        struct json_object *o = json_object_object_get(j, "observed");
+        const char *mp = json_object_get_string(json_object_object_get(o, "mount_point"));
+        const char *type = json_object_get_string(json_object_object_get(o, "fstype"));
         fstab = xasprintf("%s/etc/fstab", dir);
         char *etc = xasprintf("%s/etc", dir);
         assert_int_equal(mkdir_p(etc, 0755), 0);

@@ -114,8 +114,8 @@ static void build_report(struct report *rep, bool with_skipped) {
         r->object = xstrdup("net.ipv4.tcp_keepalive_time");
         r->current = xstrdup("7200");
         r->wanted = xstrdup("600");
-        r->current_json = json_tokener_parse("{\"key\":\"net.ipv4.tcp_keepalive_time\",\"value\":\"7200\"}");
-        r->wanted_json = json_tokener_parse("{\"key\":\"net.ipv4.tcp_keepalive_time\",\"value\":\"600\"}");
+        r->current_json = json_tokener_parse("{\"net.ipv4.tcp_keepalive_time\":\"7200\"}");
+        r->wanted_json = json_tokener_parse("{\"net.ipv4.tcp_keepalive_time\":\"600\"}");
         r->status = ROW_DRIFT;
         strv_push(&r->notes, xstrdup("runtime-only fix: no sysctl.d file sets it"));
 
@@ -225,8 +225,8 @@ static void test_json_document(void **state _unused_) {
         assert_string_equal(json_object_to_json_string_ext(it, JSON_C_TO_STRING_PLAIN),
                             "{\"action\":\"keepalive\",\"kind\":\"sysctl\",\"object\":\"net.ipv4.tcp_keepalive_time\","
                             "\"status\":\"drift\",\"mode\":\"enforce\","
-                            "\"current\":{\"key\":\"net.ipv4.tcp_keepalive_time\",\"value\":\"7200\"},"
-                            "\"wanted\":{\"key\":\"net.ipv4.tcp_keepalive_time\",\"value\":\"600\"},"
+                            "\"current\":{\"net.ipv4.tcp_keepalive_time\":\"7200\"},"
+                            "\"wanted\":{\"net.ipv4.tcp_keepalive_time\":\"600\"},"
                             "\"current_text\":\"7200\",\"wanted_text\":\"600\",\"reason\":null,"
                             "\"notes\":[\"runtime-only fix: no sysctl.d file sets it\"]}");
         it = json_object_array_get_idx(items, 2);

@@ -137,7 +137,7 @@ static char *spec_json(const struct action *a) {
         struct json_object *j = NULL;
         char *s;
 
-        assert_int_equal(a->ops->spec_to_json(a->spec, &j), 0);
+        assert_int_equal(a->ops->to_json(a->want, &j), 0);
         s = xstrdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(j);
         return s;
