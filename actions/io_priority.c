@@ -14,8 +14,9 @@
 
 #include "../agent/kernel/blockdev.h"
 #include "../agent/kernel/proc.h"
-#include "../agent/policy.h"
+#include "../agent/ynode.h"
 #include "action.h"
+#include "target.h"
 
 #define DEFAULT_DATA_DIR "/var/lib/etcd"
 /* Enough passes for a Go runtime that starts threads while we walk; each pass that finds

@@ -22,7 +22,7 @@
 #include "../agent/kernel/fstab.h"
 #include "../agent/kernel/mountinfo.h"
 #include "../agent/kernel/mountns.h"
-#include "../agent/policy.h"
+#include "../agent/ynode.h"
 #include "action.h"
 
 /* The options a policy may set; medic never touches any other mount flag. */

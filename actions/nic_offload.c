@@ -23,9 +23,10 @@
 #include "../agent/kernel/ethtool.h"
 #include "../agent/kernel/ethtool_names.h"
 #include "../agent/kernel/netif.h"
-#include "../agent/policy.h"
+#include "../agent/ynode.h"
 #include "action.h"
 #include "nic_offload.h"
+#include "target.h"
 
 /* The kind's run (run_new/run_free): an ethtool handle, its features dumped once and kept
  * until a write. */

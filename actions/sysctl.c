@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../agent/policy.h"
+#include "../agent/ynode.h"
 #include "action.h"
 
 /* A sysctl state is what the policy writes: keys and their values. A parsed action holds

@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "../agent/kernel/netif.h"
-#include "../agent/policy.h"
 #include "../agent/ynode.h"
 #include "action.h"
+#include "target.h"
 #include "tc.h"
 #include "traffic_priority.h"
 

@@ -2,23 +2,8 @@
 #pragma once
 
 #include "../actions/action.h"
-#include "kernel/proc.h"
+#include "../actions/target.h"
 #include "ynode.h"
-
-enum target_kind {
-        TARGET_PROCESS,
-        TARGET_INTERFACE,
-        _TARGET_KIND_MAX,
-};
-
-struct target {
-        char *name;
-        enum target_kind kind;
-        struct process_rule *rules; /* TARGET_PROCESS, in the order written: first match wins */
-        size_t n_rules;
-        char *ifname; /* TARGET_INTERFACE: a name, "auto" (the default route's interface) or "all" */
-        const struct ynode *at;
-};
 
 enum action_mode {
         MODE_ENFORCE,
@@ -71,11 +56,6 @@ static inline void policy_freep(struct policy **p) {
                 policy_free(*p);
 }
 
-const struct target *policy_target(const struct policy *p, const char *name);
-/* An action's interface key: an interface target's name, an interface name, "auto" (the
- * default route's interface) or "all" (every non-loopback interface that is up). */
-int policy_interface(const struct ynode *n, const struct policy *pol, const char *what, char **ret,
-                     struct perr *err);
 const char *action_mode_name(enum action_mode m);
 int policy_to_json(const struct policy *p, struct json_object **ret);
 /* agent/policy_checks.c: the checks: section. */

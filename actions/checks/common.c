@@ -7,8 +7,9 @@
 
 #include "../../agent/kernel/etcd_conf.h"
 #include "../../agent/kernel/proc.h"
-#include "../../agent/policy.h"
+#include "../../agent/ynode.h"
 #include "../action.h"
+#include "../target.h"
 #include "check.h"
 
 struct check_result *check_results_add(struct check_results *l, char *object, enum check_status status) {

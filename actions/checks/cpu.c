@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "../../agent/kernel/kstats.h"
-#include "../../agent/policy.h"
+#include "../../agent/ynode.h"
+#include "../target.h"
 #include "check.h"
 
 #define SOURCE "etcd troubleshooting guide, cause 3 (CPU starvation): medic's rule, run delay under 10 % of wall time"

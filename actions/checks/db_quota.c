@@ -7,7 +7,8 @@
 #include <sys/stat.h>
 
 #include "../../agent/kernel/etcd_conf.h"
-#include "../../agent/policy.h"
+#include "../../agent/ynode.h"
+#include "../target.h"
 #include "check.h"
 
 #define DEFAULT_QUOTA (2ULL << 30)

@@ -13,7 +13,8 @@
 
 #include "../../agent/kernel/blockdev.h"
 #include "../../agent/kernel/kstats.h"
-#include "../../agent/policy.h"
+#include "../../agent/ynode.h"
+#include "../target.h"
 #include "check.h"
 
 #define GUIDE "etcd tuning/FAQ: WAL fsync p99 should stay under 10 ms"

@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "../../agent/kernel/etcd_conf.h"
-#include "../../agent/policy.h"
+#include "../../agent/ynode.h"
+#include "../target.h"
 #include "check.h"
 
 #define TUNING "etcd tuning guide: election timeout about 10× the heartbeat interval (etcd refuses under 5×)"

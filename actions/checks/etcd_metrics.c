@@ -10,7 +10,8 @@
 #include "../../agent/kernel/etcd_conf.h"
 #include "../../agent/kernel/httpget.h"
 #include "../../agent/kernel/promtext.h"
-#include "../../agent/policy.h"
+#include "../../agent/ynode.h"
+#include "../target.h"
 #include "check.h"
 
 #define FAQ "etcd FAQ (\"What does the etcd warning 'apply entries took too long' mean\"): WAL fsync p99 under 10 ms, backend commit p99 under 25 ms"

@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "../../agent/kernel/kstats.h"
-#include "../../agent/policy.h"
+#include "../../agent/ynode.h"
+#include "../target.h"
 #include "check.h"
 
 #define GUIDE "etcd hardware recommendations (etcd.io/docs: op-guide/hardware)"

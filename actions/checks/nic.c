@@ -9,8 +9,9 @@
 
 #include "../../agent/kernel/kmsg.h"
 #include "../../agent/kernel/netif.h"
-#include "../../agent/policy.h"
+#include "../../agent/ynode.h"
 #include "../action.h"
+#include "../target.h"
 #include "check.h"
 
 static const char *const counters[] = { "rx_crc_errors", "rx_frame_errors", "rx_errors", "tx_errors" };

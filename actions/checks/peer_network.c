@@ -10,7 +10,8 @@
 
 #include "../../agent/kernel/etcd_conf.h"
 #include "../../agent/kernel/sockdiag.h"
-#include "../../agent/policy.h"
+#include "../../agent/ynode.h"
+#include "../target.h"
 #include "check.h"
 
 #define SOURCE "etcd troubleshooting guide, cause 1: peer round-trip time consistently over 5 ms on a LAN; heartbeat-interval should be 0.5-1.5× it"
