@@ -10,26 +10,37 @@ pids=()
 cleanup() { set +e; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+# named PID COMM N: waits (60 s at most) until PID has renamed itself COMM and runs at least
+# N threads. python3 takes a while to get there on a slow machine (tests/vm's TCG guest).
+named() {
+        local i
+        for i in $(seq 600); do
+                [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ] && [ "$(ls "/proc/$1/task" | wc -l)" -ge "$3" ] && return 0
+                sleep 0.1
+        done
+        fail "pid $1 did not become $2 with $3 threads in 60 s: $(cat "/proc/$1/comm" 2>/dev/null), $(ls "/proc/$1/task" 2>/dev/null | wc -l) threads"
+}
 
 comm=mt$$
 comm=${comm:0:15}
-# Spawns threads that live 0.2-1 s, 8 at a time, for 30 s; each new thread is created
-# by a spawner thread, so the race is real.
+# Spawns threads that live 0.2-1 s, 8 at a time, for 300 s (until killed: the checks
+# below must find it running however slow the machine); each new thread is created by a
+# spawner thread, so the race is real.
 python3 - "$comm" <<'PY' &
 import ctypes, random, sys, threading, time
 ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
 def spawner():
-    end = time.time() + 30
+    end = time.time() + 300
     while time.time() < end:
         threading.Thread(target=time.sleep, args=(random.uniform(0.2, 1.0),), daemon=True).start()
         time.sleep(0.0025)
 for _ in range(8):
     threading.Thread(target=spawner, daemon=True).start()
-time.sleep(30)
+time.sleep(300)
 PY
 pids+=($!)
 churn=$!
-sleep 0.5
+named "$churn" "$comm" 9
 cat >"$tmp/policy.yaml" <<POL
 medic: 1
 targets:
@@ -57,12 +68,12 @@ python3 - "$comm2" <<'PY' &
 import ctypes, sys, threading, time
 ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
 for _ in range(99):
-    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
-time.sleep(30)
+    threading.Thread(target=time.sleep, args=(300,), daemon=True).start()
+time.sleep(300)
 PY
 pids+=($!)
 hundred=$!
-for _ in $(seq 50); do [ "$(ls /proc/$hundred/task | wc -l)" -ge 100 ] && break; sleep 0.1; done
+named "$hundred" "$comm2" 100
 sed -i "s/comm: $comm/comm: $comm2/" "$tmp/policy.yaml"
 start=$(date +%s%N)
 rc=0; out=$(medic apply) || rc=$?
