@@ -395,9 +395,11 @@ EOF
 
 count_events() { audit_events "$1" | wc -l | tr -d ' '; }
 
-# wait_until SECONDS CMD...: polls CMD every 0.1 s; returns 1 on timeout.
+# wait_until SECONDS CMD...: polls CMD every 0.1 s; returns 1 on timeout. SECONDS bounds
+# something that is bound to happen (etcd ready, the agent's repair), so it is multiplied
+# by MEDIC_IT_TIME_SCALE where that says this machine is slow (tests/vm's TCG guest).
 wait_until() {
-        local deadline=$(( $(date +%s%N) / 1000000 + ${1%.*} * 1000 ))
+        local deadline=$(( $(date +%s%N) / 1000000 + ${1%.*} * 1000 * ${MEDIC_IT_TIME_SCALE:-1} ))
         shift
         until "$@"; do
                 [ "$(( $(date +%s%N) / 1000000 ))" -lt "$deadline" ] || return 1
