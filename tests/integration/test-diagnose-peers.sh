@@ -29,6 +29,9 @@ done
 wait_until 10 sh -c "[ \$(ip netns exec $NS ss -Htn state established '( sport = :2380 )' | wc -l) -ge 6 ]" ||
         fail "the members did not connect: $(ip netns exec "$NS" ss -tn)"
 
+# The guide's 5 ms, times MEDIC_IT_TIME_SCALE: loopback in tests/vm's TCG guest has shown
+# round trips of up to 10 ms under load. The rate-limited step below is far above either.
+max_rtt=$((5 * ${MEDIC_IT_TIME_SCALE:-1}))
 write_policy "$POLICY" <<POL
 medic: 1
 name: peers
@@ -37,7 +40,7 @@ targets:
     process: {pidfile: $T/m1.pid}
 checks:
   - name: peer round trip
-    peer-network: {target: etcd}
+    peer-network: {target: etcd, max-rtt: ${max_rtt}ms}
   - name: etcd timeouts
     etcd-config: {target: etcd}
 POL
@@ -62,7 +65,7 @@ done
 # so they show as peer 127.0.0.1 here: on real hosts every member has its own address.
 py_assert "$OUT" "sorted(i['object'] for i in d['items'] if i['kind'] == 'peer-network' and '127.0.0.1 ' not in i['object']) == ['peer 127.0.0.2 (port 2380): round-trip time', 'peer 127.0.0.3 (port 2380): round-trip time']"
 py_assert "$OUT" "sum(i['current']['connections'] for i in d['items'] if i['kind'] == 'peer-network') == $c1"
-py_assert "$OUT" "all(i['status'] == 'ok' and 0 < i['current']['rtt_ms'] < 5 and i['current']['retrans_during_interval'] >= 0 for i in d['items'] if i['kind'] == 'peer-network')"
+py_assert "$OUT" "all(i['status'] == 'ok' and 0 < i['current']['rtt_ms'] <= $max_rtt and i['current']['retrans_during_interval'] >= 0 for i in d['items'] if i['kind'] == 'peer-network')"
 # etcd-config sets the heartbeat against the same RTT: 100 ms is far above a loopback RTT.
 py_assert "$OUT" "[(i['status'], i['current'] > 10) for i in d['items'] if i['object'].endswith('heartbeat-interval / peer RTT')] == [('ok', True)]"
 # ss reads the same tcp_info: the largest RTT ss shows for a peer bounds what medic reports.
