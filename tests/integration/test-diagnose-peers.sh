@@ -83,26 +83,32 @@ step "an HTB rate limit with a bulk flow queued in front of the peer traffic: th
 ip netns exec "$NS" ip link set lo mtu 1500
 ip netns exec "$NS" tc qdisc add dev lo root handle 1: htb default 10
 ip netns exec "$NS" tc class add dev lo parent 1: classid 1:10 htb rate 2mbit ceil 2mbit
-# A bounded bulk sender: 8 s at most, to a listener in the same namespace.
-# Four bounded bulk flows (8 s at most) to a listener in the same namespace.
-ip netns exec "$NS" timeout 12 python3 -c '
-import socket, threading, time
+# Four bounded bulk flows (8 s at most, times MEDIC_IT_TIME_SCALE on a slow machine) to a
+# listener in the same namespace. The senders start once it listens, and medic looks once
+# all four are connected and have had 2 s to fill the queue: python3 takes seconds to
+# start in tests/vm's TCG guest.
+S=${MEDIC_IT_TIME_SCALE:-1}
+ip netns exec "$NS" timeout $((12 * S)) python3 -c '
+import socket, sys, threading, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.9", 9000)); s.listen(8); end = time.time() + 10
+s.bind(("127.0.0.9", 9000)); s.listen(8); end = time.time() + 10 * int(sys.argv[1])
 def drain(c):
     while time.time() < end and c.recv(65536): pass
 for _ in range(4):
     threading.Thread(target=drain, args=(s.accept()[0],), daemon=True).start()
-time.sleep(max(0, end - time.time()))' &
+time.sleep(max(0, end - time.time()))' "$S" &
 helper_pid $!
-sleep 0.3
+listening() { [ -n "$(ip netns exec "$NS" ss -Hltn 'sport = :9000')" ]; }
+wait_until 5 listening || fail "the bulk listener did not start"
 for _ in 1 2 3 4; do
-        ip netns exec "$NS" timeout 10 python3 -c '
-import socket, time
-c = socket.create_connection(("127.0.0.9", 9000)); end = time.time() + 8; b = b"x" * 65536
-while time.time() < end: c.send(b)' &
+        ip netns exec "$NS" timeout $((10 * S)) python3 -c '
+import socket, sys, time
+c = socket.create_connection(("127.0.0.9", 9000)); end = time.time() + 8 * int(sys.argv[1]); b = b"x" * 65536
+while time.time() < end: c.send(b)' "$S" &
         helper_pid $!
 done
+bulk_connected() { [ "$(ip netns exec "$NS" ss -Htn state established 'dport = :9000' | wc -l)" -ge 4 ]; }
+wait_until 5 bulk_connected || fail "the bulk flows did not connect: $(ip netns exec "$NS" ss -tn)"
 sleep 2
 expect_rc 2 medic_ns diagnose --interval 0.5
 assert_match "$OUT" "peer 127\.0\.0\.[23] \(port 2380\): round-trip time +[0-9.]+ ms"
