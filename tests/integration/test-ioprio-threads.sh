@@ -13,8 +13,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 # named PID COMM N: waits (60 s at most) until PID has renamed itself COMM and runs at least
 # N threads. python3 takes a while to get there on a slow machine (tests/vm's TCG guest).
 named() {
-        local i
-        for i in $(seq 600); do
+        for _ in $(seq 600); do
                 [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ] && [ "$(ls "/proc/$1/task" | wc -l)" -ge "$3" ] && return 0
                 sleep 0.1
         done
