@@ -403,9 +403,11 @@ EOF
 
 count_events() { audit_events "$1" | wc -l | tr -d ' '; }
 
-# wait_until SECONDS CMD...: polls CMD every 0.1 s; returns 1 on timeout.
+# wait_until SECONDS CMD...: polls CMD every 0.1 s; returns 1 on timeout. SECONDS bounds
+# something that is bound to happen (etcd ready, the agent's repair), so it is multiplied
+# by MEDIC_IT_TIME_SCALE where that says this machine is slow (tests/vm's TCG guest).
 wait_until() {
-        local deadline=$(( $(date +%s%N) / 1000000 + ${1%.*} * 1000 ))
+        local deadline=$(( $(date +%s%N) / 1000000 + ${1%.*} * 1000 * ${MEDIC_IT_TIME_SCALE:-1} ))
         shift
         until "$@"; do
                 [ "$(( $(date +%s%N) / 1000000 ))" -lt "$deadline" ] || return 1
@@ -427,4 +429,29 @@ assert_keepalive_items() {
     ("net.ipv4.tcp_keepalive_time", "'"$2"'", "7200", "600"),
     ("net.ipv4.tcp_keepalive_intvl", "'"$2"'", "75", "60"),
     ("net.ipv4.tcp_keepalive_probes", "'"$2"'", "9", "5")]'
+}
+
+# time_scale: sets TIME_SCALE (and TIME_PROBE_MS), the factor by which a test stretches
+# the wall-clock windows it gives medic (--confirm-within, the waits for its watcher). Such
+# a test checks the state inside the window with a few commands; 2 s hold them with room
+# to spare on a quiet machine, not on a loaded one or in tests/vm's TCG guest, where a
+# process start takes 0.2-0.5 s. So it is measured: one read in the namespace, one python3
+# check and one medic run take TIME_PROBE_MS here; a 2 s window should hold 8 of these, so
+# TIME_SCALE = ceil(8 * TIME_PROBE_MS / 2000 ms), at least 1 and at least
+# $MEDIC_IT_TIME_SCALE (tests/vm sets a floor). Only the windows' lengths change; what
+# the tests assert about them (nothing undone before the end, undone soon after) does not.
+time_scale() {
+        local t0 s floor=${MEDIC_IT_TIME_SCALE:-1}
+        [ -z "${TIME_SCALE:-}" ] || return 0
+        printf '{}\n' >"$T/time-probe.json"
+        t0=$(now_ms)
+        sysctl_ns net.ipv4.tcp_keepalive_time >/dev/null
+        py "$T/time-probe.json" 'd' >/dev/null
+        medic_ns history >/dev/null 2>&1 || true
+        TIME_PROBE_MS=$(( $(now_ms) - t0 ))
+        s=$(( (8 * TIME_PROBE_MS + 1999) / 2000 ))
+        [ "$s" -ge "$floor" ] || s=$floor
+        [ "$s" -ge 1 ] || s=1
+        TIME_SCALE=$s
+        log "time scale $TIME_SCALE: a read, a python3 check and a medic run took $TIME_PROBE_MS ms (floor $floor)"
 }

@@ -1,7 +1,10 @@
 #!/bin/bash
 # apply --confirm-within: the set awaits confirmation; the detached watcher rolls it back
-# at the deadline; without a watcher, the next changing command rolls an expired set back
-# first; confirm within the deadline keeps it.
+# at the deadline, not before; without a watcher, the next changing command rolls an
+# expired set back first; confirm within the deadline keeps it.
+#
+# The windows that a watcher serves are 2 s times time_scale (lib.sh): long enough for
+# this machine to run the checks inside them (a loaded host, tests/vm's TCG guest).
 . "$(dirname "$0")/lib.sh"
 setup - <<'YAML'
 medic: 1
@@ -20,9 +23,12 @@ fin=$(sysctl_ns net.ipv4.tcp_fin_timeout)
 [ "$fin" != 30 ] || fail "tcp_fin_timeout is already 30 in a fresh namespace"
 ns_pids() { ip netns pids "$NS" | tr '\n' ' ' | sed 's/ $//'; }
 no_ns_pids() { [ -z "$(ns_pids)" ]; }
+time_scale
+W=$((2 * TIME_SCALE))
 
-step "apply --confirm-within 2: set, awaiting-confirm, a watcher left behind"
-expect_rc 2 medic_ns apply --only keepalive --confirm-within 2
+step "apply --confirm-within $W: set, awaiting-confirm, a watcher left behind"
+t_apply=$(now_ms)
+expect_rc 2 medic_ns apply --only keepalive --confirm-within "$W"
 assert_contains "$OUT" "run 'medic confirm 1' before"
 assert_keepalive 600 60 5
 assert_sysctl net.ipv4.tcp_fin_timeout "$fin"
@@ -32,10 +38,19 @@ watcher=$(ns_pids)
 [ -n "$watcher" ] || fail "no confirm watcher process in the namespace"
 expect_rc 0 medic_ns history
 assert_match "$OUT" '^ +1 .* apply +awaiting-confirm +3 items'
+log "the checks inside the ${W} s window ended $(( $(now_ms) - t_apply )) ms after the apply started"
 
-step "the watcher rolls it back at the deadline"
-wait_until 6 keepalive_is 7200 75 9 || fail "values not restored 6 s after a 2 s confirm deadline: $(sysctl_ns net.ipv4.tcp_keepalive_time)"
-wait_until 3 no_ns_pids || fail "the watcher (pid $watcher) did not exit after rolling back"
+step "the watcher rolls it back at the deadline, not before"
+wait_until $((W + 4 * TIME_SCALE)) keepalive_is 7200 75 9 ||
+        fail "values not restored $((4 * TIME_SCALE)) s after a $W s confirm deadline: $(sysctl_ns net.ipv4.tcp_keepalive_time)"
+wait_until $((3 * TIME_SCALE)) no_ns_pids || fail "the watcher (pid $watcher) did not exit after rolling back"
+# The rollback's own record says when it started: not before set 1's deadline, which is
+# not before the apply's time + the window.
+deadline1=$(py "$(journal_file 1)" 'd["deadline"]')
+py_assert "$(journal_file 1)" '__import__("datetime").datetime.fromisoformat(d["time"].replace("Z", "+00:00")).timestamp() + '"$W"' <= d["deadline"]' \
+        "deadline of change set 1 (time + $W s)"
+py_assert "$(journal_file 2)" '__import__("datetime").datetime.fromisoformat(d["time"].replace("Z", "+00:00")).timestamp() >= '"$deadline1" \
+        "time of the rollback (set 2) against set 1's deadline $deadline1"
 assert_keepalive 7200 75 9
 assert_sysctl net.ipv4.tcp_fin_timeout "$fin"
 assert_change_sets "1 2"
@@ -75,7 +90,8 @@ assert_contains "$ERR" "missed its confirm deadline"
 assert_keepalive 7200 75 9
 
 step "confirm within the deadline keeps the set"
-expect_rc 2 medic_ns apply --only keepalive --confirm-within 2
+expect_rc 2 medic_ns apply --only keepalive --confirm-within "$W"
+t_applied=$(now_ms)
 id=$(change_set_ids | awk '{print $NF}')
 assert_eq 6 "$id" "id of the confirmed set"
 assert_set_state 6 awaiting-confirm
@@ -83,9 +99,10 @@ expect_rc 0 medic_ns confirm
 assert_contains "$OUT" "change set 6 confirmed"
 assert_set_state 6 applied
 assert_eq 1 "$(audit_events confirm | grep -c '"change": 6')" "confirm events of set 6"
-# Past the deadline: the watcher wakes, finds nothing to do, and leaves.
-sleep 3.2
-wait_until 3 no_ns_pids || fail "the watcher of a confirmed set did not exit: $(ns_pids)"
+# Past the deadline (at most W + 1 s after the apply returned, which rounds it up to a
+# whole second): the watcher wakes, finds nothing to do, and leaves.
+while [ "$(now_ms)" -lt $((t_applied + (W + 1) * 1000 + 200)) ]; do sleep 0.1; done
+wait_until $((3 * TIME_SCALE)) no_ns_pids || fail "the watcher of a confirmed set did not exit: $(ns_pids)"
 assert_keepalive 600 60 5
 assert_sysctl net.ipv4.tcp_fin_timeout 30
 assert_set_state 6 applied

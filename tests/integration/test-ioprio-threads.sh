@@ -7,26 +7,27 @@ ioprio_setup
 
 comm=mt$$
 comm=${comm:0:15}
-# Spawns threads that live 0.2-1 s, 8 at a time, for 30 s; each new thread is created
-# by a spawner thread, so the race is real.
+# Spawns threads that live 0.2-1 s, 8 at a time, for 300 s (until killed: the checks
+# below must find it running however slow the machine); each new thread is created by a
+# spawner thread, so the race is real.
 python3 - "$comm" <<'PY' &
 import ctypes, random, sys, threading, time
 ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
 def spawner():
-    end = time.time() + 30
+    end = time.time() + 300
     while time.time() < end:
         threading.Thread(target=time.sleep, args=(random.uniform(0.2, 1.0),), daemon=True).start()
         time.sleep(0.0025)
 for _ in range(8):
     threading.Thread(target=spawner, daemon=True).start()
-time.sleep(30)
+time.sleep(300)
 PY
 churn=$!
 helper_pid "$churn"
-# A loaded machine can take longer than python's start: wait until it has named itself.
-named() { [ "$(cat /proc/"$churn"/comm 2>/dev/null)" = "$comm" ]; }
-wait_until 10 named || fail "the churn helper did not name itself $comm"
-sleep 0.5
+# python3 takes a while to rename itself and start its threads on a slow machine (a loaded
+# host, tests/vm's TCG guest).
+named() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ] && [ "$(ls "/proc/$1/task" | wc -l)" -ge "$3" ]; }
+wait_until 60 named "$churn" "$comm" 9 || fail "the churn helper did not become $comm with 9 threads"
 write_policy "$POLICY" <<POL
 medic: 1
 targets:
@@ -53,12 +54,12 @@ python3 - "$comm2" <<'PY' &
 import ctypes, sys, threading, time
 ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
 for _ in range(99):
-    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
-time.sleep(30)
+    threading.Thread(target=time.sleep, args=(300,), daemon=True).start()
+time.sleep(300)
 PY
 hundred=$!
 helper_pid "$hundred"
-for _ in $(seq 50); do [ "$(ls /proc/$hundred/task | wc -l)" -ge 100 ] && break; sleep 0.1; done
+wait_until 60 named "$hundred" "$comm2" 100 || fail "the 100-thread helper did not become $comm2 with 100 threads"
 sed -i "s/comm: $comm/comm: $comm2/" "$POLICY"
 start=$(date +%s%N)
 rc=0; out=$(medic_host apply) || rc=$?

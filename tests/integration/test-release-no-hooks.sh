@@ -33,9 +33,11 @@ expect_rc 2 release_ns rollback
 assert_keepalive 7200 75 9
 
 step "MEDIC_TEST_NO_WATCHER: the release build starts its confirm watcher, which rolls back"
-MEDIC_TEST_NO_WATCHER=1 expect_rc 2 release_ns apply --confirm-within 1
+# A window this machine can read the values in (time_scale: 2 s on a quiet one).
+time_scale
+MEDIC_TEST_NO_WATCHER=1 expect_rc 2 release_ns apply --confirm-within $((2 * TIME_SCALE))
 assert_keepalive 600 60 5
-wait_until 10 keepalive_is 7200 75 9 || fail "no watcher rolled back the unconfirmed set (MEDIC_TEST_NO_WATCHER was obeyed)"
+wait_until $((10 + 2 * TIME_SCALE)) keepalive_is 7200 75 9 || fail "no watcher rolled back the unconfirmed set (MEDIC_TEST_NO_WATCHER was obeyed)"
 # Set 1 was the apply above, 2 its rollback, 3 this apply; the watcher's rollback is 4.
 set3_rolled_back() { [ "$(set_state 3)" = rolled-back ]; }
 wait_until 5 set3_rolled_back || fail "change set 3 is $(set_state 3), not rolled-back"

@@ -23,6 +23,12 @@ expect_rc 4 no_clock apply
 assert_match "$OUT" "^peer first +vt0 .* failed: reading /proc/net/psched: Permission denied: without the kernel's packet scheduler clock medic cannot set or check HTB bursts\$"
 assert_eq "$before" "$(tc_snapshot "$NS" vt0)" "vt0 after a refused apply"
 
+# backend: auto needs the clock too (above), since it may fall back to HTB; it builds prio
+# where the kernel has sch_prio (Debian's 6.1). The bursts are HTB's: ask for HTB, which
+# every kernel builds.
+sed -i 's/^      rate: 1gbit$/&\n      backend: htb/' "$POLICY"
+grep -q '^      backend: htb$' "$POLICY" || fail "internal: the policy did not get backend: htb"
+
 step "with the clock: apply, and every class carries medic's burst, cburst and quantum"
 expect_rc 2 medic_ns apply
 c=$(tc -n "$NS" -d class show dev vt0)
