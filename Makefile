@@ -179,10 +179,10 @@ integration: build/medic build/test/medic build/asan/medic $(ETCD_BIN) $(DEB_FIL
 # package unpacked into build/vm/ (never installed), under QEMU with TCG, with this host's
 # /usr and /etc shared read-only. check-vm runs the subset this kernel is needed for (the prio
 # backend end to end, mount options on a mountinfo without 6.8's unique mount id, sch_prio
-# present but refused), bounded by MEDIC_VM_SUBSET_TIMEOUT; it says "skipped: why" and
+# present but refused, the diagnosis checks against a real cgroup v2), bounded by MEDIC_VM_SUBSET_TIMEOUT; it says "skipped: why" and
 # passes where QEMU cannot run. check-kernel runs the whole integration suite there.
 VM_SUBSET := test-tc-prio-kernel test-tc-prio-devices test-mount-loop-bind test-mount-ro-strict \
-	test-zz-prio-refused
+	test-zz-prio-refused test-diagnose-cgroup2
 # The subset takes about 5 minutes on an otherwise idle 2-core machine (TCG); the bound
 # leaves room for a busier one, so that a slow machine is not reported as a failure.
 MEDIC_VM_SUBSET_TIMEOUT ?= 600
