@@ -6,6 +6,7 @@
 # the unloaded run is compared with the kernel's counters, not with a threshold.
 # Exit 77 = skipped.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/diagnose-lib.sh"
 
 ETCD=${ETCD:-$(command -v etcd || true)}
 [ -x "$ETCD" ] || skip "no etcd binary (make build/etcd/usr/bin/etcd unpacks Debian's etcd-server)"
@@ -15,15 +16,7 @@ setup
 ip netns exec "$NS" ip link set lo up
 cpu=$(taskset -cp $$ | sed 's/.*: //; s/[,-].*//')
 
-# A short heartbeat keeps etcd's threads waking up: the delay has something to measure.
-ip netns exec "$NS" taskset -c "$cpu" "$ETCD" --name t --data-dir "$T/etcd" \
-        --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
-        --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-        --initial-cluster t=http://127.0.0.1:2380 --heartbeat-interval 10 --election-timeout 100 >"$T/etcd.log" 2>&1 &
-etcd=$!
-helper_pid "$etcd"
-echo "$etcd" >"$T/etcd.pid"
-wait_until 10 grep -qs "ready to serve client requests" "$T/etcd.log" || fail "etcd did not start: $(tail -3 "$T/etcd.log")"
+diag_start_etcd "$cpu" 10
 
 write_policy "$POLICY" <<POL
 medic: 1

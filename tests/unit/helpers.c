@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ftw.h>
+#include <json-c/json.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../../actions/action.h"
 #include "../../agent/util.h"
 #include "helpers.h"
 
@@ -37,4 +44,13 @@ int teardown_tmpdir(void **state) {
 char *data_path(const char *rel) {
         const char *d = getenv("MEDIC_TEST_DATA");
         return xasprintf("%s/%s", d && *d ? d : "tests/data", rel);
+}
+
+void *state_from_json(const struct action_ops *ops, const char *text) {
+        struct json_object *j = json_tokener_parse(text);
+        void *s = NULL;
+        assert_non_null(j);
+        assert_int_equal(ops->from_json(j, &s), 0);
+        json_object_put(j);
+        return s;
 }

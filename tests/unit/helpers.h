@@ -15,3 +15,7 @@ int setup_tmpdir(void **state);
 int teardown_tmpdir(void **state);
 /* tests/data/REL (freed by the caller). */
 char *data_path(const char *rel);
+
+struct action_ops;
+/* A kind's state from its JSON text (ops->from_json must take it); freed with ops->free. */
+void *state_from_json(const struct action_ops *ops, const char *text);

@@ -135,24 +135,15 @@ static void test_good_policy(void **state) {
 
 /* ---- states ---- */
 
-static void *state_json(const char *text) {
-        struct json_object *j = json_tokener_parse(text);
-        void *s = NULL;
-        assert_non_null(j);
-        assert_int_equal(ops->from_json(j, &s), 0);
-        json_object_put(j);
-        return s;
-}
-
 #define ID "\"path\":\"/var/lib/etcd\",\"mount_id\":30,\"mount_point\":\"/var/lib/etcd\",\"source\":\"/dev/vdb\"," \
            "\"fstype\":\"ext4\",\"root\":\"/\",\"dev\":\"254:16\""
 
 static void test_states(void **st _unused_) {
-        void *want = state_json("{" ID ",\"atime\":\"noatime\"}");
-        void *rel = state_json("{" ID ",\"atime\":\"relatime\",\"nodiratime\":false,\"kept\":\"rw,nodev\"}");
-        void *noa = state_json("{" ID ",\"atime\":\"noatime\",\"nodiratime\":true}");
-        void *other = state_json("{" ID ",\"mount_id\":31,\"atime\":\"noatime\",\"nodiratime\":false}");
-        void *dir = state_json("{" ID ",\"nodiratime\":true}");
+        void *want = state_from_json(ops, "{" ID ",\"atime\":\"noatime\"}");
+        void *rel = state_from_json(ops, "{" ID ",\"atime\":\"relatime\",\"nodiratime\":false,\"kept\":\"rw,nodev\"}");
+        void *noa = state_from_json(ops, "{" ID ",\"atime\":\"noatime\",\"nodiratime\":true}");
+        void *other = state_from_json(ops, "{" ID ",\"mount_id\":31,\"atime\":\"noatime\",\"nodiratime\":false}");
+        void *dir = state_from_json(ops, "{" ID ",\"nodiratime\":true}");
         struct json_object *j;
         char *s;
 

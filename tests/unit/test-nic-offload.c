@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
+#include "helpers.h"
 #include "../../actions/action.h"
 #include "../../agent/policy.h"
 #include "../../agent/ynode.h"
@@ -112,15 +113,6 @@ static void test_claims_and_spec_json(void **st _unused_) {
         ydoc_free(d);
 }
 
-static void *from_json(const char *text) {
-        struct json_object *j = json_tokener_parse(text);
-        void *s = NULL;
-        assert_non_null(j);
-        assert_int_equal(ops->from_json(j, &s), 0);
-        json_object_put(j);
-        return s;
-}
-
 static char *json_of(const void *s) {
         struct json_object *j = NULL;
         char *out;
@@ -157,7 +149,7 @@ static void assert_describe(const void *s, const char *want) {
         "\"fixed-off\":[\"tx-checksum-ipv4\",\"rx-lro\"]}}"
 
 static void test_snapshot_json_round_trip(void **st _unused_) {
-        void *s = from_json(SNAPSHOT_TX_OFF);
+        void *s = state_from_json(ops, SNAPSHOT_TX_OFF);
         char *text = json_of(s);
         /* Every class comes back in the same list (empty classes are left out). */
         assert_string_equal(text, SNAPSHOT_TX_OFF);
@@ -166,24 +158,24 @@ static void test_snapshot_json_round_trip(void **st _unused_) {
         ops->free(s);
 
         /* The form of earlier journals reads as the same state and writes the new one. */
-        s = from_json(SNAPSHOT_TX_OFF_OLD);
+        s = state_from_json(ops, SNAPSHOT_TX_OFF_OLD);
         text = json_of(s);
         assert_string_equal(text, SNAPSHOT_TX_OFF);
         free(text);
         ops->free(s);
 
-        s = from_json(SNAPSHOT_BEFORE);
+        s = state_from_json(ops, SNAPSHOT_BEFORE);
         assert_describe(s, "tx-checksumming on");
         ops->free(s);
 }
 
 static void test_same(void **st _unused_) {
-        void *before = from_json(SNAPSHOT_BEFORE), *after = from_json(SNAPSHOT_TX_OFF);
-        void *want_off = from_json("{\"interface\":\"nic0\",\"features\":{\"tx-checksumming\":\"off\"}}");
-        void *want_on = from_json("{\"interface\":\"nic0\",\"features\":{\"tx-checksumming\":\"on\"}}");
-        void *want_tso = from_json("{\"interface\":\"nic0\",\"features\":{\"tcp-segmentation-offload\":\"on\"}}");
-        void *want_lro = from_json("{\"interface\":\"nic0\",\"features\":{\"large-receive-offload\":\"on\"}}");
-        void *other = from_json("{\"interface\":\"nic1\",\"features\":{\"tx-checksumming\":\"on\"}}");
+        void *before = state_from_json(ops, SNAPSHOT_BEFORE), *after = state_from_json(ops, SNAPSHOT_TX_OFF);
+        void *want_off = state_from_json(ops, "{\"interface\":\"nic0\",\"features\":{\"tx-checksumming\":\"off\"}}");
+        void *want_on = state_from_json(ops, "{\"interface\":\"nic0\",\"features\":{\"tx-checksumming\":\"on\"}}");
+        void *want_tso = state_from_json(ops, "{\"interface\":\"nic0\",\"features\":{\"tcp-segmentation-offload\":\"on\"}}");
+        void *want_lro = state_from_json(ops, "{\"interface\":\"nic0\",\"features\":{\"large-receive-offload\":\"on\"}}");
+        void *other = state_from_json(ops, "{\"interface\":\"nic1\",\"features\":{\"tx-checksumming\":\"on\"}}");
 
         assert_describe(want_off, "tx-checksumming off");
         /* A request holds when every changeable feature it covers is wanted and active so;
