@@ -11,19 +11,15 @@
 #include "kernel/proc.h"
 #include "kernel/proc_events.h"
 
-/* Would one of the policy's process targets find pid? io-priority's plan does the real
- * lookup. */
+/* Would one of the policy's process targets find pid? io-priority's plan then looks with
+ * the whole rule list. */
 static bool is_target(const struct agent *a, pid_t pid) {
-        struct proc_peek p;
-        bool found = false;
-
-        proc_peek(pid, &p);
-        for (size_t i = 0; !found && i < a->policy->n_targets; i++) {
+        for (size_t i = 0; i < a->policy->n_targets; i++) {
                 const struct target *t = &a->policy->targets[i];
-                found = t->kind == TARGET_PROCESS && proc_peek_matches(&p, t->rules, t->n_rules);
+                if (t->kind == TARGET_PROCESS && proc_rules_match(pid, t->rules, t->n_rules))
+                        return true;
         }
-        proc_peek_done(&p);
-        return found;
+        return false;
 }
 
 static void on_proc_event(pid_t pid, void *u) {

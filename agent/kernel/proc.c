@@ -375,6 +375,59 @@ static void find_by_pidfile(const char *pidfile, struct proc_found *f, char **pr
         add_match(f, (pid_t) pid);
 }
 
+/* Is pid in unit's cgroup, or in one below it? /proc/PID/cgroup names it by path, on v2's
+ * "0::" line as on v1's name=systemd line. */
+static bool pid_in_unit(pid_t pid, const char *unit) {
+        _cleanup_free_ char *path = xasprintf("/proc/%d/cgroup", (int) pid), *text = NULL;
+        _cleanup_free_ char *needle = xasprintf("/%s", unit);
+        size_t len = strlen(needle);
+
+        if (read_file(path, &text, NULL) < 0)
+                return false;
+        for (const char *p = text; (p = strstr(p, needle)); p += len)
+                if (p[len] == '\n' || p[len] == '/' || p[len] == 0)
+                        return true;
+        return false;
+}
+
+bool proc_rules_match(pid_t pid, const struct process_rule *rules, size_t n_rules) {
+        _cleanup_close_ int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        char name[24];
+        bool hit = false;
+
+        if (proc_fd < 0)
+                return true; /* cannot tell: let the real lookup decide */
+        snprintf(name, sizeof name, "%d", (int) pid);
+        for (size_t i = 0; i < n_rules && !hit; i++) {
+                const struct process_rule *rule = &rules[i];
+                struct proc_found f = { 0 };
+                _cleanup_free_ char *problem = NULL;
+                unsigned unreadable = 0;
+
+                switch (rule->kind) {
+                case RULE_UNIT:
+                        hit = pid_in_unit(pid, rule->value);
+                        break;
+                case RULE_COMM:
+                case RULE_EXE: {
+                        /* The scan's own comparison, for one process. */
+                        _cleanup_free_ char *want_exe = rule->kind == RULE_EXE ? realpath(rule->value, NULL) : NULL;
+                        scan_one(proc_fd, name, pid, rule->kind, rule->value, want_exe, &f, &unreadable);
+                        break;
+                }
+                case RULE_PIDFILE:
+                        find_by_pidfile(rule->value, &f, &problem);
+                        break;
+                case _RULE_KIND_MAX:
+                        break;
+                }
+                for (size_t k = 0; k < f.n; k++)
+                        hit = hit || f.procs[k].pid == pid;
+                proc_found_done(&f);
+        }
+        return hit;
+}
+
 int proc_find(const struct process_rule *rules, size_t n_rules, struct proc_found *ret) {
         struct proc_found f = { 0 };
 

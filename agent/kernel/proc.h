@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stdbool.h>
+
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -43,6 +45,10 @@ struct proc_found {
  * in ret->problems, so that a change set is not made without the process. */
 int proc_find(const struct process_rule *rules, size_t n_rules, struct proc_found *ret);
 void proc_found_done(struct proc_found *f);
+/* Would these rules find pid, with proc_find()'s own comparisons (a unit's cgroup or one
+ * below it, comm, exe or its real path, a pidfile that is not stale)? For one process an
+ * event named; any rule of the list will do. */
+bool proc_rules_match(pid_t pid, const struct process_rule *rules, size_t n_rules);
 /* "unit etcd.service or comm etcd" */
 char *process_rules_describe(const struct process_rule *rules, size_t n_rules);
 

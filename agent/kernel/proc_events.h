@@ -25,16 +25,3 @@ typedef void (*proc_event_fn)(pid_t pid, void *u);
 int proc_events_drain(int fd, proc_event_fn fn, void *u);
 /* The exec and comm events in one receive's buffer (for the tests). */
 void proc_events_parse(const void *buf, size_t len, proc_event_fn fn, void *u);
-
-/* What the cheap checks look at for a pid an event named. */
-struct proc_peek {
-        pid_t pid;
-        char *comm;
-        char *cgroup; /* /proc/PID/cgroup as read */
-        char exe[4096];
-};
-void proc_peek(pid_t pid, struct proc_peek *ret);
-void proc_peek_done(struct proc_peek *p);
-/* Would these rules find the process? Cheap checks only: its comm, exe, cgroup (unit) and
- * pidfiles; proc_find() does the real lookup. */
-bool proc_peek_matches(const struct proc_peek *p, const struct process_rule *rules, size_t n_rules);

@@ -139,19 +139,20 @@ static void test_rtnl_link_and_tc(void **state _unused_) {
         assert_string_equal(s.text[3], "lo: class added or changed");
 }
 
-/* ---- the cheap look at a process ---- */
+/* ---- would a target find the process an event named ---- */
 
-static void test_peek_matches_own_process(void **state) {
+static void test_rules_match_own_process(void **state) {
         const char *dir = *state;
         _cleanup_free_ char *pidfile = xasprintf("%s/pid", dir), *other = xasprintf("%s/other", dir);
-        _cleanup_free_ char *pidtext = xasprintf("%d\n", (int) getpid());
+        _cleanup_free_ char *pidtext = xasprintf("%d\n", (int) getpid()), *comm_text = NULL, *cg = NULL;
         char exe[4096];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        struct proc_peek p;
+        pid_t me = getpid();
         FILE *f;
 
         assert_true(n > 0);
         exe[n] = 0;
+        assert_int_equal(read_line_file("/proc/self/comm", &comm_text), 0);
         assert_non_null(f = fopen(pidfile, "we"));
         fputs(pidtext, f);
         fclose(f);
@@ -159,36 +160,48 @@ static void test_peek_matches_own_process(void **state) {
         fputs("1\n", f);
         fclose(f);
 
-        proc_peek(getpid(), &p);
-        struct process_rule comm = { RULE_COMM, p.comm }, wrong_comm = { RULE_COMM, (char *) "no-such-comm" };
+        struct process_rule comm = { RULE_COMM, comm_text }, wrong_comm = { RULE_COMM, (char *) "no-such-comm" };
         struct process_rule by_exe = { RULE_EXE, exe }, by_pidfile = { RULE_PIDFILE, pidfile };
         struct process_rule other_pidfile = { RULE_PIDFILE, other }, unit = { RULE_UNIT, (char *) "no-such.service" };
-        assert_non_null(p.comm);
-        assert_true(proc_peek_matches(&p, &comm, 1));
-        assert_false(proc_peek_matches(&p, &wrong_comm, 1));
-        assert_true(proc_peek_matches(&p, &by_exe, 1));
-        assert_true(proc_peek_matches(&p, &by_pidfile, 1));
-        assert_false(proc_peek_matches(&p, &other_pidfile, 1));
-        assert_false(proc_peek_matches(&p, &unit, 1));
+        assert_true(proc_rules_match(me, &comm, 1));
+        assert_false(proc_rules_match(me, &wrong_comm, 1));
+        assert_true(proc_rules_match(me, &by_exe, 1));
+        assert_true(proc_rules_match(me, &by_pidfile, 1));
+        assert_false(proc_rules_match(me, &other_pidfile, 1));
+        assert_false(proc_rules_match(me, &unit, 1));
         /* Any rule of the list will do. */
         struct process_rule rules[] = { unit, wrong_comm, by_exe };
-        assert_true(proc_peek_matches(&p, rules, ELEMENTSOF(rules)));
-        assert_false(proc_peek_matches(&p, rules, 2));
-        proc_peek_done(&p);
+        assert_true(proc_rules_match(me, rules, ELEMENTSOF(rules)));
+        assert_false(proc_rules_match(me, rules, 2));
 
-        /* A process that is gone matches nothing: no comm, no exe. */
-        proc_peek(0x3ffffff0, &p);
-        assert_null(p.comm);
-        assert_string_equal(p.exe, "");
-        assert_false(proc_peek_matches(&p, &by_exe, 1));
-        proc_peek_done(&p);
+        /* An exe: rule through a symlink matches as the scan does (by the real path). */
+        _cleanup_free_ char *link = xasprintf("%s/exe-link", dir);
+        assert_int_equal(symlink(exe, link), 0);
+        struct process_rule by_link = { RULE_EXE, link };
+        assert_true(proc_rules_match(me, &by_link, 1));
+
+        /* unit: the cgroup's last component matches, a prefix of it does not. */
+        assert_int_equal(read_file("/proc/self/cgroup", &cg, NULL), 0);
+        char *line = strrchr(cg, '/');
+        if (line && line[1] && line[1] != '\n') {
+                line[strcspn(line, "\n")] = 0;
+                _cleanup_free_ char *last = xstrdup(line + 1), *prefix = xstrndup(line + 1, strlen(line + 1) - 1);
+                struct process_rule mine = { RULE_UNIT, last }, part = { RULE_UNIT, prefix };
+                assert_true(proc_rules_match(me, &mine, 1));
+                if (prefix[0])
+                        assert_false(proc_rules_match(me, &part, 1));
+        }
+
+        /* A process that is gone matches nothing. */
+        assert_false(proc_rules_match(0x3ffffff0, &by_exe, 1));
+        assert_false(proc_rules_match(0x3ffffff0, &comm, 1));
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_proc_exec_and_comm_only),
                 cmocka_unit_test(test_rtnl_link_and_tc),
-                cmocka_unit_test_setup_teardown(test_peek_matches_own_process, setup_tmpdir, teardown_tmpdir),
+                cmocka_unit_test_setup_teardown(test_rules_match_own_process, setup_tmpdir, teardown_tmpdir),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
