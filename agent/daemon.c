@@ -26,6 +26,7 @@
 
 #include "daemon.h"
 #include "daemon_int.h"
+#include "kernel/memtrim.h"
 #include "kernel/mount_watch.h"
 #include "kernel/proc.h"
 #include "kernel/rtnl_events.h"
@@ -326,6 +327,11 @@ int agent_run(struct run *boot) {
         sdev.notify(0, "READY=1");
         agent_say("running with policy %s (%s); sysctls checked every %ld s", a.policy->name, a.opt.policy_path,
             a.opt.sysctl_interval_s);
+        /* Start-up (parsing, recovery, the first apply) touched far more code than waiting
+         * and repairing will: give its clean pages back before going idle. */
+        r = memtrim_release(NULL);
+        if (r < 0)
+                agent_say("start-up pages not given back: %s", strerror(-r));
         r = sdev.loop(a.e);
         code = r < 0 ? EXIT_FAILURES : EXIT_NOTHING;
 out:
