@@ -293,7 +293,10 @@ int tc_route_dump(struct ctx *ctx, int type, const struct tcmsg *t, nl_recvmsg_m
         if (!cb)
                 return -ENOMEM;
         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, fn, arg);
+        /* Two dumps per interface with a root of medic's: one recvmsg per datagram, not two. */
+        nlsock_read_direct(s, true);
         r = nl_recvmsgs(s, cb);
+        nlsock_read_direct(s, false);
         nl_cb_put(cb);
         return r < 0 ? netrun_errno(ctx_net(ctx), r) : 0;
 }

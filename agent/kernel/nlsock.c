@@ -30,6 +30,10 @@ int nlsock_bound(struct nl_sock *s, unsigned ms) {
         return 0;
 }
 
+/* The kernel caps a dump's datagram at the largest buffer its reader used, itself capped
+ * at 32 KiB (netlink_recvmsg), unless the dump needs more for one message. */
+#define NLSOCK_DIRECT_BUF 32768
+
 int nlsock_open(int protocol, int *kerr, struct nl_sock **ret) {
         struct nl_sock *s = nl_socket_alloc();
         int r;
@@ -87,4 +91,12 @@ struct nl_cb *nlsock_cb_clone(struct nl_sock *s) {
         struct nl_cb *base = nl_socket_get_cb(s), *cb = nl_cb_clone(base);
         nl_cb_put(base);
         return cb;
+}
+
+void nlsock_read_direct(struct nl_sock *s, bool on) {
+        if (on) {
+                nl_socket_set_msg_buf_size(s, NLSOCK_DIRECT_BUF);
+                nl_socket_disable_msg_peek(s);
+        } else
+                nl_socket_enable_msg_peek(s);
 }

@@ -38,3 +38,10 @@ int nlsock_errno(int *kerr, int nlerr);
 const char *nlsock_strerror(int r);
 /* A copy of the socket's callbacks (with the error handler) to add a dump's own to. */
 struct nl_cb *nlsock_cb_clone(struct nl_sock *s);
+
+/* Reads each datagram of s straight into a 32 KiB buffer (on), or as libnl does by default
+ * (off): a MSG_PEEK for its size, then the read, two recvmsg calls per datagram. A dump
+ * whose datagrams the kernel sizes to the reader's buffer (qdiscs, classes, filters) fits
+ * in 32 KiB; the link dump must keep the peek, since the kernel makes a datagram as big as
+ * the biggest device needs (a NIC with many VFs needs more than 32 KiB). */
+void nlsock_read_direct(struct nl_sock *s, bool on);
