@@ -17,7 +17,6 @@
  * The state type, its comparisons, text and JSON are in nic_offload_state.c. */
 #include <json-c/json.h>
 #include <linux/capability.h>
-#include <netlink/route/link.h>
 #include <string.h>
 
 #include "../agent/kernel/ethtool.h"
@@ -425,16 +424,16 @@ static int nic_restore(struct ctx *ctx, const void *before, const void *have) {
 /* ---- notes ---- */
 
 static void link_counters(struct ctx *ctx, const char *ifname, char ***notes) {
-        struct rtnl_link *l;
+        struct netif_counters c;
         uint64_t crc, frame, rx, tx;
 
         /* By hash: `interface: all` asks this for every interface. */
-        if (!(l = netif_link(ctx_net(ctx), ifname)))
+        if (netif_counters(ctx_net(ctx), ifname, &c) < 0)
                 return;
-        crc = rtnl_link_get_stat(l, RTNL_LINK_RX_CRC_ERR);
-        frame = rtnl_link_get_stat(l, RTNL_LINK_RX_FRAME_ERR);
-        rx = rtnl_link_get_stat(l, RTNL_LINK_RX_ERRORS);
-        tx = rtnl_link_get_stat(l, RTNL_LINK_TX_ERRORS);
+        crc = c.rx_crc_errors;
+        frame = c.rx_frame_errors;
+        rx = c.rx_errors;
+        tx = c.tx_errors;
         /* etcd's guide turns checksum offload off for NICs that corrupt or drop packets:
          * the counters are the evidence for (or against) doing it on this host. */
         strv_push(notes, xasprintf("%s: rx_crc_errors %llu, rx_frame_errors %llu, rx_errors %llu, tx_errors %llu since boot: %s",

@@ -10,15 +10,20 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-struct nl_cache;
 struct nl_sock;
-struct rtnl_link;
 
 struct netif {
         int ifindex;
         char name[IF_NAMESIZE];
         unsigned flags; /* IFF_* */
+};
+
+/* The link's error counters since boot (IFLA_STATS64). */
+struct netif_counters {
+        uint64_t rx_errors, tx_errors, rx_crc_errors, rx_frame_errors;
+        bool known; /* the kernel sent statistics for the link */
 };
 
 struct netif_index;
@@ -29,7 +34,6 @@ struct netrun {
         struct nl_sock *route;
         bool route_stale;    /* an error left the route socket's stream at an unknown place */
         unsigned epoch;      /* bumped by netrun_reset(): dumps of an older epoch are void */
-        struct nl_cache *links;
         struct netif_index *index; /* the link dump by name and by ifindex */
         int kerr;            /* the kernel's errno of the last NLMSG_ERROR, negative */
         int default_ifindex; /* 0: not looked up yet; -ENOENT: no default route */
@@ -54,12 +58,13 @@ int netrun_errno(struct netrun *n, int nlerr);
  * read before. Cheap; callers' pointers into caches stay valid until their next lookup. */
 void netrun_reset(struct netrun *n);
 
-/* The link dump of this run (one RTM_GETLINK dump). These set the reason on failure. */
-int netif_links(struct netrun *n, struct nl_cache **ret);
+/* The link dump of this run (one RTM_GETLINK dump, read once). These set the reason on
+ * failure. */
+int netif_links(struct netrun *n);
 int netif_by_name(struct netrun *n, const char *name, struct netif *ret);
-/* The link dump's entry for name (its statistics, say), found by hash; borrowed: valid
- * until the run ends, no reference taken. NULL when there is none. */
-struct rtnl_link *netif_link(struct netrun *n, const char *name);
+/* The link dump's error counters of name, found by hash. -ENODEV when there is no such
+ * link, -ENODATA when the kernel sent no statistics for it. */
+int netif_counters(struct netrun *n, const char *name, struct netif_counters *ret);
 int netif_by_index(struct netrun *n, int ifindex, struct netif *ret);
 /* A policy's interface ("eth0", "auto", "all") as interfaces; "all" = every interface that
  * is up and not loopback. -ENODEV/-ENOENT with the reason saying what is missing. */
