@@ -79,9 +79,11 @@ exe_is() { [ "$(readlink "/proc/$1/exe")" = "$2" ]; }
 prio_is() { [ "$(ionice -p "$1" 2>/dev/null)" = "best-effort: prio $2" ]; }
 
 step "the agent starts in a pid namespace of its own, with cgroup2 at /sys/fs/cgroup"
+# Where /sys/fs/cgroup is cgroup2 already (a unified host), the kernel refuses to mount it
+# there again: the private namespace then keeps the mount it has.
 unshare -m -p -f --mount-proc --propagation private sh -c '
-        mount -t cgroup2 none /sys/fs/cgroup && mkdir "/sys/fs/cgroup/$1" "/sys/fs/cgroup/$2" && shift 2 &&
-        exec "$@"' sh "$UNIT" "$CG2" \
+        { [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] || mount -t cgroup2 none /sys/fs/cgroup; } &&
+        mkdir "/sys/fs/cgroup/$1" "/sys/fs/cgroup/$2" && shift 2 && exec "$@"' sh "$UNIT" "$CG2" \
         "$MEDIC_BIN" --policy "$POLICY" --state-dir "$STATE" --audit-log "$AUDIT" agent \
         --sysctl-interval 3600 --fight-limit 0 >"$T/agent.log" 2>&1 &
 USH=$!
