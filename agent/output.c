@@ -245,8 +245,9 @@ void report_print(const struct report *rep, bool json, int verbosity) {
                        row_status_name(r->status), r->audit_only && r->status == ROW_DRIFT ? " (audit only)" : "",
                        r->reason ? ": " : "", r->reason ? r->reason : "", tty && *colour(r->status) ? "\033[0m" : "");
                 bool show = verbosity >= 0 && (r->status != ROW_OK || verbosity > 0);
-                for (size_t k = 0; r->notes && r->notes[k]; k++)
-                        if (note_set_add(&shown, r->action, r->notes[k]) && show)
+                /* Only a note printed counts as said: one under a hidden ok row is not. */
+                for (size_t k = 0; show && r->notes && r->notes[k]; k++)
+                        if (note_set_add(&shown, r->action, r->notes[k]))
                                 printf("    note: %s\n", r->notes[k]);
         }
         free(shown.v);

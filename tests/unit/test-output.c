@@ -543,6 +543,32 @@ static void test_table_shared_note_once_per_action(void **state _unused_) {
         report_free(&rep);
 }
 
+/* A shared note on an ok row (not shown without -v) is still said on the drifting row of
+ * the same action after it: the table says a note once, it does not hide it. */
+static void test_table_shared_note_after_hidden_ok_row(void **state _unused_) {
+        static const enum row_status status[] = { ROW_OK, ROW_DRIFT };
+        struct report rep = { .command = "audit" };
+        struct captured c;
+
+        for (size_t i = 0; i < ELEMENTSOF(status); i++) {
+                struct row *r = report_add_row(&rep);
+                r->action = xstrdup("keepalive");
+                r->kind = xstrdup("sysctl");
+                r->object = xasprintf("net.x%zu", i);
+                r->status = status[i];
+                strv_push(&r->notes, xstrdup("shared note"));
+        }
+        c = print_captured(&rep, false, 0);
+        assert_int_equal(count(c.out, "note: shared note\n"), 1);
+        assert_non_null(strstr(c.out, "drift\n    note: shared note\n"));
+        captured_done(&c);
+        c = print_captured(&rep, false, 1);
+        assert_int_equal(count(c.out, "note: shared note\n"), 1);
+        assert_non_null(strstr(c.out, "ok\n    note: shared note\n"));
+        captured_done(&c);
+        report_free(&rep);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_exit_codes),
@@ -554,6 +580,7 @@ int main(void) {
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_table_skipped_row),
                 cmocka_unit_test(test_table_shared_note_once_per_action),
+                cmocka_unit_test(test_table_shared_note_after_hidden_ok_row),
                 cmocka_unit_test(test_table_text_lines),
                 cmocka_unit_test(test_yaml_output),
                 cmocka_unit_test(test_validate_output_reloads),
