@@ -2,7 +2,7 @@
 # cpu against a real etcd in a network namespace this test creates: the run-queue delay
 # medic reports is what the kernel's schedstat of etcd's threads shows (read by the test
 # around medic's run), and with etcd at nice 19 pinned to one CPU beside four busy loops
-# too (8 s at most), the starvation finding fires. This machine's CPUs are shared, so
+# pinned there (8 s at most), the starvation finding fires. This machine's CPUs are shared, so
 # the unloaded run is compared with the kernel's counters, not with a threshold.
 # Exit 77 = skipped.
 . "$(dirname "$0")/lib.sh"
