@@ -177,6 +177,14 @@ int cgroup_watch_read(struct cgroup_watch *w, char **ret_cause, bool *ret_filled
                                 } else if (ev->wd == x->pwd && (ev->mask & IN_IGNORED))
                                         x->pwd = -1;
                                 else if (ev->wd == x->pwd && (ev->mask & IN_CREATE) && ev->len && streq(ev->name, base)) {
+                                        /* The removed cgroup's watch may not have said
+                                         * IN_IGNORED yet: the kernel drops it when that
+                                         * cgroup's inode goes, which can be after the new
+                                         * one is made (seen on 6.1). Watch the new one's
+                                         * cgroup.events now, whatever x->wd still names. */
+                                        if (x->wd >= 0 && !wd_used(w, x->wd, i))
+                                                (void) inotify_rm_watch(w->fd, x->wd);
+                                        x->wd = -1;
                                         entry_arm(w, x);
                                         /* A process may have entered before the watch was there. */
                                         filled = filled || populated(x->dir) == 1;
