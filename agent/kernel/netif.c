@@ -177,11 +177,35 @@ int netrun_errno(struct netrun *n, int nlerr) {
         return r;
 }
 
-int netif_links(struct netrun *n) {
+/* One RTM_GETLINK dump into a new index, or a libnl error. */
+static int dump_links(struct nl_sock *s, struct netif_index **ret) {
         struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
         struct netif_index *x;
-        struct nl_sock *s;
         struct nl_cb *cb;
+        int r;
+
+        /* No IFLA_EXT_MASK: no VF details, which medic does not read. */
+        r = nl_send_simple(s, RTM_GETLINK, NLM_F_DUMP, &ifi, sizeof(ifi));
+        if (r < 0)
+                return r;
+        cb = nlsock_cb_clone(s);
+        if (!cb)
+                return -NLE_NOMEM;
+        x = xcalloc(1, sizeof(*x));
+        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, link_cb, x);
+        r = nl_recvmsgs(s, cb);
+        nl_cb_put(cb);
+        if (r < 0) {
+                index_free(x);
+                return r;
+        }
+        index_tables(x);
+        *ret = x;
+        return 0;
+}
+
+int netif_links(struct netrun *n) {
+        struct nl_sock *s;
         int r;
 
         if (n->index)
@@ -189,23 +213,15 @@ int netif_links(struct netrun *n) {
         r = netrun_route(n, &s);
         if (r < 0)
                 return r;
-        /* No IFLA_EXT_MASK: no VF details, which medic does not read. */
-        r = nl_send_simple(s, RTM_GETLINK, NLM_F_DUMP, &ifi, sizeof(ifi));
-        if (r >= 0) {
-                cb = nlsock_cb_clone(s);
-                if (!cb)
-                        return -ENOMEM;
-                x = xcalloc(1, sizeof(*x));
-                nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, link_cb, x);
-                r = nl_recvmsgs(s, cb);
-                nl_cb_put(cb);
-                if (r >= 0) {
-                        index_tables(x);
-                        n->index = x;
-                        return 0;
-                }
-                index_free(x);
+        /* An interface added or removed during the dump marks it interrupted (libnl reads
+         * on to its end and says so): the dump is taken again, as libnl's cache did. */
+        for (unsigned attempt = 0; attempt < 8; attempt++) {
+                r = dump_links(s, &n->index);
+                if (r != -NLE_DUMP_INTR)
+                        break;
         }
+        if (r >= 0)
+                return 0;
         r = netrun_errno(n, r);
         fail(n, "dumping interfaces: %s", nlsock_strerror(r));
         return r;
