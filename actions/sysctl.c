@@ -240,12 +240,11 @@ static void set_pair(char **value, char **where, const char *v, const char *disp
         *where = xasprintf("%s:%u", display, line);
 }
 
-static void parse_conf(const char *path, const char *display, const char *key, struct boot_value *bv) {
-        _cleanup_free_ char *text = NULL;
+/* One boot-time file's text (conf), for key. */
+static void parse_conf(const char *conf, const char *display, const char *key, struct boot_value *bv) {
+        _cleanup_free_ char *text = xstrdup(conf);
         unsigned line = 0;
 
-        if (read_file(path, &text, NULL) < 0)
-                return;
         for (char *l = text, *next; l; l = next) {
                 next = strchr(l, '\n');
                 if (next)
@@ -298,13 +297,52 @@ static int cmp_conf(const void *a, const void *b) {
         return strcmp(((const struct conf_file *) a)->name, ((const struct conf_file *) b)->name);
 }
 
-static void boot_value_of(const char *root, const char *key, struct boot_value *bv) {
+/* The kind's run (run_new/run_free): the boot-time files in the order systemd-sysctl
+ * reads them, each read once, however many keys a policy sets. */
+struct sysctl_run {
+        bool loaded;
+        size_t n;
+        struct boot_file {
+                char *display; /* "/etc/sysctl.d/99-x.conf" */
+                char *text;
+        } *f;
+};
+
+static void *sysctl_run_new(void) {
+        return xcalloc(1, sizeof(struct sysctl_run));
+}
+
+static void sysctl_run_free(void *p) {
+        struct sysctl_run *run = p;
+
+        for (size_t i = 0; i < run->n; i++) {
+                free(run->f[i].display);
+                free(run->f[i].text);
+        }
+        free(run->f);
+        free(run);
+}
+
+/* Takes display; a file that cannot be read sets nothing, as for systemd-sysctl. */
+static void boot_file_add(struct sysctl_run *run, char *display, const char *path) {
+        char *text = NULL;
+
+        if (read_file(path, &text, NULL) < 0) {
+                free(display);
+                return;
+        }
+        run->f = xgrow(run->f, run->n, sizeof(*run->f));
+        run->f[run->n++] = (struct boot_file) { display, text };
+}
+
+static void boot_files_load(struct sysctl_run *run, const char *root) {
         static const char *const dirs[] = { "/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d",
                                             "/usr/lib/sysctl.d", "/lib/sysctl.d", NULL };
         _cleanup_strv_ char **real = NULL;
         struct conf_file *files = NULL;
         size_t n = 0;
 
+        run->loaded = true;
         /* Directories in precedence order: the first one to have a file name owns it. */
         for (const char *const *d = dirs; *d; d++) {
                 _cleanup_free_ char *dir = xasprintf("%s%s", root, *d);
@@ -329,12 +367,12 @@ static void boot_value_of(const char *root, const char *key, struct boot_value *
         if (n > 1)
                 qsort(files, n, sizeof(*files), cmp_conf);
         for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *display = xasprintf("%s/%s", files[i].dir, files[i].name);
+                char *display = xasprintf("%s/%s", files[i].dir, files[i].name);
                 _cleanup_free_ char *path = xasprintf("%s%s", root, display);
                 char *rp = realpath(path, NULL);
                 if (rp)
                         strv_push(&real, rp);
-                parse_conf(path, display, key, bv);
+                boot_file_add(run, display, path);
                 free(files[i].name);
         }
         free(files);
@@ -342,7 +380,14 @@ static void boot_value_of(const char *root, const char *key, struct boot_value *
         _cleanup_free_ char *conf = xasprintf("%s/etc/sysctl.conf", root);
         _cleanup_free_ char *rp = realpath(conf, NULL);
         if (rp && !strv_contains(real, rp))
-                parse_conf(conf, "/etc/sysctl.conf", key, bv);
+                boot_file_add(run, xstrdup("/etc/sysctl.conf"), conf);
+}
+
+static void boot_value_of(struct sysctl_run *run, const char *root, const char *key, struct boot_value *bv) {
+        if (!run->loaded)
+                boot_files_load(run, root);
+        for (size_t i = 0; i < run->n; i++)
+                parse_conf(run->f[i].text, run->f[i].display, key, bv);
         boot_value_resolve(bv);
 }
 
@@ -350,7 +395,7 @@ static void sysctl_notes(struct ctx *ctx, const void *want, const void *have _un
         const struct sysctl_entry *w = &((const struct sysctl_state *) want)->e[0];
         struct boot_value bv = { 0 };
 
-        boot_value_of(ctx->root ? ctx->root : "", w->key, &bv);
+        boot_value_of(ctx_run(ctx, &sysctl_ops), ctx->root ? ctx->root : "", w->key, &bv);
         if (bv.value && !streq(bv.value, w->value))
                 strv_push(notes, xasprintf("runtime-only fix: %s sets %s at boot; write %s = %s there to keep it",
                                            bv.where, bv.value, w->key, w->value));
@@ -434,4 +479,6 @@ const struct action_ops sysctl_ops = {
         .to_json = sysctl_to_json,
         .from_json = sysctl_from_json,
         .free = sysctl_free,
+        .run_new = sysctl_run_new,
+        .run_free = sysctl_run_free,
 };

@@ -433,6 +433,7 @@ static char **notes_for(const char *root, const char *key, const char *value) {
         assert_null(ctx.errmsg);
         ops->free(want);
         ops->free(have);
+        ctx_done(&ctx);
         return notes;
 }
 
@@ -478,6 +479,29 @@ static void test_notes_masking(void **st) {
         /* /usr/local/lib and /lib are read too. */
         assert_boot_value(root, "medic.test.local", "/usr/local/lib/sysctl.d/61-local.conf:1", "11");
         assert_boot_value(root, "medic.test.lib", "/lib/sysctl.d/62-lib.conf:1", "12");
+}
+
+/* One run answers every key from the files it read once: the same notes as a run per key,
+ * for keys set in different files, by a glob, and by none. */
+static void test_notes_one_run_many_keys(void **st) {
+        static const char *const keys[] = { "medic.test.masked", "medic.test.run", "medic.test.glob_one",
+                                            "medic.test.masked_usr", "medic.test.later", "medic.test.lib" };
+        struct ctx ctx = { .root = *st };
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                void *want = state(keys[i], "12345"), *have = state(keys[i], "0");
+                char **shared = NULL, **alone = notes_for(*st, keys[i], "12345");
+                ops->notes(&ctx, want, have, &shared);
+                assert_int_equal(strv_length(shared), strv_length(alone));
+                for (size_t k = 0; alone[k]; k++)
+                        assert_string_equal(shared[k], alone[k]);
+                strv_free(shared);
+                strv_free(alone);
+                ops->free(want);
+                ops->free(have);
+        }
+        assert_null(ctx.errmsg);
+        ctx_done(&ctx);
 }
 
 static void test_notes_later_wins(void **st) {
@@ -560,6 +584,7 @@ static void test_notes_no_root(void **st _unused_) {
         assert_true(startswith(notes[0], "runtime-only fix: no sysctl.d file sets it"));
         strv_free(notes);
         ops->free(want);
+        ctx_done(&ctx);
 }
 
 /* systemd-sysctl's glob rules (sysctl.d(5)): "Keys for which an explicit pattern exists will be
@@ -650,6 +675,7 @@ int main(void) {
                 cmocka_unit_test(test_apply_missing_key),
                 cmocka_unit_test_setup_teardown(test_notes_masking, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_notes_later_wins, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_notes_one_run_many_keys, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_notes_key_forms, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_notes_sysctl_conf_last, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_notes_nothing_sets_it, setup_root, teardown_root),
