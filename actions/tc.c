@@ -123,8 +123,8 @@ void tc_iface_details_drop(struct tc_iface *f) {
         free(f->classes);
         f->classes = NULL;
         f->n_classes = 0;
-        strv_free(f->fd.lines);
-        f->fd = (struct filter_dump) { 0 };
+        tc_filter_dump_unref(f->fd);
+        f->fd = NULL;
         f->detailed = false;
 }
 
@@ -155,6 +155,7 @@ void tc_run_free(void *p) {
                 return;
         ifaces_drop(c);
         strv_free(c->tc_want_lines);
+        tc_filter_memo_done(&c->memo);
         free(c);
 }
 

@@ -129,7 +129,7 @@ int tc_filters_build(int ifindex, const struct tc_band *bands, unsigned n, struc
 void tc_filters_free(struct rtnl_cls **v, unsigned n);
 /* One RTM_NEWTFILTER message (a dump entry or a request) as a canonical line: the kernel's
  * handles are folded, so the dump of medic's filters equals the lines of its requests. */
-char *tc_filter_line(struct nl_msg *msg);
+char *tc_filter_line(const struct nlmsghdr *h);
 /* The lines medic's filters for these bands produce. */
 char **tc_filter_lines(int ifindex, const struct tc_band *bands, unsigned n);
 /* A previous root of this kind can be re-created from its dumped options. */

@@ -15,7 +15,10 @@
 
 struct ctx;
 
+/* What a root's filter dump says. Interfaces whose dumps are alike (every interface of an
+ * `interface: all` policy, once built) share one: see tc_read.c's memo. */
 struct filter_dump {
+        unsigned refs;
         char **lines; /* canonical lines of the root's filters, sorted */
         /* ports seen in medic-shaped port nodes, by band (flowid 1:1 → band 0) */
         struct tc_band bands[TC_MAX_BANDS];
@@ -40,7 +43,16 @@ struct tc_iface {
         bool detailed;      /* classes and filters below are read (dropped by any write) */
         struct tc_class *classes;
         size_t n_classes;
-        struct filter_dump fd;
+        struct filter_dump *fd; /* shared; set when detailed */
+};
+
+/* Filter dumps already made sense of in this run, by their bytes (less what differs between
+ * interfaces and over time: the ifindex, the sequence number, u32's hit counters). */
+struct filter_memo {
+        struct filter_memo_entry { uint64_t hash; uint8_t *bytes; size_t len; struct filter_dump *fd; } *v;
+        size_t n, mask;
+        uint8_t *scratch; /* the dump being read, normalised */
+        size_t scratch_len, scratch_cap;
 };
 
 /* Interfaces by ifindex in an open-addressing table (slot = index + 1): audit and apply
@@ -59,6 +71,7 @@ struct tc_cache {
         struct tc_band want_bands[TC_MAX_BANDS];
         unsigned want_n;
         char **tc_want_lines;
+        struct filter_memo memo;
 };
 
 /* After a write on ifindex: its classes and filters are stale, and its root too when the
@@ -72,6 +85,8 @@ int tc_qdiscs(struct ctx *ctx, struct tc_cache **ret);
 int tc_refresh_root(struct ctx *ctx, struct tc_iface *f);
 struct tc_iface *tc_iface_find(struct tc_cache *c, int ifindex);
 void tc_iface_details_drop(struct tc_iface *f);
+void tc_filter_dump_unref(struct filter_dump *fd);
+void tc_filter_memo_done(struct filter_memo *m);
 /* A dump request on the route socket, its entries to fn. */
 int tc_route_dump(struct ctx *ctx, int type, const struct tcmsg *t, nl_recvmsg_msg_cb_t fn, void *arg);
 /* medic's filter lines for these bands, kept for the next interface that asks. */

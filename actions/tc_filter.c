@@ -94,8 +94,9 @@ static void put_d(struct line *l, long long v) {
                 put_u(l, (unsigned long long) v, 10, 0);
 }
 
-char *tc_filter_line(struct nl_msg *msg) {
-        struct nlmsghdr *h = nlmsg_hdr(msg);
+char *tc_filter_line(const struct nlmsghdr *hdr) {
+        /* libnl's parsers take a mutable header; they only read it. */
+        struct nlmsghdr *h = (struct nlmsghdr *) hdr;
         struct tcmsg *t = nlmsg_data(h);
         struct nlattr *tb[TCA_MAX + 1], *u[TCA_U32_MAX + 1];
         unsigned pref, proto;
@@ -311,7 +312,7 @@ char **tc_filter_lines(int ifindex, const struct tc_band *bands, unsigned n) {
                 _cleanup_(nlmsg_freep) struct nl_msg *m = NULL;
                 if (rtnl_cls_build_add_request(v[i], NLM_F_CREATE, &m) < 0)
                         continue;
-                strv_push(&lines, tc_filter_line(m));
+                strv_push(&lines, tc_filter_line(nlmsg_hdr(m)));
         }
         tc_filters_free(v, nv);
         /* What the kernel adds on its own: each classifier instance and its root table. */

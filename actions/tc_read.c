@@ -39,8 +39,8 @@ static void band_add(struct tc_band *b, uint16_t port) {
 }
 
 /* Collect a port from a node shaped like medic's, to know which bands to compare with. */
-static void note_port(struct filter_dump *d, struct nl_msg *msg) {
-        struct nlmsghdr *h = nlmsg_hdr(msg);
+static void note_port(struct filter_dump *d, const struct nlmsghdr *hdr) {
+        struct nlmsghdr *h = (struct nlmsghdr *) hdr; /* libnl's parsers only read it */
         struct tcmsg *t = nlmsg_data(h);
         struct nlattr *tb[TCA_MAX + 1], *u[TCA_U32_MAX + 1];
         const struct tc_u32_sel *s;
@@ -67,13 +67,127 @@ static void note_port(struct filter_dump *d, struct nl_msg *msg) {
                 d->odd_port_node = true;
 }
 
+/* ---- filter dumps, made sense of once per kind of dump -------------------------------- */
+
+/* An audit of `interface: all` over a thousand interfaces reads a thousand filter dumps that
+ * are, once medic built them, the same bytes but for the ifindex: making canonical lines of
+ * each message, sorting and comparing them was a quarter of such an audit's time. Each dump
+ * is kept normalised (what the lines do not depend on zeroed) and looked up by its bytes; an
+ * equal dump shares the first one's result. Equal bytes give equal lines, so this changes
+ * nothing medic decides. The memo holds at most FILTER_MEMO_MAX kinds of dump a run. */
+#define FILTER_MEMO_MAX 256
+
+void tc_filter_dump_unref(struct filter_dump *fd) {
+        if (fd && --fd->refs == 0) {
+                strv_free(fd->lines);
+                free(fd);
+        }
+}
+
+void tc_filter_memo_done(struct filter_memo *m) {
+        for (size_t i = 0; m->v && i <= m->mask; i++)
+                if (m->v[i].fd) {
+                        free(m->v[i].bytes);
+                        tc_filter_dump_unref(m->v[i].fd);
+                }
+        free(m->v);
+        free(m->scratch);
+        *m = (struct filter_memo) { 0 };
+}
+
+/* Zero what differs between interfaces and runs, and what the lines never read: the
+ * header's sequence, port and flags, the ifindex, and u32's hit counters (TCA_U32_PCNT,
+ * present where the kernel counts them, and different on every busy interface). */
+static void filter_msg_normalise(struct nlmsghdr *h) {
+        struct nlattr *a, *o;
+        int rem, rem2;
+
+        h->nlmsg_seq = 0;
+        h->nlmsg_pid = 0;
+        h->nlmsg_flags = 0;
+        if (!nlmsg_valid_hdr(h, sizeof(struct tcmsg)))
+                return;
+        ((struct tcmsg *) nlmsg_data(h))->tcm_ifindex = 0;
+        nlmsg_for_each_attr(a, h, sizeof(struct tcmsg), rem)
+                if (nla_type(a) == TCA_OPTIONS)
+                        nla_for_each_nested(o, a, rem2)
+                                if (nla_type(o) == TCA_U32_PCNT)
+                                        memset(nla_data(o), 0, (size_t) nla_len(o));
+}
+
 static int filter_cb(struct nl_msg *msg, void *arg) {
-        struct filter_dump *d = arg;
-        if (nlmsg_hdr(msg)->nlmsg_type != RTM_NEWTFILTER)
+        struct filter_memo *m = arg;
+        const struct nlmsghdr *h = nlmsg_hdr(msg);
+        size_t len = NLMSG_ALIGN(h->nlmsg_len);
+
+        if (h->nlmsg_type != RTM_NEWTFILTER)
                 return NL_SKIP;
-        strv_push(&d->lines, tc_filter_line(msg));
-        note_port(d, msg);
+        if (m->scratch_len + len > m->scratch_cap) {
+                m->scratch_cap = 2 * (m->scratch_len + len);
+                m->scratch = xrealloc(m->scratch, m->scratch_cap);
+        }
+        /* libnl hands over a message whose length fits what it received. */
+        memset(m->scratch + m->scratch_len, 0, len);
+        memcpy(m->scratch + m->scratch_len, h, h->nlmsg_len);
+        filter_msg_normalise((struct nlmsghdr *) (m->scratch + m->scratch_len));
+        m->scratch_len += len;
         return NL_OK;
+}
+
+static uint64_t bytes_hash(const uint8_t *p, size_t n) {
+        uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+
+        for (; n >= 8; p += 8, n -= 8) {
+                memcpy(&w, p, 8);
+                h = (h ^ w) * 0xff51afd7ed558ccdull;
+                h ^= h >> 32;
+        }
+        w = 0;
+        memcpy(&w, p, n);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+        return h ^ (h >> 29);
+}
+
+/* The dump in the scratch buffer, made sense of: lines sorted, ports by band. */
+static struct filter_dump *filter_dump_new(const uint8_t *p, size_t n) {
+        struct filter_dump *fd = xcalloc(1, sizeof(*fd));
+
+        fd->refs = 1;
+        for (size_t off = 0; off + sizeof(struct nlmsghdr) <= n;) {
+                const struct nlmsghdr *h = (const void *) (p + off);
+                strv_push(&fd->lines, tc_filter_line(h));
+                note_port(fd, h);
+                off += NLMSG_ALIGN(h->nlmsg_len);
+        }
+        strv_sort(fd->lines);
+        return fd;
+}
+
+/* The result for the dump just read: an earlier equal dump's, or a new one kept for the
+ * next. The caller holds a reference. */
+static struct filter_dump *filter_dump_get(struct filter_memo *m) {
+        uint64_t h = bytes_hash(m->scratch, m->scratch_len);
+        size_t i;
+
+        for (i = m->v ? h & m->mask : 0; m->v && m->v[i].fd; i = (i + 1) & m->mask)
+                if (m->v[i].hash == h && m->v[i].len == m->scratch_len && memcmp(m->v[i].bytes, m->scratch, m->scratch_len) == 0) {
+                        m->v[i].fd->refs++;
+                        return m->v[i].fd;
+                }
+        struct filter_dump *fd = filter_dump_new(m->scratch, m->scratch_len);
+        if (m->n >= FILTER_MEMO_MAX)
+                return fd;
+        if (!m->v) {
+                m->mask = 2 * FILTER_MEMO_MAX - 1; /* never more than half full */
+                m->v = xcalloc(m->mask + 1, sizeof(*m->v));
+                i = h & m->mask;
+        }
+        m->v[i] = (struct filter_memo_entry) { .hash = h, .len = m->scratch_len, .fd = fd,
+                                               .bytes = xmalloc(m->scratch_len ? m->scratch_len : 1) };
+        memcpy(m->v[i].bytes, m->scratch, m->scratch_len);
+        m->n++;
+        fd->refs++;
+        return fd;
 }
 
 static int class_cb(struct nl_msg *msg, void *arg) {
@@ -88,7 +202,7 @@ static int class_cb(struct nl_msg *msg, void *arg) {
 }
 
 /* The classes and the root's filters of one interface (per-device dumps). */
-static int iface_details(struct ctx *ctx, struct tc_iface *f) {
+static int iface_details(struct ctx *ctx, struct tc_cache *c, struct tc_iface *f) {
         struct tcmsg t = { .tcm_family = AF_UNSPEC, .tcm_ifindex = f->ifindex };
         int r;
 
@@ -102,13 +216,14 @@ static int iface_details(struct ctx *ctx, struct tc_iface *f) {
                 return r;
         }
         t.tcm_parent = f->root.handle;
-        r = tc_route_dump(ctx, RTM_GETTFILTER, &t, filter_cb, &f->fd);
+        c->memo.scratch_len = 0;
+        r = tc_route_dump(ctx, RTM_GETTFILTER, &t, filter_cb, &c->memo);
         if (r < 0) {
                 tc_iface_details_drop(f);
                 ctx_fail(ctx, "dumping filters: %s", nlsock_strerror(r));
                 return r;
         }
-        strv_sort(f->fd.lines);
+        f->fd = filter_dump_get(&c->memo);
         f->detailed = true;
         return 0;
 }
@@ -304,7 +419,7 @@ int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
                 return 0;
         }
 
-        r = iface_details(ctx, f);
+        r = iface_details(ctx, c, f);
         if (r < 0) {
                 tc_view_done(&v);
                 return r;
@@ -328,7 +443,7 @@ int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
                         v.detail = xasprintf("%zu classes under a prio root of %u bands", f->n_classes, n + 1);
         }
         if (n && classes != SHAPE_FOREIGN)
-                filters = filters_shape(c, &v, &f->fd, n);
+                filters = filters_shape(c, &v, f->fd, n);
         if (classes == SHAPE_ALL && filters == SHAPE_ALL) {
                 v.root = TC_ROOT_MEDIC;
                 v.n_bands = n;

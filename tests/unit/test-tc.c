@@ -215,7 +215,7 @@ static void test_dump_folds_handles(void **state _unused_) {
                 .k = { .val = htonl(2380u << 16), .mask = htonl(0xffff0000u), .off = 0, .offmask = -1 },
         };
         struct nl_msg *m = dump_entry(0x01000800, 0x01000000, &sel.s, sizeof(sel), 0x00010001, TCA_CLS_FLAGS_NOT_IN_HW);
-        char *line = tc_filter_line(m);
+        char *line = tc_filter_line(nlmsg_hdr(m));
 
         assert_string_equal(line, "pref 1 proto 0800 u32 node in 10 flowid 1:1 sel T--- off 0 var 0&0000>>0 hash 0&00000000 key 094c0000/ffff0000@0+nexthdr");
         free(line);
@@ -223,14 +223,14 @@ static void test_dump_folds_handles(void **state _unused_) {
 
         /* A request to skip software classification is not medic's: it shows. */
         m = dump_entry(0x01000800, 0x01000000, &sel.s, sizeof(sel), 0x00010001, TCA_CLS_FLAGS_SKIP_SW);
-        line = tc_filter_line(m);
+        line = tc_filter_line(nlmsg_hdr(m));
         assert_non_null(strstr(line, " flags 2 "));
         free(line);
         nlmsg_free(m);
 
         /* A node in a u32 instance's own root table (800:, 801:, ...) reads "in root". */
         m = dump_entry(0x80000800, 0x80000000, &sel.s, sizeof(sel), 0x00010003, 0);
-        line = tc_filter_line(m);
+        line = tc_filter_line(nlmsg_hdr(m));
         assert_non_null(strstr(line, "node in root flowid 1:3 "));
         free(line);
         nlmsg_free(m);
@@ -245,7 +245,7 @@ static void test_line_fields_as_printf(void **state _unused_) {
                 .k = { .val = htonl(0xdeadbeefu), .mask = 0, .off = -2147483647 - 1, .offmask = 0 },
         };
         struct nl_msg *m = dump_entry(0x7ff00fff, 0x7ff00000, &sel.s, sizeof(sel), 0xffffffffu, 0x80000000u);
-        char *line = tc_filter_line(m), want[512];
+        char *line = tc_filter_line(nlmsg_hdr(m)), want[512];
 
         snprintf(want, sizeof want,
                  "pref %u proto %04x u32 node in %x flowid %x:%x flags %x sel %s%s%s%s off %u var %d&%04x>>%u hash %d&%08x key %08x/%08x@%d%s",
