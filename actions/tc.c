@@ -287,7 +287,7 @@ int tc_route_dump(struct ctx *ctx, int type, const struct tcmsg *t, nl_recvmsg_m
 
         if (r < 0)
                 return r;
-        r = nl_send_simple(s, type, NLM_F_DUMP, (void *) t, sizeof(*t));
+        r = nlsock_send_simple(s, type, NLM_F_DUMP, t, sizeof(*t));
         if (r < 0)
                 return netrun_errno(ctx_net(ctx), r);
         cb = nlsock_cb_clone(s);
@@ -367,7 +367,7 @@ int tc_refresh_root(struct ctx *ctx, struct tc_iface *f) {
 
         if (r < 0)
                 return r;
-        r = nl_send_simple(s, RTM_GETQDISC, NLM_F_ECHO | NLM_F_ACK, &t, sizeof(t));
+        r = nlsock_send_simple(s, RTM_GETQDISC, NLM_F_ECHO | NLM_F_ACK, &t, sizeof(t));
         if (r < 0)
                 return netrun_errno(ctx_net(ctx), r);
         cb = nlsock_cb_clone(s);

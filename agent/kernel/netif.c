@@ -185,7 +185,7 @@ static int dump_links(struct nl_sock *s, struct netif_index **ret) {
         int r;
 
         /* No IFLA_EXT_MASK: no VF details, which medic does not read. */
-        r = nl_send_simple(s, RTM_GETLINK, NLM_F_DUMP, &ifi, sizeof(ifi));
+        r = nlsock_send_simple(s, RTM_GETLINK, NLM_F_DUMP, &ifi, sizeof(ifi));
         if (r < 0)
                 return r;
         cb = nlsock_cb_clone(s);
@@ -309,7 +309,7 @@ static int default_route_family(struct netrun *n, int family, struct route_pick 
 
         if (r < 0)
                 return r;
-        r = nl_send_simple(s, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
+        r = nlsock_send_simple(s, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
         if (r < 0)
                 return netrun_errno(n, r);
         cb = nlsock_cb_clone(s);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <netlink/errno.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -99,4 +100,22 @@ void nlsock_read_direct(struct nl_sock *s, bool on) {
                 nl_socket_disable_msg_peek(s);
         } else
                 nl_socket_enable_msg_peek(s);
+}
+
+int nlsock_send_simple(struct nl_sock *s, int type, int flags, const void *body, size_t len) {
+        struct nl_msg *m = nlmsg_alloc_size(NLMSG_SPACE(len));
+        struct nlmsghdr *h;
+        int r;
+
+        if (!m)
+                return -NLE_NOMEM;
+        h = nlmsg_put(m, NL_AUTO_PORT, NL_AUTO_SEQ, type, (int) len, flags);
+        if (!h) {
+                nlmsg_free(m);
+                return -NLE_NOMEM;
+        }
+        memcpy(nlmsg_data(h), body, len);
+        r = nl_send_auto(s, m);
+        nlmsg_free(m);
+        return r;
 }

@@ -39,6 +39,10 @@ const char *nlsock_strerror(int r);
 /* A copy of the socket's callbacks (with the error handler) to add a dump's own to. */
 struct nl_cb *nlsock_cb_clone(struct nl_sock *s);
 
+/* nl_send_simple()'s request in a message of its own size: libnl's takes a zeroed page per
+ * request, and an audit of a thousand interfaces sends two thousand. */
+int nlsock_send_simple(struct nl_sock *s, int type, int flags, const void *body, size_t len);
+
 /* Reads each datagram of s straight into a 32 KiB buffer (on), or as libnl does by default
  * (off): a MSG_PEEK for its size, then the read, two recvmsg calls per datagram. A dump
  * whose datagrams the kernel sizes to the reader's buffer (qdiscs, classes, filters) fits
