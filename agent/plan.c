@@ -200,7 +200,10 @@ int plan_build(struct run *run, struct plan *pl, bool notes) {
                         if (rows_json)
                                 row->current_json = state_json(a->ops, it->have);
                         row->status = a->ops->same(it->want, it->have) ? ROW_OK : ROW_DRIFT;
-                        if (notes && a->ops->notes) {
+                        /* A note is printed under a row that is not ok, or under any row
+                         * with -v or --json: an ok row's notes are not made for nothing (on
+                         * `interface: all` they were a twentieth of an audit). */
+                        if (notes && a->ops->notes && (row->status != ROW_OK || run->opt->json || run->opt->verbosity > 0)) {
                                 struct recorded rec;
                                 recorded_begin(run, &rec, a->ops, it->object);
                                 a->ops->notes(&run->ctx, it->want, it->have, &row->notes);
