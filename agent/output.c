@@ -208,10 +208,25 @@ static bool note_set_add(struct note_set *s, const char *action, const char *not
         return true;
 }
 
+/* s, then spaces up to width columns (w: s's own width). */
+static void put_col(const char *s, size_t w, size_t width) {
+        static const char spaces[] = "                                        "; /* 40: the widest column */
+
+        fputs_unlocked(s, stdout);
+        for (size_t pad = width - (w < width ? w : width); pad > 0;) {
+                size_t k = pad < sizeof(spaces) - 1 ? pad : sizeof(spaces) - 1;
+                fwrite_unlocked(spaces, 1, k, stdout);
+                pad -= k;
+        }
+}
+
 void report_print(const struct report *rep, bool json, int verbosity) {
         bool tty = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
         struct note_set shown = { 0 };
         size_t wa = 6, wo = 6, wc = 7, ww = 10;
+        /* Each cell's width, measured once: `interface: all` prints thousands of rows, and
+         * printf() with its padding was a tenth of such an audit. */
+        _cleanup_free_ size_t (*cw)[4] = NULL;
 
         for (size_t k = 0; rep->errors && rep->errors[k]; k++)
                 fprintf(stderr, "medic: %s\n", rep->errors[k]);
@@ -219,37 +234,54 @@ void report_print(const struct report *rep, bool json, int verbosity) {
                 print_json(rep);
                 return;
         }
+        cw = xcalloc(rep->n_rows + 1, sizeof(*cw));
         for (size_t i = 0; i < rep->n_rows; i++) {
                 const struct row *r = &rep->rows[i];
-                wa = utf8_width(r->action) > wa ? utf8_width(r->action) : wa;
-                wo = utf8_width(r->object) > wo ? utf8_width(r->object) : wo;
-                wc = utf8_width(r->current ? r->current : "-") > wc ? utf8_width(r->current ? r->current : "-") : wc;
-                ww = utf8_width(r->wanted ? r->wanted : "-") > ww ? utf8_width(r->wanted ? r->wanted : "-") : ww;
+                cw[i][0] = utf8_width(r->action);
+                cw[i][1] = utf8_width(r->object);
+                cw[i][2] = utf8_width(r->current ? r->current : "-");
+                cw[i][3] = utf8_width(r->wanted ? r->wanted : "-");
+                wa = cw[i][0] > wa ? cw[i][0] : wa;
+                wo = cw[i][1] > wo ? cw[i][1] : wo;
+                wc = cw[i][2] > wc ? cw[i][2] : wc;
+                ww = cw[i][3] > ww ? cw[i][3] : ww;
         }
         wa = wa > 36 ? 36 : wa;
         wo = wo > 40 ? 40 : wo;
         wc = wc > 40 ? 40 : wc;
         ww = ww > 40 ? 40 : ww;
+        flockfile(stdout);
         for (size_t i = 0; i < rep->n_rows; i++) {
                 const struct row *r = &rep->rows[i];
                 if (verbosity < 0 && (r->status == ROW_OK || r->status == ROW_SKIPPED))
                         continue;
-                printf("%s%*s  %s%*s  %s%*s → %s%*s  %s%s%s%s%s%s\n", r->action,
-                       (int) (wa - (utf8_width(r->action) < wa ? utf8_width(r->action) : wa)), "",
-                       r->object, (int) (wo - (utf8_width(r->object) < wo ? utf8_width(r->object) : wo)), "",
-                       r->current ? r->current : "-",
-                       (int) (wc - (utf8_width(r->current ? r->current : "-") < wc ? utf8_width(r->current ? r->current : "-") : wc)), "",
-                       r->wanted ? r->wanted : "-",
-                       (int) (ww - (utf8_width(r->wanted ? r->wanted : "-") < ww ? utf8_width(r->wanted ? r->wanted : "-") : ww)), "",
-                       tty ? colour(r->status) : "",
-                       row_status_name(r->status), r->audit_only && r->status == ROW_DRIFT ? " (audit only)" : "",
-                       r->reason ? ": " : "", r->reason ? r->reason : "", tty && *colour(r->status) ? "\033[0m" : "");
+                put_col(r->action, cw[i][0], wa);
+                fputs_unlocked("  ", stdout);
+                put_col(r->object, cw[i][1], wo);
+                fputs_unlocked("  ", stdout);
+                put_col(r->current ? r->current : "-", cw[i][2], wc);
+                fputs_unlocked(" → ", stdout);
+                put_col(r->wanted ? r->wanted : "-", cw[i][3], ww);
+                fputs_unlocked("  ", stdout);
+                if (tty)
+                        fputs_unlocked(colour(r->status), stdout);
+                fputs_unlocked(row_status_name(r->status), stdout);
+                if (r->audit_only && r->status == ROW_DRIFT)
+                        fputs_unlocked(" (audit only)", stdout);
+                if (r->reason) {
+                        fputs_unlocked(": ", stdout);
+                        fputs_unlocked(r->reason, stdout);
+                }
+                if (tty && *colour(r->status))
+                        fputs_unlocked("\033[0m", stdout);
+                fputc_unlocked('\n', stdout);
                 bool show = verbosity >= 0 && (r->status != ROW_OK || verbosity > 0);
                 /* Only a note printed counts as said: one under a hidden ok row is not. */
                 for (size_t k = 0; show && r->notes && r->notes[k]; k++)
                         if (note_set_add(&shown, r->action, r->notes[k]))
                                 printf("    note: %s\n", r->notes[k]);
         }
+        funlockfile(stdout);
         free(shown.v);
         for (size_t k = 0; rep->text && rep->text[k]; k++)
                 printf("%s\n", rep->text[k]);
