@@ -171,12 +171,21 @@ static int nic_read(struct ctx *ctx, const void *state, void **ret_have) {
                 r = eth_why(ctx, ethtool_names(eth(ctx), w->ifname, &names, &n));
         if (r < 0)
                 return r;
+        /* The names are the run's, the same for every interface: each feature of a snapshot
+         * points at the process's one copy and carries its group, instead of a copy per
+         * interface and a lookup per question (a fifth of an audit of 1,000 interfaces). */
+        const char *const *interned;
+        const int8_t *groups;
+        ethtool_names_interned(eth(ctx), &interned, &groups);
         k = xcalloc(1, sizeof(*k));
         k->feat = xcalloc(n ? n : 1, sizeof(*k->feat));
         for (unsigned i = 0; i < n && i < f->n_bits; i++) {
                 if (!names[i][0])
                         continue; /* a retired bit: no name, never set */
-                k->feat[k->n++] = (struct nic_feat) { .name = xstrdup(names[i]), .wanted = bit_on(f->wanted, i),
+                bool shared = interned && interned[i];
+                k->feat[k->n++] = (struct nic_feat) { .name = shared ? (char *) interned[i] : xstrdup(names[i]),
+                                                      .group = groups ? groups[i] : (int8_t) offload_group(names[i]),
+                                                      .shared = shared, .wanted = bit_on(f->wanted, i),
                                                       .active = bit_on(f->active, i), .fixed = eth_feature_fixed(f, i) };
         }
         changes = ethtool_last_changes(eth(ctx), w->ifname);

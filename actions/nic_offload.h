@@ -5,6 +5,7 @@
  * the writes and the notes) and nic_offload_state.c (comparing, describing and JSON). */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 struct json_object;
@@ -16,7 +17,9 @@ struct nic_req {
 };
 
 struct nic_feat {
-        char *name; /* the kernel's */
+        char *name;   /* the kernel's */
+        int8_t group; /* offload_group() of name, kept: asked for every feature of every interface */
+        bool shared;  /* name is offload_intern()'s, not the state's own */
         bool wanted, active, fixed;
 };
 

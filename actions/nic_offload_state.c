@@ -16,7 +16,8 @@ static void kernel_free(struct nic_kernel *k) {
         if (!k)
                 return;
         for (size_t i = 0; i < k->n; i++)
-                free(k->feat[i].name);
+                if (!k->feat[i].shared)
+                        free(k->feat[i].name);
         free(k->feat);
         strv_free(k->changed);
         free(k);
@@ -66,9 +67,15 @@ static int cmp_str_p(const void *a, const void *b) {
         return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
+static bool feat_covered(const char *name, int user, const struct nic_feat *x) {
+        return offload_covers_idx(name, user, x->name, x->group);
+}
+
 bool req_active(const struct nic_kernel *k, const char *name) {
+        int user = offload_user(name);
+
         for (size_t i = 0; k && i < k->n; i++)
-                if (k->feat[i].active && offload_covers(name, k->feat[i].name))
+                if (k->feat[i].active && feat_covered(name, user, &k->feat[i]))
                         return true;
         return false;
 }
@@ -93,14 +100,15 @@ bool nic_same(const void *want, const void *have) {
         }
         /* A wanted state holds when every changeable feature a name covers is wanted and
          * active as asked. */
-        for (size_t k = 0; k < w->n_req; k++)
+        for (size_t k = 0; k < w->n_req; k++) {
+                int user = offload_user(w->req[k].name);
                 for (size_t i = 0; h->kernel && i < h->kernel->n; i++) {
                         const struct nic_feat *y = &h->kernel->feat[i];
-                        /* The bit test first: offload_covers() is the costly part. */
                         if (!y->fixed && (y->wanted != w->req[k].on || y->active != w->req[k].on) &&
-                            offload_covers(w->req[k].name, y->name))
+                            feat_covered(w->req[k].name, user, y))
                                 return false;
                 }
+        }
         return true;
 }
 
@@ -164,9 +172,11 @@ static char *describe_req(const struct nic_kernel *k, const struct nic_req *q) {
         bool any = false;
         size_t covered = 0;
 
-        /* One offload_covers() per feature (as req_active() would), kept for the walk below. */
+        int user = offload_user(q->name);
+
+        /* Whether q covers each feature (as req_active() asks it), kept for the walk below. */
         for (size_t i = 0; i < k->n; i++) {
-                cov[i] = offload_covers(q->name, k->feat[i].name);
+                cov[i] = feat_covered(q->name, user, &k->feat[i]);
                 covered += cov[i];
                 any = any || (cov[i] && k->feat[i].active);
         }
@@ -251,7 +261,7 @@ static enum feat_class feat_class(const struct nic_feat *x) {
 }
 
 static struct nic_feat feat_of_class(const char *name, enum feat_class c) {
-        struct nic_feat x = { .name = xstrdup(name) };
+        struct nic_feat x = { .name = xstrdup(name), .group = (int8_t) offload_group(name) };
         switch (c) {
         case FC_ON:
                 x.wanted = x.active = true;

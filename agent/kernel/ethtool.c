@@ -9,6 +9,7 @@
 #include "../util.h"
 #include "ethtool.h"
 #include "ethtool_ioctl.h"
+#include "ethtool_names.h"
 #include "ethtool_nl.h"
 
 enum backend {
@@ -30,6 +31,8 @@ struct ethtool {
         int fd; /* the ioctl's socket, opened on first use (drvinfo needs it on both paths) */
         char **names;
         unsigned n_names;
+        const char **interned; /* by names' index: offload_intern()'s copy, or NULL */
+        int8_t *groups;        /* by names' index: offload_group() */
         bool dumped;
         struct eth_dev **devs; /* pointers: what ethtool_features() lends stays put as the list grows */
         size_t n_devs;
@@ -54,6 +57,8 @@ void ethtool_free(struct ethtool *e) {
         if (e->fd >= 0)
                 close(e->fd);
         strv_free(e->names);
+        free(e->interned);
+        free(e->groups);
         for (size_t i = 0; i < e->n_devs; i++) {
                 eth_features_done(&e->devs[i]->f);
                 strv_free(e->devs[i]->changes);
@@ -150,6 +155,20 @@ int ethtool_names(struct ethtool *e, const char *ifname, char ***ret, unsigned *
         *ret = e->names;
         *ret_n = e->n_names;
         return 0;
+}
+
+void ethtool_names_interned(struct ethtool *e, const char *const **ret_interned, const int8_t **ret_groups) {
+        if (!e->interned && e->names) {
+                e->interned = xcalloc(e->n_names + 1, sizeof(*e->interned));
+                e->groups = xcalloc(e->n_names + 1, sizeof(*e->groups));
+                for (unsigned i = 0; i < e->n_names; i++) {
+                        int g = -1;
+                        e->interned[i] = offload_intern(e->names[i], &g);
+                        e->groups[i] = (int8_t) (e->interned[i] ? g : offload_group(e->names[i]));
+                }
+        }
+        *ret_interned = e->interned;
+        *ret_groups = e->groups;
 }
 
 static size_t name_hash(const char *s) {

@@ -26,6 +26,9 @@ const char *ethtool_why(const struct ethtool *e);
 const char *ethtool_backend(struct ethtool *e);
 /* The kernel's feature names, index = bit (some are ""). Borrowed from e. */
 int ethtool_names(struct ethtool *e, const char *ifname, char ***ret, unsigned *ret_n);
+/* For the names ethtool_names() gave: each one's process-long copy (NULL where the memo has
+ * none) and the user-facing name that owns it (offload_group()), worked out once a run. */
+void ethtool_names_interned(struct ethtool *e, const char *const **ret_interned, const int8_t **ret_groups);
 /* The features of one interface, from e's dump. Borrowed from e; valid until the next
  * ethtool_set() on that interface. -ENODEV when there is no such one. */
 int ethtool_features(struct ethtool *e, const char *ifname, const struct eth_features **ret);

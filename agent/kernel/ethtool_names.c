@@ -146,20 +146,42 @@ static int group_index(const char *kernel_name) {
         return m->group;
 }
 
+int offload_user(const char *name) {
+        size_t len = name ? strlen(name) : 0;
+        const typeof(group_memo[0]) *m = name && len < sizeof(group_memo[0].name) ? memo_get(name, len) : NULL;
+
+        return m ? m->user : name ? user_index(name, len) : -1;
+}
+
+int offload_group(const char *kernel_name) {
+        return group_index(kernel_name);
+}
+
+bool offload_covers_idx(const char *name, int user, const char *kernel_name, int group) {
+        if (user < 0)
+                return streq(name, kernel_name);
+        return group == user;
+}
+
+const char *offload_intern(const char *kernel_name, int *ret_group) {
+        size_t len = kernel_name ? strlen(kernel_name) : 0;
+        const typeof(group_memo[0]) *m = kernel_name && len < sizeof(group_memo[0].name) ? memo_get(kernel_name, len) : NULL;
+
+        if (!m)
+                return NULL;
+        *ret_group = m->group;
+        return m->name;
+}
+
 const char *offload_group_of(const char *kernel_name) {
         int i = group_index(kernel_name);
         return i < 0 ? NULL : offload_names[i].name;
 }
 
 bool offload_covers(const char *name, const char *kernel_name) {
-        size_t len = name ? strlen(name) : 0;
-        const typeof(group_memo[0]) *m = name && len < sizeof(group_memo[0].name) ? memo_get(name, len) : NULL;
-        int user = m ? m->user : name ? user_index(name, len) : -1;
-
-        if (user < 0)
-                return streq(name, kernel_name);
+        int user = offload_user(name);
         /* ethtool gives a kernel name to the first user name that matches it. */
-        return group_index(kernel_name) == user;
+        return offload_covers_idx(name, user, kernel_name, user < 0 ? -1 : group_index(kernel_name));
 }
 
 bool offload_known_name(const char *name) {

@@ -28,6 +28,17 @@ const char *offload_pattern(const char *name);
 bool offload_pattern_match(const char *kernel_name, const char *pattern);
 /* Does a policy name (user-facing or kernel) cover this kernel feature? */
 bool offload_covers(const char *name, const char *kernel_name);
+/* offload_covers() in two halves, for a caller that asks about one name and many features
+ * (every feature of a thousand interfaces): the name's index in offload_names or -1, once;
+ * the index of the user-facing name that owns a kernel feature or -1, kept with the
+ * feature. offload_covers(n, k) == offload_covers_idx(n, offload_user(n), k, offload_group(k)). */
+int offload_user(const char *name);
+int offload_group(const char *kernel_name);
+bool offload_covers_idx(const char *name, int user, const char *kernel_name, int group);
+/* The memo's own copy of a kernel feature name, alive as long as the process, with its
+ * group: feature snapshots of many interfaces share it. NULL when the name is too long for
+ * the memo or the memo is full (more names than any kernel has). */
+const char *offload_intern(const char *kernel_name, int *ret_group);
 /* The user-facing name that owns a kernel feature in `ethtool -k`, or NULL. */
 const char *offload_group_of(const char *kernel_name);
 /* A name medic accepts in a policy: a user-facing name, or a kernel feature name it knows. */
