@@ -243,8 +243,8 @@ static void set_root(struct tc_iface *f, const struct tc_qd *q) {
         f->has_root = true;
 }
 
-static bool parse_qdisc(struct nl_msg *msg, int *ifindex, struct tc_qd *ret) {
-        struct nlmsghdr *h = nlmsg_hdr(msg);
+static bool parse_qdisc(const struct nlmsghdr *hdr, int *ifindex, struct tc_qd *ret) {
+        struct nlmsghdr *h = (struct nlmsghdr *) hdr; /* libnl's parser only reads it */
         struct tcmsg *t = nlmsg_data(h);
         struct nlattr *tb[TCA_MAX + 1];
 
@@ -261,13 +261,13 @@ static bool parse_qdisc(struct nl_msg *msg, int *ifindex, struct tc_qd *ret) {
         return true;
 }
 
-static int qdisc_cb(struct nl_msg *msg, void *arg) {
+static int qdisc_cb(const struct nlmsghdr *h, void *arg) {
         struct tc_cache *c = arg;
         struct tc_qd q;
         int ifindex;
 
-        if (!parse_qdisc(msg, &ifindex, &q))
-                return NL_SKIP;
+        if (!parse_qdisc(h, &ifindex, &q))
+                return 0;
         struct tc_iface *f = iface_add(c, ifindex);
         if (q.parent == TC_H_ROOT)
                 set_root(f, &q);
@@ -276,30 +276,19 @@ static int qdisc_cb(struct nl_msg *msg, void *arg) {
                         f->below++;
                 free(q.opts);
         }
-        return NL_OK;
+        return 0;
 }
 
 /* A dump request on the route socket, its entries to fn. */
-int tc_route_dump(struct ctx *ctx, int type, const struct tcmsg *t, nl_recvmsg_msg_cb_t fn, void *arg) {
+int tc_route_dump(struct ctx *ctx, int type, const struct tcmsg *t, nlsock_msg_fn fn, void *arg) {
+        struct netrun *n = ctx_net(ctx);
         struct nl_sock *s;
-        struct nl_cb *cb;
-        int r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
+        int r = ctx_net_why(ctx, netrun_route(n, &s));
 
         if (r < 0)
                 return r;
-        r = nlsock_send_simple(s, type, NLM_F_DUMP, t, sizeof(*t));
-        if (r < 0)
-                return netrun_errno(ctx_net(ctx), r);
-        cb = nlsock_cb_clone(s);
-        if (!cb)
-                return -ENOMEM;
-        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, fn, arg);
-        /* Two dumps per interface with a root of medic's: one recvmsg per datagram, not two. */
-        nlsock_read_direct(s, true);
-        r = nl_recvmsgs(s, cb);
-        nlsock_read_direct(s, false);
-        nl_cb_put(cb);
-        return r < 0 ? netrun_errno(ctx_net(ctx), r) : 0;
+        r = nlsock_dump(s, &n->kerr, type, t, sizeof(*t), fn, arg);
+        return r < 0 ? netrun_errno(n, r) : 0;
 }
 
 /* Every qdisc of every interface in one RTM_GETQDISC dump. libnl's qdisc objects do not
@@ -342,7 +331,7 @@ static int root_cb(struct nl_msg *msg, void *arg) {
         struct tc_qd q;
         int ifindex;
 
-        if (!parse_qdisc(msg, &ifindex, &q))
+        if (!parse_qdisc(nlmsg_hdr(msg), &ifindex, &q))
                 return NL_SKIP;
         if (ifindex != rr->ifindex || q.parent != TC_H_ROOT || rr->got) {
                 free(q.opts);

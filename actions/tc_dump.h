@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../agent/kernel/nlsock.h"
 #include "tc.h"
 
 struct ctx;
@@ -88,7 +89,7 @@ void tc_iface_details_drop(struct tc_iface *f);
 void tc_filter_dump_unref(struct filter_dump *fd);
 void tc_filter_memo_done(struct filter_memo *m);
 /* A dump request on the route socket, its entries to fn. */
-int tc_route_dump(struct ctx *ctx, int type, const struct tcmsg *t, nl_recvmsg_msg_cb_t fn, void *arg);
+int tc_route_dump(struct ctx *ctx, int type, const struct tcmsg *t, nlsock_msg_fn fn, void *arg);
 /* medic's filter lines for these bands, kept for the next interface that asks. */
 char *const *tc_want_lines(struct tc_cache *c, const struct tc_band *bands, unsigned n);
 /* The kernel's scheduler clock (ticks per microsecond), once a run. */

@@ -115,23 +115,22 @@ static void filter_msg_normalise(struct nlmsghdr *h) {
                                         memset(nla_data(o), 0, (size_t) nla_len(o));
 }
 
-static int filter_cb(struct nl_msg *msg, void *arg) {
+static int filter_cb(const struct nlmsghdr *h, void *arg) {
         struct filter_memo *m = arg;
-        const struct nlmsghdr *h = nlmsg_hdr(msg);
         size_t len = NLMSG_ALIGN(h->nlmsg_len);
 
         if (h->nlmsg_type != RTM_NEWTFILTER)
-                return NL_SKIP;
+                return 0;
         if (m->scratch_len + len > m->scratch_cap) {
                 m->scratch_cap = 2 * (m->scratch_len + len);
                 m->scratch = xrealloc(m->scratch, m->scratch_cap);
         }
-        /* libnl hands over a message whose length fits what it received. */
+        /* nlsock_dump() hands over a message whose length fits what it received. */
         memset(m->scratch + m->scratch_len, 0, len);
         memcpy(m->scratch + m->scratch_len, h, h->nlmsg_len);
         filter_msg_normalise((struct nlmsghdr *) (m->scratch + m->scratch_len));
         m->scratch_len += len;
-        return NL_OK;
+        return 0;
 }
 
 static uint64_t bytes_hash(const uint8_t *p, size_t n) {
@@ -143,7 +142,8 @@ static uint64_t bytes_hash(const uint8_t *p, size_t n) {
                 h ^= h >> 32;
         }
         w = 0;
-        memcpy(&w, p, n);
+        if (n) /* p may be NULL for an empty dump */
+                memcpy(&w, p, n);
         h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
         return h ^ (h >> 29);
 }
@@ -170,7 +170,8 @@ static struct filter_dump *filter_dump_get(struct filter_memo *m) {
         size_t i;
 
         for (i = m->v ? h & m->mask : 0; m->v && m->v[i].fd; i = (i + 1) & m->mask)
-                if (m->v[i].hash == h && m->v[i].len == m->scratch_len && memcmp(m->v[i].bytes, m->scratch, m->scratch_len) == 0) {
+                if (m->v[i].hash == h && m->v[i].len == m->scratch_len &&
+                    (m->scratch_len == 0 || memcmp(m->v[i].bytes, m->scratch, m->scratch_len) == 0)) {
                         m->v[i].fd->refs++;
                         return m->v[i].fd;
                 }
@@ -184,21 +185,22 @@ static struct filter_dump *filter_dump_get(struct filter_memo *m) {
         }
         m->v[i] = (struct filter_memo_entry) { .hash = h, .len = m->scratch_len, .fd = fd,
                                                .bytes = xmalloc(m->scratch_len ? m->scratch_len : 1) };
-        memcpy(m->v[i].bytes, m->scratch, m->scratch_len);
+        if (m->scratch_len)
+                memcpy(m->v[i].bytes, m->scratch, m->scratch_len);
         m->n++;
         fd->refs++;
         return fd;
 }
 
-static int class_cb(struct nl_msg *msg, void *arg) {
+static int class_cb(const struct nlmsghdr *h, void *arg) {
         struct tc_iface *f = arg;
         struct tc_class k;
 
-        if (tc_class_parse(nlmsg_hdr(msg), &k) < 0)
-                return NL_SKIP;
+        if (tc_class_parse((struct nlmsghdr *) h, &k) < 0)
+                return 0;
         f->classes = xrealloc(f->classes, (f->n_classes + 1) * sizeof(*f->classes));
         f->classes[f->n_classes++] = k;
-        return NL_OK;
+        return 0;
 }
 
 /* The classes and the root's filters of one interface (per-device dumps). */

@@ -4,7 +4,12 @@
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <string.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "../util.h"
 
 #include "nlsock.h"
 
@@ -32,7 +37,8 @@ int nlsock_bound(struct nl_sock *s, unsigned ms) {
 }
 
 /* The kernel caps a dump's datagram at the largest buffer its reader used, itself capped
- * at 32 KiB (netlink_recvmsg), unless the dump needs more for one message. */
+ * at 32 KiB (netlink_recvmsg), unless the dump needs more for one message (a link dump of a
+ * NIC with many VFs: that one stays on libnl's path, which peeks for the size). */
 #define NLSOCK_DIRECT_BUF 32768
 
 int nlsock_open(int protocol, int *kerr, struct nl_sock **ret) {
@@ -94,22 +100,15 @@ struct nl_cb *nlsock_cb_clone(struct nl_sock *s) {
         return cb;
 }
 
-void nlsock_read_direct(struct nl_sock *s, bool on) {
-        if (on) {
-                nl_socket_set_msg_buf_size(s, NLSOCK_DIRECT_BUF);
-                nl_socket_disable_msg_peek(s);
-        } else
-                nl_socket_enable_msg_peek(s);
-}
 
-int nlsock_send_simple(struct nl_sock *s, int type, int flags, const void *body, size_t len) {
+static int send_simple(struct nl_sock *s, int type, int flags, const void *body, size_t len, uint32_t seq) {
         struct nl_msg *m = nlmsg_alloc_size(NLMSG_SPACE(len));
         struct nlmsghdr *h;
         int r;
 
         if (!m)
                 return -NLE_NOMEM;
-        h = nlmsg_put(m, NL_AUTO_PORT, NL_AUTO_SEQ, type, (int) len, flags);
+        h = nlmsg_put(m, NL_AUTO_PORT, seq, type, (int) len, flags);
         if (!h) {
                 nlmsg_free(m);
                 return -NLE_NOMEM;
@@ -117,5 +116,108 @@ int nlsock_send_simple(struct nl_sock *s, int type, int flags, const void *body,
         memcpy(nlmsg_data(h), body, len);
         r = nl_send_auto(s, m);
         nlmsg_free(m);
+        return r;
+}
+
+int nlsock_send_simple(struct nl_sock *s, int type, int flags, const void *body, size_t len) {
+        return send_simple(s, type, flags, body, len, NL_AUTO_SEQ);
+}
+
+/* nlsock_dump()'s own sequence numbers. libnl numbers its requests and expects their replies
+ * in that order, counting a reply as read when its receive path sees the end: a request it
+ * numbered and medic read past it would leave libnl waiting for a number already answered.
+ * So medic's dumps carry numbers of their own, from a range libnl's (seeded with the time of
+ * day) does not reach for decades, and libnl's count is never touched. */
+static uint32_t dump_seq(void) {
+        static uint32_t seq = 0xc0000000u;
+
+        if (++seq == NL_AUTO_SEQ)
+                seq = 0xc0000001u;
+        return seq;
+}
+
+#ifdef MEDIC_FUZZ
+void (*nlsock_dump_tap)(const void *buf, size_t len);
+#endif
+
+/* One datagram of a dump: 1 more to read, 0 done, or a libnl error. */
+static int dump_datagram(uint8_t *buf, size_t n, uint32_t seq, int *kerr, nlsock_msg_fn fn, void *arg) {
+        struct nlmsghdr *h = (void *) buf;
+        int left = (int) n, r;
+        bool more = false;
+
+        for (; nlmsg_ok(h, left); h = nlmsg_next(h, &left)) {
+                if (h->nlmsg_seq != seq)
+                        return -NLE_SEQ_MISMATCH;
+                if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+                        return -NLE_DUMP_INTR;
+                more = more || (h->nlmsg_flags & NLM_F_MULTI);
+                switch (h->nlmsg_type) {
+                case NLMSG_DONE:
+                        /* A dump the kernel could not finish says why here. */
+                        if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)) && *(const int *) NLMSG_DATA(h) < 0) {
+                                *kerr = *(const int *) NLMSG_DATA(h);
+                                return -nl_syserr2nlerr(-*kerr);
+                        }
+                        return 0;
+                case NLMSG_NOOP:
+                        continue;
+                case NLMSG_OVERRUN:
+                        return -NLE_MSG_OVERFLOW;
+                case NLMSG_ERROR: {
+                        const struct nlmsgerr *e = NLMSG_DATA(h);
+                        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+                                return -NLE_MSG_TRUNC;
+                        if (e->error == 0)
+                                return 0; /* an ack: nothing follows */
+                        *kerr = e->error;
+                        return -nl_syserr2nlerr(-e->error);
+                }
+                default:
+                        if (h->nlmsg_type < NLMSG_MIN_TYPE)
+                                continue;
+                        r = fn(h, arg);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        /* A reply that is not a dump's (no NLM_F_MULTI) ends with its datagram. */
+        return more ? 1 : 0;
+}
+
+int nlsock_dump(struct nl_sock *s, int *kerr, int type, const void *body, size_t len, nlsock_msg_fn fn, void *arg) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        uint32_t seq = dump_seq();
+        int fd = nl_socket_get_fd(s), r;
+
+        if (fd < 0)
+                return -NLE_BAD_SOCK;
+        r = send_simple(s, type, NLM_F_DUMP, body, len, seq);
+        if (r < 0)
+                return r;
+        buf = malloc(NLSOCK_DIRECT_BUF);
+        if (!buf)
+                return -NLE_NOMEM;
+        do {
+                struct sockaddr_nl from;
+                struct iovec iov = { .iov_base = buf, .iov_len = NLSOCK_DIRECT_BUF };
+                struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1 };
+                ssize_t n;
+
+                do
+                        n = recvmsg(fd, &mh, 0);
+                while (n < 0 && errno == EINTR);
+                if (n < 0)
+                        return -nl_syserr2nlerr(errno);
+                /* The kernel sizes a dump's datagrams to the reader's buffer; one message
+                 * bigger than that is not read in part. */
+                if (n == 0 || (mh.msg_flags & MSG_TRUNC))
+                        return -NLE_MSG_TRUNC;
+#ifdef MEDIC_FUZZ
+                if (nlsock_dump_tap)
+                        nlsock_dump_tap(buf, (size_t) n);
+#endif
+                r = dump_datagram(buf, (size_t) n, seq, kerr, fn, arg);
+        } while (r > 0);
         return r;
 }

@@ -23,6 +23,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../../agent/kernel/nlsock.h"
 #include "fakenl.h"
 #include "fuzz.h"
 
@@ -46,10 +47,11 @@ static int record_send(struct nl_sock *sk, struct nl_msg *msg) {
         return nl_send_iovec(sk, msg, &iov, 1);
 }
 
-static int record_recv(struct nl_sock *sk, struct sockaddr_nl *nla, unsigned char **buf, struct ucred **creds) {
-        int n = nl_recv(sk, nla, buf, creds), left = n;
+/* One datagram medic read, less its end. */
+static void record(const void *buf, int n) {
+        int left = n;
 
-        for (struct nlmsghdr *h = (struct nlmsghdr *) *buf; n > 0 && nlmsg_ok(h, left); h = nlmsg_next(h, &left)) {
+        for (struct nlmsghdr *h = (struct nlmsghdr *) buf; n > 0 && nlmsg_ok(h, left); h = nlmsg_next(h, &left)) {
                 bool end = h->nlmsg_type == NLMSG_DONE ||
                            (h->nlmsg_type == NLMSG_ERROR && ((struct nlmsgerr *) nlmsg_data(h))->error == 0);
                 if (end)
@@ -61,11 +63,23 @@ static int record_recv(struct nl_sock *sk, struct sockaddr_nl *nla, unsigned cha
                 memcpy(reply + reply_len, h, h->nlmsg_len);
                 reply_len += NLMSG_ALIGN(h->nlmsg_len);
         }
+}
+
+static int record_recv(struct nl_sock *sk, struct sockaddr_nl *nla, unsigned char **buf, struct ucred **creds) {
+        int n = nl_recv(sk, nla, buf, creds);
+
+        record(*buf, n);
         return n;
+}
+
+/* The dumps medic reads past libnl (nlsock_dump()). */
+static void record_tap(const void *buf, size_t len) {
+        record(buf, (int) len);
 }
 
 static struct nl_sock *recording(struct nl_sock *s) {
         struct nl_cb *cb = nl_socket_get_cb(s);
+        nlsock_dump_tap = record_tap;
         nl_cb_overwrite_send(cb, record_send);
         nl_cb_overwrite_recv(cb, record_recv);
         nl_cb_put(cb);

@@ -5,42 +5,52 @@
 #include <netlink/errno.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
+#include <netlink/socket.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "fakenl.h"
 
-/* What the fake kernel owes the socket after a request: the reply, then its end. */
-enum owed {
-        OWED_NOTHING,
-        OWED_REPLY,
-        OWED_END,
-};
-
+/* The fake kernel is a second NETLINK_USERSOCK socket: it answers each request by sending
+ * the reply datagrams to medic's socket, a real netlink socket. medic then reads them as it
+ * reads a kernel's, through libnl's receive or its own (nlsock_dump()), with the same
+ * datagram boundaries and truncation. */
 static struct {
         const uint8_t *data;
         size_t size, pos;
-        enum owed owed;
-        struct nlmsghdr req; /* the last request's header: the end answers it */
-} fk;
+        int kfd;       /* the fake kernel's socket */
+        int mfd;       /* medic's */
+        uint32_t port; /* medic's socket's port */
+} fk = { .kfd = -1, .mfd = -1 };
+
+static uint8_t reply[0x10000];
 
 void fakenl_load(const uint8_t *data, size_t size) {
         fk.data = data;
         fk.size = size;
         fk.pos = 0;
-        fk.owed = OWED_NOTHING;
 }
 
-static int fake_send(struct nl_sock *sk, struct nl_msg *msg) {
-        (void) sk;
-        fk.req = *nlmsg_hdr(msg);
-        fk.owed = OWED_REPLY;
-        return (int) fk.req.nlmsg_len;
+static void deliver(const void *buf, size_t len) {
+        struct sockaddr_nl to = { .nl_family = AF_NETLINK, .nl_pid = fk.port };
+
+        /* medic's receive buffer is empty (drained below) and big enough for any reply. */
+        if (sendto(fk.kfd, buf, len, MSG_DONTWAIT, (struct sockaddr *) &to, sizeof(to)) < 0)
+                abort();
 }
 
-/* The next reply of the input, as a buffer libnl frees. */
-static int next_reply(unsigned char **buf) {
+/* What a reply the last request left unread: a kernel owes only the reply to the newest. */
+static void drain(void) {
+        while (recv(fk.mfd, reply, sizeof(reply), MSG_DONTWAIT | MSG_TRUNC) >= 0)
+                ;
+}
+
+/* The next reply of the input, answering req: its messages carry the request's sequence
+ * number, as a kernel's do (the input's own would only stop medic at its sequence check). */
+static void next_reply(const struct nlmsghdr *req) {
         size_t len = 0;
+        int left;
 
         if (fk.pos + 2 <= fk.size) {
                 len = (size_t) fk.data[fk.pos] | (size_t) fk.data[fk.pos + 1] << 8;
@@ -49,73 +59,72 @@ static int next_reply(unsigned char **buf) {
         if (len > fk.size - fk.pos)
                 len = fk.size - fk.pos;
         if (len == 0)
-                return 0;
-        *buf = malloc(len);
-        if (!*buf)
-                return -NLE_NOMEM;
-        memcpy(*buf, fk.data + fk.pos, len);
+                return;
+        memcpy(reply, fk.data + fk.pos, len);
         fk.pos += len;
-        return (int) len;
+        left = (int) len;
+        for (struct nlmsghdr *h = (struct nlmsghdr *) reply; nlmsg_ok(h, left); h = nlmsg_next(h, &left))
+                h->nlmsg_seq = req->nlmsg_seq;
+        deliver(reply, len);
 }
 
 /* NLMSG_DONE closes a dump; an ack (an error message with error 0) closes a request. */
-static int end_of_reply(unsigned char **buf) {
-        bool dump = (fk.req.nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
-        size_t len;
-        struct nlmsghdr *h;
+static void end_of_reply(const struct nlmsghdr *req) {
+        bool dump = (req->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+        struct {
+                struct nlmsghdr h;
+                struct nlmsgerr e;
+        } m = { 0 };
 
-        if (!dump && !(fk.req.nlmsg_flags & NLM_F_ACK))
-                return 0;
-        len = NLMSG_SPACE(dump ? sizeof(int) : sizeof(struct nlmsgerr));
-        h = calloc(1, len);
-        if (!h)
-                return -NLE_NOMEM;
-        *h = (struct nlmsghdr) {
-                .nlmsg_len = (uint32_t) len,
+        if (!dump && !(req->nlmsg_flags & NLM_F_ACK))
+                return;
+        m.h = (struct nlmsghdr) {
+                .nlmsg_len = (uint32_t) NLMSG_SPACE(dump ? sizeof(int) : sizeof(struct nlmsgerr)),
                 .nlmsg_type = dump ? NLMSG_DONE : NLMSG_ERROR,
                 .nlmsg_flags = dump ? NLM_F_MULTI : 0,
-                .nlmsg_seq = fk.req.nlmsg_seq,
-                .nlmsg_pid = fk.req.nlmsg_pid,
+                .nlmsg_seq = req->nlmsg_seq,
+                .nlmsg_pid = req->nlmsg_pid,
         };
         if (!dump)
-                ((struct nlmsgerr *) NLMSG_DATA(h))->msg = fk.req;
-        *buf = (unsigned char *) h;
-        return (int) len;
+                m.e.msg = *req;
+        deliver(&m, m.h.nlmsg_len);
 }
 
-static int fake_recv(struct nl_sock *sk, struct sockaddr_nl *nla, unsigned char **buf, struct ucred **creds) {
-        int n = 0;
+static int fake_send(struct nl_sock *sk, struct nl_msg *msg) {
+        struct nlmsghdr req = *nlmsg_hdr(msg);
 
         (void) sk;
-        (void) creds;
-        *nla = (struct sockaddr_nl) { .nl_family = AF_NETLINK };
-        if (fk.owed == OWED_REPLY) {
-                fk.owed = OWED_END;
-                n = next_reply(buf);
-                if (n != 0)
-                        return n;
-        }
-        if (fk.owed == OWED_END) {
-                fk.owed = OWED_NOTHING;
-                n = end_of_reply(buf);
-                if (n != 0)
-                        return n;
-        }
-        /* Nothing is owed: a real socket would block; this one times out. */
-        return -NLE_AGAIN;
+        drain();
+        next_reply(&req);
+        end_of_reply(&req);
+        return (int) req.nlmsg_len;
 }
 
 struct nl_sock *fakenl_socket(void) {
+        struct sockaddr_nl self = { .nl_family = AF_NETLINK };
         struct nl_sock *s = nl_socket_alloc();
         struct nl_cb *cb;
+        int size = 1 << 20;
 
-        if (!s)
+        if (!s || nl_connect(s, NETLINK_USERSOCK) < 0)
                 abort();
+        fk.mfd = nl_socket_get_fd(s);
+        fk.port = nl_socket_get_local_port(s);
+        /* Room for a whole reply and its end at once; nothing owed reads as a timeout. */
+        if (setsockopt(fk.mfd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0 &&
+            setsockopt(fk.mfd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
+                abort();
+        if (nl_socket_set_nonblocking(s) < 0)
+                abort();
+        if (fk.kfd < 0) {
+                fk.kfd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_USERSOCK);
+                if (fk.kfd < 0 || bind(fk.kfd, (struct sockaddr *) &self, sizeof(self)) < 0)
+                        abort();
+        }
         cb = nl_socket_get_cb(s);
         nl_cb_overwrite_send(cb, fake_send);
-        nl_cb_overwrite_recv(cb, fake_recv);
         nl_cb_put(cb);
-        /* The input's sequence numbers are whatever the fuzzer made of them. */
+        /* The input's sequence numbers are the fuzzer's: the fake kernel sets them. */
         nl_socket_disable_seq_check(s);
         return s;
 }
