@@ -293,9 +293,11 @@ static bool scan_one(int proc_fd, const char *name, enum process_rule_kind kind,
 }
 
 /* /proc is read this much at a time. A host of a few hundred processes fits in one batch
- * (one getdents64 call, then the processes, then the call that says the end); a larger
- * one gets batches small enough for two threads to take turns (see scan_batches()). */
+ * (one getdents64 call, then the processes, then the call that says the end). */
 #define PROC_BATCH (32 * 1024)
+/* Once two threads share a scan they take batches this small (~170 processes, ~1 ms of
+ * work): a thread left with a big batch at the end would keep the other waiting. */
+#define PROC_BATCH_SHARED (4 * 1024)
 /* With at least this many processes in the first batch the scan takes a second thread.
  * Below it the scan is one thread, and its system calls are the same in every run: the
  * fault-injection suite counts them on a host of ~70 processes. */
@@ -307,6 +309,7 @@ struct scan_part {
         enum process_rule_kind kind;
         const char *value, *want_exe;
         char *dents;
+        size_t batch;
         struct proc_found *f; /* the main thread adds its matches here at once */
         pid_t *pids;          /* the second thread's matches, added after it ends */
         size_t n_pids;
@@ -338,7 +341,7 @@ static void scan_batch(struct scan_part *p, ssize_t got) {
 /* The next batch of /proc: > 0 bytes of entries, 0 at the end, < 0 when it cannot be read. */
 static ssize_t next_batch(struct scan_part *p) {
         for (;;) {
-                ssize_t got = getdents64(p->proc_fd, p->dents, PROC_BATCH);
+                ssize_t got = getdents64(p->proc_fd, p->dents, p->batch);
                 if (got >= 0 || errno != EINTR) {
                         /* Part of /proc unread: whatever was not seen may be the one. */
                         if (got < 0 && !*p->error)
@@ -365,7 +368,7 @@ static int cmp_match(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-/* Starts a second thread that takes every other batch. On a host of 10,000 processes the
+/* Starts a second thread that takes batches as the main one does. On a host of 10,000 processes the
  * scan is ~6.5 µs of kernel time per process (path walk and pid revalidation, seq_file
  * set-up and teardown, memcg accounting of the file), all of it in open/read/close of
  * /proc/PID/comm, and no interface that a process with medic's capabilities may use
@@ -394,7 +397,8 @@ static void find_by_proc_scan(enum process_rule_kind kind, const char *value, st
         _cleanup_close_ int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_free_ char *dents = NULL, *helper_dents = NULL;
         struct scan_part main_part = {
-                .proc_fd = proc_fd, .kind = kind, .value = value, .want_exe = want_exe, .f = f, .error = &f->error,
+                .proc_fd = proc_fd, .kind = kind, .value = value, .want_exe = want_exe, .batch = PROC_BATCH,
+                .f = f, .error = &f->error,
         };
         struct scan_part helper = main_part;
         pthread_t helper_thread;
@@ -426,8 +430,11 @@ static void find_by_proc_scan(enum process_rule_kind kind, const char *value, st
                 if (n_procs >= SCAN_THREAD_MIN) {
                         helper.f = NULL;
                         helper.error = &helper.own_error;
-                        helper.dents = helper_dents = xmalloc(PROC_BATCH);
+                        helper.dents = helper_dents = xmalloc(PROC_BATCH_SHARED);
+                        helper.batch = PROC_BATCH_SHARED;
                         threaded = start_helper(&helper, &helper_thread);
+                        if (threaded)
+                                main_part.batch = PROC_BATCH_SHARED;
                 }
                 if (got > 0) {
                         scan_batch(&main_part, got);
