@@ -446,7 +446,8 @@ static void find_by_proc_scan(enum process_rule_kind kind, const char *value, st
                                 add_match(f, helper.pids[i]);
                         free(helper.pids);
                         /* In pid order, as one thread would have found them. */
-                        qsort(f->procs + n0, f->n - n0, sizeof(*f->procs), cmp_match);
+                        if (f->n - n0 > 1)
+                                qsort(f->procs + n0, f->n - n0, sizeof(*f->procs), cmp_match);
                         if (!f->error)
                                 f->error = helper.own_error;
                         main_part.unreadable += helper.unreadable;
