@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Process targets: found by unit (a cgroup named like a systemd unit, in a test-only
-# slice), a pidfile naming a dead pid, and a comm that matches nothing. Only processes this
+# slice), a pidfile naming a dead pid, a comm that matches nothing, a zombie, and a comm
+# among 1,500 processes (the scan two threads share). Only processes this
 # test started are ever matched. Exit 77 = skipped.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ioprio-lib.sh"
@@ -93,4 +94,38 @@ rc=0; out=$(medic_host audit) || rc=$?
 kill "$zparent"; wait "$zparent" 2>/dev/null || true
 [ $rc = 2 ] || fail "audit with only a zombie: rc $rc: $out"
 echo "$out" | grep -q "t: no process found by comm $zcomm" || fail "a zombie was taken for a running process: $out"
-echo "ok: unit ($root), dead pidfile, no comm match, zombie skipped"
+
+# 5. A scan big enough to be shared by two threads (more than one 32 KiB batch of /proc,
+# agent/kernel/proc.c): every match, each once, in pid order. In a pid namespace of its
+# own, so that the crowd is ours alone and dies with the namespace. comm is the name of
+# the executable: sleep under two names (symlinks).
+many=many$$; many=${many:0:15}
+ln -s "$(command -v sleep)" "$T/$many"
+ln -s "$(command -v sleep)" "$T/fill$$"
+cat >"$T/crowd.sh" <<'SH'
+set -eu
+T=$1 many=$2 fill=$3
+shift 3
+for i in $(seq 1500); do
+        if [ $((i % 100)) = 7 ]; then "$T/$many" 300 & else "$T/$fill" 300 & fi
+done
+# Every sleeper has exec'd (its comm is its name) before medic looks.
+for _ in $(seq 100); do
+        [ "$(cat /proc/[0-9]*/comm 2>/dev/null | grep -cx -e "$many" -e "${fill:0:15}")" = 1500 ] && break
+        sleep 0.1
+done
+grep -lx "$many" /proc/[0-9]*/comm | cut -d/ -f3 | sort -n >"$T/crowd.want"
+rc=0; "$@" >"$T/crowd.out" || rc=$?
+exit $rc
+SH
+policy "comm: $many"
+host_safe_policy
+rc=0
+timeout 120 unshare -p -f --kill-child --mount-proc bash "$T/crowd.sh" "$T" "$many" "fill$$" \
+        "$MEDIC_BIN" --policy "$POLICY" --state-dir "$STATE" --audit-log "$AUDIT" audit || rc=$?
+[ $rc = 2 ] || fail "audit among 1,500 processes: rc $rc: $(head -5 "$T/crowd.out" 2>/dev/null)"
+[ "$(wc -l <"$T/crowd.want")" = 15 ] || fail "crowd: $(wc -l <"$T/crowd.want") processes named $many, want 15"
+sed -n "s/.* pid \([0-9]*\) ($many).*/\1/p" "$T/crowd.out" >"$T/crowd.got"
+cmp -s "$T/crowd.want" "$T/crowd.got" ||
+        fail "shared scan: found $(paste -sd' ' "$T/crowd.got"), want $(paste -sd' ' "$T/crowd.want") in this order"
+echo "ok: unit ($root), dead pidfile, no comm match, zombie skipped, 15 of 1,500 in pid order"
