@@ -368,14 +368,15 @@ static int cmp_match(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-/* Starts a second thread that takes batches as the main one does. On a host of 10,000 processes the
- * scan is ~6.5 µs of kernel time per process (path walk and pid revalidation, seq_file
- * set-up and teardown, memcg accounting of the file), all of it in open/read/close of
- * /proc/PID/comm, and no interface that a process with medic's capabilities may use
- * names every process's comm at once (taskstats needs CAP_NET_ADMIN, a BPF iterator
- * CAP_BPF): a second CPU is the one way left to halve it. One thread more, not one per
- * CPU: medic shares the host with etcd. It blocks every signal (the main thread keeps
- * handling them) and is always joined before the scan returns. */
+/* Starts a second thread that takes batches as the main one does. On a host of 10,000
+ * processes the scan is ~6.5 µs of kernel time per process (two dentry lookups with pid
+ * revalidation, seq_file set-up and teardown, memcg accounting of the file and its
+ * buffer), all of it in open/read/close of /proc/PID/comm, plus ~1 µs of getdents64; and
+ * no interface that a process with medic's capabilities may use names every process's
+ * comm at once (taskstats needs CAP_NET_ADMIN, a BPF task iterator CAP_BPF). A second CPU
+ * is the one way left to cut the wall time. One thread more, not one per CPU: medic
+ * shares the host with etcd. It blocks every signal (the main thread keeps handling
+ * them) and is always joined before the scan returns. */
 static bool start_helper(struct scan_part *helper, pthread_t *ret) {
         cpu_set_t cpus;
         sigset_t all, old;
