@@ -100,7 +100,6 @@ struct nl_cb *nlsock_cb_clone(struct nl_sock *s) {
         return cb;
 }
 
-
 static int send_simple(struct nl_sock *s, int type, int flags, const void *body, size_t len, uint32_t seq) {
         struct nl_msg *m = nlmsg_alloc_size(NLMSG_SPACE(len));
         struct nlmsghdr *h;

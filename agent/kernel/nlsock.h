@@ -2,7 +2,8 @@
 #pragma once
 
 /* What every netlink socket of medic needs from libnl, once: a bounded wait, the kernel's
- * own errno, and a callback set for one dump's handlers. */
+ * own errno, and a callback set for one dump's handlers; and, for the dumps read in bulk
+ * (tc's, two per interface), small requests and a receive loop of medic's own. */
 
 #include <stdbool.h>
 #include <stddef.h>
