@@ -406,7 +406,7 @@ static void sysctl_notes(struct ctx *ctx, const void *want, const void *have _un
         free(bv.where);
 
         if (startswith(w->key, "net.ipv4.tcp_keepalive_"))
-                strv_push(notes, xstrdup("etcd (a Go program) sets TCP_KEEPIDLE/TCP_KEEPINTVL (15 s) on its own sockets; this value reaches only sockets that do not"));
+                strv_push(notes, xstrdup("etcd (a Go program) sets TCP_KEEPIDLE/TCP_KEEPINTVL (15 s) on its own sockets; this value reaches only sockets that do not set their own (other programs' connections), not etcd's"));
 }
 
 /* A planned or read state: its value, as audit shows it; a parsed one: "key = value, ...". */

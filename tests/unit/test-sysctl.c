@@ -23,7 +23,7 @@ static const struct action_ops *ops = &sysctl_ops;
 
 #define KEEPALIVE_NOTE                                                                             \
         "etcd (a Go program) sets TCP_KEEPIDLE/TCP_KEEPINTVL (15 s) on its own sockets; this value " \
-        "reaches only sockets that do not"
+        "reaches only sockets that do not set their own (other programs' connections), not etcd's"
 
 /* ---- helpers ---- */
 
