@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* A kernel for the netlink fuzzers: a libnl socket that sends nowhere and answers every
- * request with the next reply cut from the fuzzer's input, followed by what a kernel always
- * ends with (NLMSG_DONE after a dump, an ack where the request asked for one). medic's
- * readers then parse those bytes through libnl exactly as they parse a kernel's.
+/* A kernel for the netlink fuzzers: a libnl socket on NETLINK_USERSOCK whose requests go
+ * nowhere; each is answered, on the socket itself, with the next reply cut from the
+ * fuzzer's input (its messages given the request's sequence number), followed by what a
+ * kernel always ends with (NLMSG_DONE after a dump, an ack where the request asked for
+ * one). medic's readers, libnl's receive and nlsock_dump() alike, then read those
+ * datagrams exactly as they read a kernel's.
  *
  * Input format: replies one after another, each a 16-bit little-endian length and that
  * many bytes of netlink messages; a short last reply takes what is left, and requests
