@@ -69,7 +69,8 @@ FUZZ_BIN := $(FUZZ_ALL:%=build/fuzz/fuzz-%)
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 FUZZ_HELP_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,tests/fuzz/fakenl.c $(wildcard tests/fuzz/drive-*.c))
 # gcc builds medic: clang's note on the GNU extension ethtool_ioctl.c relies on is no error.
-# MEDIC_FUZZ: the seed recorder's tap on nlsock_dump() (tests/fuzz/capture.c), in no other build.
+# MEDIC_FUZZ: the seed recorder's tap on nlsock_dump() (tests/fuzz/capture.c) and the fake
+# kernel's hook on nlsock_open() (tests/fuzz/fakenl.c), in no other build.
 FUZZ_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
 	-Wno-gnu-variable-sized-type-not-at-end -DMEDIC_FUZZ
 

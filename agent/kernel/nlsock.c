@@ -41,10 +41,23 @@ int nlsock_bound(struct nl_sock *s, unsigned ms) {
  * NIC with many VFs: that one stays on libnl's path, which peeks for the size). */
 #define NLSOCK_DIRECT_BUF 32768
 
+#ifdef MEDIC_FUZZ
+struct nl_sock *(*nlsock_open_hook)(int protocol);
+#endif
+
 int nlsock_open(int protocol, int *kerr, struct nl_sock **ret) {
-        struct nl_sock *s = nl_socket_alloc();
+        struct nl_sock *s;
         int r;
 
+#ifdef MEDIC_FUZZ
+        if (nlsock_open_hook) {
+                s = nlsock_open_hook(protocol);
+                nlsock_keep_errno(s, kerr);
+                *ret = s;
+                return 0;
+        }
+#endif
+        s = nl_socket_alloc();
         if (!s)
                 return -ENOMEM;
         r = nl_connect(s, protocol);

@@ -59,4 +59,8 @@ int nlsock_dump(struct nl_sock *s, int *kerr, int type, const void *body, size_t
 #ifdef MEDIC_FUZZ
 /* The fuzzers' seed recorder: each datagram nlsock_dump() reads. */
 extern void (*nlsock_dump_tap)(const void *buf, size_t len);
+/* The fuzzers' fake kernel: the socket nlsock_open() gives in place of a real one. An
+ * error that leaves a socket out of step makes medic open a new one, which must be
+ * answered from the same input, never by this machine's kernel. */
+extern struct nl_sock *(*nlsock_open_hook)(int protocol);
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "../../agent/kernel/nlsock.h"
 #include "fakenl.h"
 
 /* The fake kernel is a second NETLINK_USERSOCK socket: it answers each request by sending
@@ -100,6 +101,11 @@ static int fake_send(struct nl_sock *sk, struct nl_msg *msg) {
         return (int) req.nlmsg_len;
 }
 
+static struct nl_sock *reopen(int protocol) {
+        (void) protocol;
+        return fakenl_socket();
+}
+
 struct nl_sock *fakenl_socket(void) {
         struct sockaddr_nl self = { .nl_family = AF_NETLINK };
         struct nl_sock *s = nl_socket_alloc();
@@ -126,6 +132,9 @@ struct nl_sock *fakenl_socket(void) {
         nl_cb_put(cb);
         /* The input's sequence numbers are the fuzzer's: the fake kernel sets them. */
         nl_socket_disable_seq_check(s);
+        /* The socket medic opens after an error (its stream out of step) is answered from
+         * the rest of the input too: this machine's kernel must never answer a fuzzer. */
+        nlsock_open_hook = reopen;
         return s;
 }
 
