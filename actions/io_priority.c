@@ -111,7 +111,7 @@ static struct iop_state *state_for(const struct iop_state *s, pid_t pid, uint64_
         w->journal_thread = s->journal_thread;
         w->pid = pid;
         w->starttime = starttime;
-        snprintf(w->comm, sizeof w->comm, "%s", comm);
+        str_copy(w->comm, comm, sizeof w->comm);
         return w;
 }
 
@@ -632,7 +632,7 @@ static int iop_from_json(struct json_object *j, void **ret_state) {
                 goto bad;
         s->starttime = (uint64_t) v;
         if (json_object_object_get_ex(o, "comm", &comm) && json_object_is_type(comm, json_type_string))
-                snprintf(s->comm, sizeof s->comm, "%s", json_object_get_string(comm));
+                str_copy(s->comm, json_object_get_string(comm), sizeof s->comm);
         if (json_object_object_get_ex(o, "threads", &th) && json_object_is_type(th, json_type_array)) {
                 size_t n = json_object_array_length(th);
                 s->threads = xcalloc(n, sizeof(*s->threads));

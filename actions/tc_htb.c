@@ -94,7 +94,7 @@ int tc_class_parse(struct nlmsghdr *h, struct tc_class *ret) {
         if (h->nlmsg_type != RTM_NEWTCLASS || nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, tc_msg_policy) < 0 || !tb[TCA_KIND])
                 return -EBADMSG;
         k = (struct tc_class) { .handle = t->tcm_handle, .parent = t->tcm_parent };
-        snprintf(k.kind, sizeof(k.kind), "%s", nla_get_string(tb[TCA_KIND]));
+        str_copy(k.kind, nla_get_string(tb[TCA_KIND]), sizeof(k.kind));
         if (streq(k.kind, "htb") && tb[TCA_OPTIONS] &&
             nla_parse_nested(o, TCA_HTB_MAX, tb[TCA_OPTIONS], htb_policy) >= 0 && o[TCA_HTB_PARMS] &&
             nla_len(o[TCA_HTB_PARMS]) >= (int) sizeof(struct tc_htb_opt)) {

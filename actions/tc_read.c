@@ -397,7 +397,7 @@ int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
                 return 0;
         }
         const struct tc_qd *root = &f->root;
-        snprintf(v.kind, sizeof(v.kind), "%s", root->kind);
+        str_copy(v.kind, root->kind, sizeof(v.kind));
         v.handle = root->handle;
         if (v.handle == 0) {
                 *ret = v;

@@ -136,7 +136,7 @@ static int tp_parse(const struct ynode *node, const struct policy *pol, void **r
         } else if (policy_interface(v, pol, "traffic-priority.interface", &ifname, err) < 0)
                 r = -EINVAL;
         else /* a name, auto or all: policy_interface() checked its length */
-                snprintf(s->ifname, sizeof s->ifname, "%s", ifname);
+                str_copy(s->ifname, ifname, sizeof s->ifname);
         if ((v = ynode_get(node, "backend"))) {
                 int b;
                 if (ynode_string(v, "traffic-priority.backend", &str, err) < 0)
@@ -200,7 +200,7 @@ static struct tp_state *want_for(const struct tp_state *s, const char *ifname) {
         struct tp_state *w = xcalloc(1, sizeof(*w));
         const char *from = "rate:";
 
-        snprintf(w->ifname, sizeof(w->ifname), "%s", ifname);
+        str_copy(w->ifname, ifname, sizeof(w->ifname));
         w->v.root = TC_ROOT_MEDIC;
         w->v.backend = s->v.backend;
         memcpy(w->v.bands, s->v.bands, sizeof(w->v.bands));
@@ -254,7 +254,7 @@ static int tp_read(struct ctx *ctx, const void *state, void **ret_have) {
         if (r < 0)
                 return r;
         h = xcalloc(1, sizeof(*h));
-        snprintf(h->ifname, sizeof(h->ifname), "%s", s->ifname);
+        str_copy(h->ifname, s->ifname, sizeof(h->ifname));
         r = tc_read(ctx, ifc.ifindex, &h->v);
         if (r < 0) {
                 tp_free(h);

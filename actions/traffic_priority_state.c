@@ -312,7 +312,7 @@ static bool view_from_json(struct json_object *j, struct tp_state *s) {
                 return false;
         s->v.root = x;
         if ((str = json_get_str(j, "kind")))
-                snprintf(s->v.kind, sizeof(s->v.kind), "%s", str);
+                str_copy(s->v.kind, str, sizeof(s->v.kind));
         if (!json_get_u32(j, "handle", &s->v.handle))
                 return false;
         if ((str = json_get_str(j, "detail")))
@@ -371,7 +371,7 @@ static bool medic_from_json(struct json_object *j, struct tp_state *s) {
                 return false;
         s->v.backend = x;
         if (s->v.backend != TC_BACKEND_AUTO) {
-                snprintf(s->v.kind, sizeof(s->v.kind), "%s", tc_backend_name(s->v.backend));
+                str_copy(s->v.kind, tc_backend_name(s->v.backend), sizeof(s->v.kind));
                 s->v.handle = TC_MEDIC_HANDLE;
         }
         if ((str = json_get_str(j, "rate")) && tc_rate_parse(str, &s->v.rate) < 0)
@@ -394,7 +394,7 @@ int tp_from_json(struct json_object *j, void **ret_state) {
 
         if (!(str = json_get_ifname(j)))
                 goto bad;
-        snprintf(s->ifname, sizeof(s->ifname), "%s", str);
+        str_copy(s->ifname, str, sizeof(s->ifname));
         if (json_get_str(j, "root"))
                 ok = view_from_json(j, s); /* the form of earlier journals */
         else if (json_object_object_get_ex(j, "observed", &o))

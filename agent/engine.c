@@ -174,7 +174,7 @@ int require_boot_id(struct run *run) {
 void set_header(struct run *run, struct change_set *cs) {
         char host[256] = "";
         rfc3339_now(cs->time);
-        snprintf(cs->boot_id, sizeof cs->boot_id, "%s", run->boot_id);
+        str_copy(cs->boot_id, run->boot_id, sizeof cs->boot_id);
         cs->uid = getuid();
         if (getenv("SUDO_USER"))
                 cs->sudo_user = xstrdup(getenv("SUDO_USER"));

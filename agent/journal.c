@@ -220,7 +220,7 @@ int change_set_from_json(struct json_object *j, struct change_set **ret, char **
         cs->id = (unsigned) v;
         if (!(s = json_get_str(j, "time")))
                 BAD("missing 'time'");
-        snprintf(cs->time, sizeof cs->time, "%s", s);
+        str_copy(cs->time, s, sizeof cs->time);
         if (!(s = json_get_str(j, "kind")) || (k = lookup(set_kind_names, _SET_KIND_MAX, s)) < 0)
                 BAD("missing or bad 'kind'");
         cs->kind = (enum set_kind) k;
@@ -245,7 +245,7 @@ int change_set_from_json(struct json_object *j, struct change_set **ret, char **
                 cs->hostname = xstrdup(s);
         if (!(s = json_get_str(j, "boot_id")))
                 BAD("missing 'boot_id'");
-        snprintf(cs->boot_id, sizeof cs->boot_id, "%s", s);
+        str_copy(cs->boot_id, s, sizeof cs->boot_id);
         if (json_get_int(j, "deadline", &v))
                 cs->deadline = v;
         if (json_get_int(j, "rollback_of", &v))

@@ -84,14 +84,68 @@ char *xstrndup(const char *s, size_t n) {
         return r;
 }
 
+/* Formats of plain text and %s only (most of medic's: names joined with words) are joined
+ * by hand: printf's parser costs about a thousand instructions a call, and an audit of
+ * 1,000 interfaces makes ten thousand such strings. -1 when fmt has any other conversion. */
+static ssize_t join_len(const char *fmt, va_list ap) {
+        size_t n = 0;
+
+        for (const char *p = fmt; *p; p++) {
+                if (*p != '%') {
+                        n++;
+                        continue;
+                }
+                if (p[1] == '%') {
+                        n++;
+                        p++;
+                } else if (p[1] == 's') {
+                        const char *a = va_arg(ap, const char *);
+                        n += strlen(a ? a : "(null)");
+                        p++;
+                } else
+                        return -1;
+        }
+        return (ssize_t) n;
+}
+
+static void join(char *out, const char *fmt, va_list ap) {
+        for (const char *p = fmt; *p; p++) {
+                if (*p != '%') {
+                        *out++ = *p;
+                        continue;
+                }
+                p++;
+                if (*p == '%') {
+                        *out++ = '%';
+                        continue;
+                }
+                const char *a = va_arg(ap, const char *);
+                size_t l = strlen(a ? a : "(null)");
+                memcpy(out, a ? a : "(null)", l);
+                out += l;
+        }
+        *out = 0;
+}
+
 char *xvasprintf(const char *fmt, va_list ap) {
         /* Most results are short: formatted once into the stack and copied at their size,
          * where vasprintf() grows a heap buffer and shrinks it again (a describe per row of
          * 1,000 interfaces made that a tenth of an audit's user time). */
         char buf[256], *r;
         va_list again;
+        ssize_t len;
         int n;
 
+        va_copy(again, ap);
+        len = join_len(fmt, again);
+        va_end(again);
+        if (len >= 0) {
+                r = xmalloc((size_t) len + 1);
+                va_copy(again, ap);
+                join(r, fmt, again);
+                va_end(again);
+                return r;
+        }
         va_copy(again, ap);
         n = vsnprintf(buf, sizeof(buf), fmt, ap);
         if (n < 0)
@@ -103,6 +157,13 @@ char *xvasprintf(const char *fmt, va_list ap) {
                 abort();
         va_end(again);
         return r;
+}
+
+void str_copy(char *dst, const char *s, size_t size) {
+        size_t n = s ? strnlen(s, size - 1) : 0;
+
+        memcpy(dst, s ? s : "", n);
+        dst[n] = 0;
 }
 
 char *xasprintf(const char *fmt, ...) {
@@ -298,7 +359,7 @@ int boot_id(char ret[static 37]) {
         int r = read_line_file("/proc/sys/kernel/random/boot_id", &s);
         if (r < 0)
                 return r;
-        snprintf(ret, 37, "%s", s);
+        str_copy(ret, s, 37);
         return 0;
 }
 

@@ -77,6 +77,9 @@ void *xrealloc(void *p, size_t n);
 void *xgrow(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* s into dst of size bytes, cut to fit, always terminated (size > 0): snprintf("%s")'s
+ * result without its format parser, which a copy per interface made a visible cost. */
+void str_copy(char *dst, const char *s, size_t size);
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
 char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
 

@@ -89,7 +89,7 @@ static bool http_endpoint(const char *urls, char *host, size_t hlen, uint16_t *p
                 else if (streq(h, "::"))
                         snprintf(host, hlen, "::1");
                 else
-                        snprintf(host, hlen, "%s", h);
+                        str_copy(host, h, hlen);
                 return *port > 0;
         }
         return false;

@@ -108,7 +108,7 @@ static int nic_begin(struct check_run *cr, const void *spec, void **ret_sample) 
         sm->ifs = xcalloc(n, sizeof(*sm->ifs));
         sm->n = n;
         for (size_t i = 0; i < n; i++) {
-                snprintf(sm->ifs[i].name, sizeof(sm->ifs[i].name), "%s", ifs[i].name);
+                str_copy(sm->ifs[i].name, ifs[i].name, sizeof(sm->ifs[i].name));
                 sm->ifs[i].ifindex = ifs[i].ifindex;
                 for (size_t k = 0; k < N_COUNTERS; k++)
                         sm->ifs[i].ok[k] = read_counter(cr, ifs[i].name, counters[k], &sm->ifs[i].a[k]) >= 0;

@@ -153,7 +153,7 @@ static int pn_judge(struct check_run *cr, const void *spec, void *sample, struct
                         peers = xrealloc(peers, (n_peers + 1) * sizeof(*peers));
                         p = &peers[n_peers++];
                         *p = (struct peer) { 0 };
-                        snprintf(p->addr, sizeof(p->addr), "%s", addr);
+                        str_copy(p->addr, addr, sizeof(p->addr));
                 }
                 p->sockets++;
                 p->retrans_now += t->total_retrans;

@@ -213,7 +213,7 @@ static struct eth_dev *dev_add(struct ethtool *e, const char *ifname) {
         e->devs = xrealloc(e->devs, (e->n_devs + 1) * sizeof(*e->devs));
         d = e->devs[e->n_devs++] = xcalloc(1, sizeof(*d));
         d->stale = true;
-        snprintf(d->name, sizeof d->name, "%s", ifname);
+        str_copy(d->name, ifname, sizeof d->name);
         dev_index(e, d);
         return d;
 }

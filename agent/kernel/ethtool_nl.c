@@ -235,7 +235,7 @@ static int parse_ifname(struct nlattr *hdr, char ifname[IF_NAMESIZE]) {
 
         if (!hdr || nla_parse_nested(tb, ETHTOOL_A_HEADER_MAX, hdr, header_policy) < 0 || !tb[ETHTOOL_A_HEADER_DEV_NAME])
                 return -EBADMSG;
-        snprintf(ifname, IF_NAMESIZE, "%s", nla_get_string(tb[ETHTOOL_A_HEADER_DEV_NAME]));
+        str_copy(ifname, nla_get_string(tb[ETHTOOL_A_HEADER_DEV_NAME]), IF_NAMESIZE);
         return 0;
 }
 

@@ -501,9 +501,23 @@ static void test_partial_json(void **state _unused_) {
         traffic_priority_ops.free(b);
 }
 
+/* Rates as tc prints them: the largest unit that divides the bits exactly. */
+static void test_rate_str(void **state _unused_) {
+        static const struct { uint64_t bytes; const char *want; } cases[] = {
+                { 0, "0bit" },          { 1, "8bit" },           { 125, "1kbit" },       { 1500, "12kbit" },
+                { 125000, "1mbit" },    { 125000000, "1gbit" },  { 31250000, "250mbit" }, { 1250000000, "10gbit" },
+                { 125000000000ull, "1tbit" }, { 125000001, "1000000008bit" }, { 2000000000000ull, "16tbit" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *r = tc_rate_str(cases[i].bytes);
+                assert_string_equal(r, cases[i].want);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_psched),
+                cmocka_unit_test(test_rate_str),
                 cmocka_unit_test(test_htb_class_request),
                 cmocka_unit_test(test_in_between),
                 cmocka_unit_test(test_partial_json),

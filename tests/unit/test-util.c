@@ -352,6 +352,49 @@ static void test_xstrdup_null(void **state _unused_) {
 
 /* ---- time and boot id ---- */
 
+/* xasprintf()'s joins of %s by hand give what printf gives, and any other conversion still
+ * goes through printf. */
+static void test_xasprintf(void **state _unused_) {
+        char *const volatile none = NULL;
+        char big[600], want[1300];
+        char *r;
+
+        memset(big, 'x', sizeof(big) - 1);
+        big[sizeof(big) - 1] = 0;
+#define SAME(...)                                                \
+        do {                                                     \
+                snprintf(want, sizeof(want), __VA_ARGS__);       \
+                r = xasprintf(__VA_ARGS__);                      \
+                assert_string_equal(r, want);                    \
+                free(r);                                         \
+        } while (0)
+        SAME("plain words");
+        SAME("%s", "");
+        SAME("%s offload %s", "a1", "tx-checksumming");
+        SAME("100%% of %s, %s%s", "b2", "", "end");
+        SAME("%s", none);
+        SAME("%s and %s", big, big);
+        SAME("%s: %d of %zu", "x", -3, (size_t) 7);
+        SAME("%-8s|%.2s|", "ab", "cdef");
+        SAME("%s %llu%s", "rate", 125ULL, "gbit");
+#undef SAME
+}
+
+static void test_str_copy(void **state _unused_) {
+        char small[4], name[16];
+
+        str_copy(small, "abcdef", sizeof(small));
+        assert_string_equal(small, "abc");
+        str_copy(small, "ab", sizeof(small));
+        assert_string_equal(small, "ab");
+        str_copy(name, "", sizeof(name));
+        assert_string_equal(name, "");
+        str_copy(name, NULL, sizeof(name));
+        assert_string_equal(name, "");
+        str_copy(small, "xyz", 1);
+        assert_string_equal(small, "");
+}
+
 static void test_rfc3339(void **state _unused_) {
         char buf[40];
 
@@ -395,6 +438,8 @@ int main(void) {
                 cmocka_unit_test(test_sha256_padding_boundaries),
                 cmocka_unit_test(test_normalize_blanks),
                 cmocka_unit_test(test_parse_uint_ok),
+                cmocka_unit_test(test_xasprintf),
+                cmocka_unit_test(test_str_copy),
                 cmocka_unit_test(test_parse_uint_bounds),
                 cmocka_unit_test(test_parse_uint_invalid),
                 cmocka_unit_test_setup_teardown(test_write_file_atomic_round_trip, setup_tmpdir, teardown_tmpdir),
