@@ -426,8 +426,9 @@ static void find_by_proc_scan(enum process_rule_kind kind, const char *value, st
 
                 main_part.dents = dents = xmalloc(PROC_BATCH);
                 got = next_batch(&main_part);
+                /* isdigit() says yes with its class bit (2048 in glibc), not 1. */
                 for (ssize_t off = 0; off < got; off += ((const struct dirent64 *) (dents + off))->d_reclen)
-                        n_procs += isdigit((unsigned char) ((const struct dirent64 *) (dents + off))->d_name[0]);
+                        n_procs += isdigit((unsigned char) ((const struct dirent64 *) (dents + off))->d_name[0]) != 0;
                 if (n_procs >= SCAN_THREAD_MIN) {
                         helper.f = NULL;
                         helper.error = &helper.own_error;

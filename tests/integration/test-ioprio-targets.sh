@@ -115,7 +115,7 @@ for _ in $(seq 100); do
         sleep 0.1
 done
 grep -lx "$many" /proc/[0-9]*/comm | cut -d/ -f3 | sort -n >"$T/crowd.want"
-rc=0; "$@" >"$T/crowd.out" || rc=$?
+rc=0; strace -f -qq -e trace=clone,clone3 -o "$T/crowd.clones" "$@" >"$T/crowd.out" || rc=$?
 exit $rc
 SH
 policy "comm: $many"
@@ -128,4 +128,25 @@ timeout 120 unshare -p -f --kill-child --mount-proc bash "$T/crowd.sh" "$T" "$ma
 sed -n "s/.* pid \([0-9]*\) ($many).*/\1/p" "$T/crowd.out" >"$T/crowd.got"
 cmp -s "$T/crowd.want" "$T/crowd.got" ||
         fail "shared scan: found $(paste -sd' ' "$T/crowd.got"), want $(paste -sd' ' "$T/crowd.want") in this order"
-echo "ok: unit ($root), dead pidfile, no comm match, zombie skipped, 15 of 1,500 in pid order"
+# One helper thread among 1,500 processes (where a second CPU is there), none among a few:
+# the fault suite counts the system calls of a one-thread scan.
+clones=$(grep -c 'clone' "$T/crowd.clones" || true)
+if [ "$(nproc)" -ge 2 ]; then
+        [ "$clones" = 1 ] || fail "audit among 1,500 processes made $clones threads, want 1: $(cat "$T/crowd.clones")"
+fi
+cat >"$T/few.sh" <<'SH'
+set -eu
+T=$1 many=$2
+shift 2
+"$T/$many" 300 &
+for _ in $(seq 100); do grep -qx "$many" /proc/[0-9]*/comm 2>/dev/null && break; sleep 0.1; done
+rc=0; strace -f -qq -e trace=clone,clone3 -o "$T/few.clones" "$@" >"$T/few.out" || rc=$?
+exit $rc
+SH
+rc=0
+timeout 60 unshare -p -f --kill-child --mount-proc bash "$T/few.sh" "$T" "$many" \
+        "$MEDIC_BIN" --policy "$POLICY" --state-dir "$STATE" --audit-log "$AUDIT" audit || rc=$?
+[ $rc = 2 ] || fail "audit among a few processes: rc $rc: $(head -5 "$T/few.out" 2>/dev/null)"
+grep -q " pid [0-9]* ($many)" "$T/few.out" || fail "audit among a few processes did not find $many: $(head -5 "$T/few.out")"
+[ ! -s "$T/few.clones" ] || fail "a scan of a few processes started a thread: $(cat "$T/few.clones")"
+echo "ok: unit ($root), dead pidfile, no comm match, zombie skipped, 15 of 1,500 in pid order, one thread there and none among a few"
