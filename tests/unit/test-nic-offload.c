@@ -169,6 +169,69 @@ static void test_snapshot_json_round_trip(void **st _unused_) {
         ops->free(s);
 }
 
+/* Descriptions of alike reads are made once and reused: each must still be exactly what its
+ * own features say, whatever was described before it. */
+static void test_describe_alike(void **st _unused_) {
+        void *before = state_from_json(ops, SNAPSHOT_BEFORE);
+        void *other_if = state_from_json(ops, "{\"interface\":\"nic7\",\"features\":{\"tx-checksumming\":\"on\"},\"kernel\":{"
+                                              "\"on\":[\"rx-checksum\",\"tx-scatter-gather\",\"tx-checksum-ip-generic\",\"tx-checksum-sctp\","
+                                              "\"tx-tcp-segmentation\",\"tx-tcp6-segmentation\"],\"off\":[\"rx-gro\"],"
+                                              "\"fixed-off\":[\"tx-checksum-ipv4\",\"rx-lro\"]}}");
+        /* One covered feature off: the same names, one bit apart. */
+        void *sctp_off = state_from_json(ops, "{\"interface\":\"nic0\",\"features\":{\"tx-checksumming\":\"on\"},\"kernel\":{"
+                                              "\"on\":[\"rx-checksum\",\"tx-scatter-gather\",\"tx-checksum-ip-generic\","
+                                              "\"tx-tcp-segmentation\",\"tx-tcp6-segmentation\"],\"off\":[\"rx-gro\",\"tx-checksum-sctp\"],"
+                                              "\"fixed-off\":[\"tx-checksum-ipv4\",\"rx-lro\"]}}");
+        /* Wanted on in both, and kept off by the kernel in the second: only the active bit
+         * of one feature differs, at the same place in the list. */
+        void *sctp_on = state_from_json(ops, "{\"interface\":\"nic0\",\"features\":{\"tx-checksumming\":\"on\"},\"kernel\":{"
+                                             "\"on\":[\"rx-checksum\",\"tx-scatter-gather\",\"tx-checksum-ip-generic\","
+                                             "\"tx-tcp-segmentation\",\"tx-checksum-sctp\"],"
+                                             "\"fixed-off\":[\"tx-checksum-ipv4\",\"rx-lro\"]}}");
+        void *sctp_kept = state_from_json(ops, "{\"interface\":\"nic0\",\"features\":{\"tx-checksumming\":\"on\"},\"kernel\":{"
+                                               "\"on\":[\"rx-checksum\",\"tx-scatter-gather\",\"tx-checksum-ip-generic\","
+                                               "\"tx-tcp-segmentation\"],\"off-requested-on\":[\"tx-checksum-sctp\"],"
+                                               "\"fixed-off\":[\"tx-checksum-ipv4\",\"rx-lro\"]}}");
+        /* All of it off, one feature requested on in the second: only a wanted bit differs. */
+        void *tx_off = state_from_json(ops, "{\"interface\":\"nic0\",\"features\":{\"tx-checksumming\":\"off\"},\"kernel\":{"
+                                            "\"on\":[\"rx-checksum\"],\"off\":[\"tx-checksum-ip-generic\",\"tx-checksum-sctp\"]}}");
+        void *tx_asked = state_from_json(ops, "{\"interface\":\"nic0\",\"features\":{\"tx-checksumming\":\"off\"},\"kernel\":{"
+                                              "\"on\":[\"rx-checksum\"],\"off\":[\"tx-checksum-ip-generic\"],"
+                                              "\"off-requested-on\":[\"tx-checksum-sctp\"]}}");
+        /* A write's read-back names what the kernel changed besides: never from the memo. */
+        void *tx_written = state_from_json(ops, SNAPSHOT_TX_OFF);
+        void *tx_read = state_from_json(ops, "{\"interface\":\"nic0\",\"features\":{\"tx-checksumming\":\"off\"},\"observed\":{\"kernel\":{"
+                                             "\"on\":[\"rx-checksum\",\"tx-scatter-gather\"],"
+                                             "\"off\":[\"tx-checksum-ip-generic\",\"tx-checksum-sctp\",\"rx-gro\"],"
+                                             "\"off-requested-on\":[\"tx-tcp-segmentation\",\"tx-tcp6-segmentation\"],"
+                                             "\"fixed-off\":[\"tx-checksum-ipv4\",\"rx-lro\"]}}}");
+        /* The same kernel, another request. */
+        void *gro = state_from_json(ops, "{\"interface\":\"nic0\",\"features\":{\"rx-gro\":\"on\"},\"kernel\":{"
+                                         "\"on\":[\"rx-checksum\",\"tx-scatter-gather\",\"tx-checksum-ip-generic\",\"tx-checksum-sctp\","
+                                         "\"tx-tcp-segmentation\",\"tx-tcp6-segmentation\"],\"off\":[\"rx-gro\"],"
+                                         "\"fixed-off\":[\"tx-checksum-ipv4\",\"rx-lro\"]}}");
+
+        for (int round = 0; round < 2; round++) {
+                assert_describe(before, "tx-checksumming on");
+                assert_describe(other_if, "tx-checksumming on");
+                assert_describe(sctp_off, "tx-checksumming on (tx-checksum-sctp off)");
+                assert_describe(sctp_off, "tx-checksumming on (tx-checksum-sctp off)");
+                assert_describe(gro, "rx-gro off");
+                assert_describe(before, "tx-checksumming on");
+                assert_describe(sctp_on, "tx-checksumming on");
+                assert_describe(sctp_kept, "tx-checksumming on (tx-checksum-sctp off)");
+                assert_describe(sctp_on, "tx-checksumming on");
+                assert_describe(tx_off, "tx-checksumming off");
+                assert_describe(tx_asked, "tx-checksumming off (tx-checksum-sctp requested on)");
+                assert_describe(tx_off, "tx-checksumming off");
+        }
+        assert_describe(tx_read, "tx-checksumming off");
+        assert_describe(tx_written, "tx-checksumming off; the kernel also changed tx-tcp-segmentation off");
+        ops->free(tx_off), ops->free(tx_asked), ops->free(tx_read), ops->free(tx_written);
+        ops->free(before), ops->free(other_if), ops->free(sctp_off), ops->free(sctp_on), ops->free(sctp_kept);
+        ops->free(gro);
+}
+
 static void test_same(void **st _unused_) {
         void *before = state_from_json(ops, SNAPSHOT_BEFORE), *after = state_from_json(ops, SNAPSHOT_TX_OFF);
         void *want_off = state_from_json(ops, "{\"interface\":\"nic0\",\"features\":{\"tx-checksumming\":\"off\"}}");
@@ -228,6 +291,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_errors),
                 cmocka_unit_test(test_claims_and_spec_json),
                 cmocka_unit_test(test_snapshot_json_round_trip),
+                cmocka_unit_test(test_describe_alike),
                 cmocka_unit_test(test_same),
                 cmocka_unit_test(test_from_json_rejects),
         };
