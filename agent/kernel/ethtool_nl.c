@@ -421,25 +421,51 @@ struct dump_ctx {
         unsigned n_bits;
         ethnl_dev_fn fn;
         void *userdata;
+        int err; /* a message that did not parse: its errno */
 };
 
-static int dump_cb(struct nlmsghdr *h, void *data) {
+static int dump_cb(const struct nlmsghdr *h, void *data) {
         struct dump_ctx *d = data;
         struct eth_features f;
         char ifname[IF_NAMESIZE];
-        int r = ethnl_parse_features(h, d->n_bits, ifname, &f);
+        /* libnl's parser only reads the message. */
+        int r = ethnl_parse_features((struct nlmsghdr *) h, d->n_bits, ifname, &f);
 
-        if (r < 0)
-                return r;
+        if (r < 0) {
+                d->err = r;
+                return -NLE_PARSE_ERR; /* stops the dump */
+        }
         d->fn(d->userdata, ifname, &f);
         return 0;
 }
 
+/* Read straight from the socket (nlsock_dump()), as tc's dumps are, not through libnl's
+ * receive path, which peeks at each datagram and copies each message into an object of
+ * its own: one message per interface, a thousand on a host of veths. */
 int ethnl_features_dump(struct ethnl *nl, unsigned n_bits, ethnl_dev_fn fn, void *userdata) {
-        struct dump_ctx d = { n_bits, fn, userdata };
-        return exchange(nl, new_request(nl->family, ETHTOOL_MSG_FEATURES_GET, NLM_F_REQUEST | NLM_F_DUMP,
-                                        ETHTOOL_A_FEATURES_HEADER, NULL),
-                        dump_cb, &d);
+        struct dump_ctx d = { n_bits, fn, userdata, 0 };
+        struct nl_msg *msg = new_request(nl->family, ETHTOOL_MSG_FEATURES_GET, NLM_F_REQUEST | NLM_F_DUMP,
+                                         ETHTOOL_A_FEATURES_HEADER, NULL);
+        struct nlmsghdr *h;
+        int r;
+
+        if (!msg)
+                return -ENOMEM;
+        r = resync(nl);
+        if (r >= 0) {
+                h = nlmsg_hdr(msg);
+                nl->kerr = 0;
+                r = nlsock_dump(nl->sock, &nl->kerr, nl->family, nlmsg_data(h), (size_t) nlmsg_datalen(h), dump_cb, &d);
+                if (d.err < 0) {
+                        /* The rest of the dump is unread: the next request takes a new socket. */
+                        nl->stale = true;
+                        nl->kerr = 0;
+                        r = d.err;
+                } else if (r < 0)
+                        r = nl_errno(nl, r);
+        }
+        nlmsg_free(msg);
+        return r;
 }
 
 struct one_ctx {
