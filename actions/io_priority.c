@@ -226,7 +226,7 @@ static int plan_journal_thread(struct ctx *ctx, const struct iop_state *s, struc
         }
         /* The kernel cuts a thread's name to 15 bytes, and so does snprintf here. */
         snprintf(comm, sizeof comm, "jbd2/%s-8", dev);
-        struct process_rule rule = { .kind = RULE_COMM, .value = comm };
+        struct process_rule rule = { .kind = RULE_COMM, .value = comm, .kernel = true };
         r = proc_find(&rule, 1, &f);
         if (r < 0) {
                 ctx_fail(ctx, "%s: cannot look for %s: %s", obj, comm, f.problems ? f.problems : strerror(-r));

@@ -292,6 +292,92 @@ static bool scan_one(int proc_fd, const char *name, enum process_rule_kind kind,
         }
 }
 
+/* PF_KTHREAD of include/linux/sched.h, in /proc/PID/stat's flags: the kernel's own thread. */
+#define PF_KTHREAD 0x00200000u
+
+static int cmp_pid(const void *a, const void *b) {
+        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+/* All of an open file, up to 1 MiB (a host with 100,000 kernel threads). */
+static int read_all_at(int dir_fd, const char *path, char **ret) {
+        _cleanup_close_ int fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        if (fd < 0)
+                return -errno;
+        for (;;) {
+                ssize_t n;
+                if (cap - len < 2) {
+                        if (cap >= 1024 * 1024)
+                                return -EFBIG;
+                        cap = cap ? 2 * cap : 1024;
+                        buf = xrealloc(buf, cap);
+                }
+                n = read(fd, buf + len, cap - len - 1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        buf[len] = 0;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int proc_kernel_threads(int proc_fd, pid_t **ret, size_t *ret_n) {
+        _cleanup_free_ char *stat = NULL, *children = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        unsigned long long flags;
+        size_t n = 0;
+        const char *p;
+        char *end;
+        int r;
+
+        *ret = NULL;
+        *ret_n = 0;
+        /* Pid 2 is kthreadd only where the kernel's threads are seen: not in a pid namespace
+         * of its own, where it is whatever process got that pid. Its flags say which. */
+        r = read_all_at(proc_fd, "2/stat", &stat);
+        if (r < 0)
+                return r;
+        p = strrchr(stat, ')');
+        if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %llu", &flags) != 1)
+                return -EBADMSG;
+        if (!(flags & PF_KTHREAD))
+                return 0;
+        /* Its children: every other kernel thread (CONFIG_PROC_CHILDREN; without it, none
+         * is skipped). */
+        r = read_all_at(proc_fd, "2/task/2/children", &children);
+        if (r < 0)
+                return r;
+        pids = xgrow(pids, n, sizeof(*pids));
+        pids[n++] = 2;
+        for (p = children; *p;) {
+                unsigned long long v;
+                while (*p == ' ' || *p == '\n')
+                        p++;
+                if (!*p)
+                        break;
+                errno = 0;
+                v = strtoull(p, &end, 10);
+                if (end == p || errno != 0 || v == 0 || v > INT_MAX)
+                        return -EBADMSG;
+                pids = xgrow(pids, n, sizeof(*pids));
+                pids[n++] = (pid_t) v;
+                p = end;
+        }
+        qsort(pids, n, sizeof(*pids), cmp_pid);
+        *ret = TAKE_PTR(pids);
+        *ret_n = n;
+        return 0;
+}
+
 /* /proc is read this much at a time. A host of a few hundred processes fits in one batch
  * (one getdents64 call, then the processes, then the call that says the end). */
 #define PROC_BATCH (32 * 1024)
@@ -316,6 +402,8 @@ struct scan_part {
         int *error;           /* the main thread's is f->error, the second thread's own_error */
         int own_error;
         unsigned unreadable;
+        const pid_t *kthreads; /* sorted; never a target, so never opened */
+        size_t n_kthreads;
 };
 
 /* The processes of one batch of /proc entries. */
@@ -326,6 +414,9 @@ static void scan_batch(struct scan_part *p, ssize_t got) {
 
                 off += de->d_reclen;
                 if (!isdigit((unsigned char) de->d_name[0]) || parse_uint(de->d_name, INT_MAX, &pid) < 0)
+                        continue;
+                pid_t key = (pid_t) pid;
+                if (p->n_kthreads && bsearch(&key, p->kthreads, p->n_kthreads, sizeof(pid_t), cmp_pid))
                         continue;
                 if (!scan_one(p->proc_fd, de->d_name, p->kind, p->value, p->want_exe, p->error, &p->unreadable))
                         continue;
@@ -391,12 +482,14 @@ static bool start_helper(struct scan_part *helper, pthread_t *ret) {
         return r == 0; /* without it the main thread reads every batch itself */
 }
 
-static void find_by_proc_scan(enum process_rule_kind kind, const char *value, struct proc_found *f, char **problem) {
+static void find_by_proc_scan(enum process_rule_kind kind, const char *value, bool kernel, struct proc_found *f,
+                              char **problem) {
         _cleanup_free_ char *want_exe = kind == RULE_EXE ? realpath(value, NULL) : NULL;
         /* /proc read in batches, each process's file opened relative to it: on a host of
          * 10,000 processes the per-process syscalls are the whole cost. */
         _cleanup_close_ int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_free_ char *dents = NULL, *helper_dents = NULL;
+        _cleanup_free_ pid_t *kthreads = NULL;
         struct scan_part main_part = {
                 .proc_fd = proc_fd, .kind = kind, .value = value, .want_exe = want_exe, .batch = PROC_BATCH,
                 .f = f, .error = &f->error,
@@ -424,12 +517,36 @@ static void find_by_proc_scan(enum process_rule_kind kind, const char *value, st
         } else {
                 ssize_t got, n_procs = 0;
 
+                /* Most of a small host's /proc is the kernel's own threads (59 of 67 here),
+                 * none of them a target of a comm: or exe: rule: two files name them all.
+                 * Where they cannot be read, every process is opened as before. */
+                (void) proc_kernel_threads(proc_fd, &kthreads, &main_part.n_kthreads);
+                main_part.kthreads = kthreads;
+                if (kernel && kthreads) {
+                        /* A kernel thread is looked for among those alone. */
+                        for (size_t i = 0; i < main_part.n_kthreads; i++) {
+                                char name[24];
+                                snprintf(name, sizeof name, "%d", (int) kthreads[i]);
+                                if (scan_one(proc_fd, name, kind, value, want_exe, &f->error, &unreadable))
+                                        add_match(f, kthreads[i]);
+                        }
+                        goto scanned;
+                }
+                if (kernel)
+                        main_part.n_kthreads = 0;
                 main_part.dents = dents = xmalloc(PROC_BATCH);
                 got = next_batch(&main_part);
-                /* isdigit() says yes with its class bit (2048 in glibc), not 1. */
-                for (ssize_t off = 0; off < got; off += ((const struct dirent64 *) (dents + off))->d_reclen)
-                        n_procs += isdigit((unsigned char) ((const struct dirent64 *) (dents + off))->d_name[0]) != 0;
+                for (ssize_t off = 0; off < got; off += ((const struct dirent64 *) (dents + off))->d_reclen) {
+                        const char *name = ((const struct dirent64 *) (dents + off))->d_name;
+                        unsigned long long pid;
+                        if (parse_uint(name, INT_MAX, &pid) < 0)
+                                continue;
+                        pid_t key = (pid_t) pid;
+                        n_procs += !(kthreads && bsearch(&key, kthreads, main_part.n_kthreads, sizeof(pid_t), cmp_pid));
+                }
                 if (n_procs >= SCAN_THREAD_MIN) {
+                        helper.kthreads = main_part.kthreads;
+                        helper.n_kthreads = main_part.n_kthreads;
                         helper.f = NULL;
                         helper.error = &helper.own_error;
                         helper.dents = helper_dents = xmalloc(PROC_BATCH_SHARED);
@@ -456,6 +573,7 @@ static void find_by_proc_scan(enum process_rule_kind kind, const char *value, st
                 }
                 unreadable = main_part.unreadable;
         }
+scanned:
         if (f->n == 0 && unreadable > 0)
                 *problem = xasprintf("/proc/PID/exe of %u processes could not be read (another user's, or with more capabilities than medic: that needs CAP_SYS_PTRACE)",
                                      unreadable);
@@ -562,7 +680,7 @@ int proc_find(const struct process_rule *rules, size_t n_rules, struct proc_foun
                         break;
                 case RULE_COMM:
                 case RULE_EXE:
-                        find_by_proc_scan(rule->kind, rule->value, &f, &problem);
+                        find_by_proc_scan(rule->kind, rule->value, rule->kernel, &f, &problem);
                         break;
                 case RULE_PIDFILE:
                         find_by_pidfile(rule->value, &f, &problem);

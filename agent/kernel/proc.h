@@ -20,6 +20,11 @@ enum process_rule_kind {
 struct process_rule {
         enum process_rule_kind kind;
         char *value;
+        /* comm: and exe: look at user processes only, never at the kernel's own threads
+         * (proc_kernel_threads()); with kernel set, at those alone (the ext4 journal thread
+         * of io-priority). Where the kernel's threads cannot be told (no
+         * /proc/2/task/2/children), both look at every process. */
+        bool kernel;
 };
 
 /* "unit", "comm", "exe", "pidfile": the policy's word for a rule, and how rules are told. */
@@ -68,3 +73,10 @@ int proc_starttime(pid_t pid, uint64_t *ret);
 int proc_comm_at(int proc_fd, const char *pid, char ret[static 16]);
 /* Thread ids of pid, from /proc/PID/task. */
 int proc_tasks(pid_t pid, pid_t **ret, size_t *ret_n);
+/* The kernel's own threads under proc_fd (a /proc), sorted: kthreadd (pid 2, when its
+ * flags say it is a kernel thread) and its children (/proc/2/task/2/children). A comm: or
+ * exe: scan does not open them. Empty (0) in a pid namespace of its own, where pid 2 is a
+ * process like any other; < 0 when they cannot be read (the scan then opens every pid).
+ * kthreadd's children include the few programs the kernel itself runs (modprobe, a
+ * core_pattern pipe), which are never etcd. */
+int proc_kernel_threads(int proc_fd, pid_t **ret, size_t *ret_n);

@@ -71,6 +71,27 @@ echo "$out" | grep -q "t: no process found by comm nomatch$$" || fail "no 'no pr
 rc=0; out=$(medic_host --json apply) || rc=$?
 [ $rc = 0 ] || fail "apply with no match: rc $rc: $out"
 echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["items"][0]["status"]=="skipped", d'
+# 3b. the kernel's own threads are no comm: target (kthreadd is pid 2 on this host, not in
+# a pid namespace), and the scan does not open them: only the comm of processes that are
+# not kthreadd's children is read.
+if [ "$(cat /proc/2/comm 2>/dev/null)" = kthreadd ] && [ -r /proc/2/task/2/children ]; then
+        policy "comm: kthreadd"
+        rc=0; out=$(medic_host audit) || rc=$?
+        [ $rc = 2 ] || fail "audit of comm kthreadd: rc $rc: $out"
+        echo "$out" | grep -q "t: no process found by comm kthreadd" || fail "a kernel thread was taken for a target: $out"
+        policy "comm: nomatch$$"
+        host_safe_policy
+        strace -f -qq -e trace=openat -o "$T/scan.trace" "$MEDIC_BIN" --policy "$POLICY" --state-dir "$STATE" \
+                --audit-log "$AUDIT" audit >/dev/null || true
+        kthreads=$(wc -w </proc/2/task/2/children)
+        opened=$(grep -c '"[0-9]*/comm"' "$T/scan.trace" || true)
+        procs=$(ls -d /proc/[0-9]* | wc -l)
+        [ "$opened" -gt 0 ] && [ "$opened" -le $((procs - kthreads + 5)) ] ||
+                fail "the scan opened $opened comm files of $procs processes, $kthreads of them kernel threads"
+        grep -q '"2/comm"' "$T/scan.trace" && fail "the scan opened kthreadd's comm"
+else
+        echo "  (kernel threads: skipped: pid 2 is not kthreadd here, or no /proc/2/task/2/children)"
+fi
 # 4. a zombie with the target's comm is not a running process: not found.
 zcomm=zz$$
 zcomm=${zcomm:0:15}
@@ -149,4 +170,4 @@ timeout 60 unshare -p -f --kill-child --mount-proc bash "$T/few.sh" "$T" "$many"
 [ $rc = 2 ] || fail "audit among a few processes: rc $rc: $(head -5 "$T/few.out" 2>/dev/null)"
 grep -q " pid [0-9]* ($many)" "$T/few.out" || fail "audit among a few processes did not find $many: $(head -5 "$T/few.out")"
 [ ! -s "$T/few.clones" ] || fail "a scan of a few processes started a thread: $(cat "$T/few.clones")"
-echo "ok: unit ($root), dead pidfile, no comm match, zombie skipped, 15 of 1,500 in pid order, one thread there and none among a few"
+echo "ok: unit ($root), dead pidfile, no comm match, zombie skipped, 15 of 1,500 in pid order, one thread there and none among a few, kernel threads not opened"
