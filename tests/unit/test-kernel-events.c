@@ -168,9 +168,12 @@ static void test_rules_match_own_process(void **state) {
         fputs("1\n", f);
         fclose(f);
 
-        struct process_rule comm = { RULE_COMM, comm_text }, wrong_comm = { RULE_COMM, (char *) "no-such-comm" };
-        struct process_rule by_exe = { RULE_EXE, exe }, by_pidfile = { RULE_PIDFILE, pidfile };
-        struct process_rule other_pidfile = { RULE_PIDFILE, other }, unit = { RULE_UNIT, (char *) "no-such.service" };
+        struct process_rule comm = { .kind = RULE_COMM, .value = comm_text };
+        struct process_rule wrong_comm = { .kind = RULE_COMM, .value = (char *) "no-such-comm" };
+        struct process_rule by_exe = { .kind = RULE_EXE, .value = exe };
+        struct process_rule by_pidfile = { .kind = RULE_PIDFILE, .value = pidfile };
+        struct process_rule other_pidfile = { .kind = RULE_PIDFILE, .value = other };
+        struct process_rule unit = { .kind = RULE_UNIT, .value = (char *) "no-such.service" };
         assert_true(proc_rules_match(me, &comm, 1));
         assert_false(proc_rules_match(me, &wrong_comm, 1));
         assert_true(proc_rules_match(me, &by_exe, 1));
@@ -185,7 +188,7 @@ static void test_rules_match_own_process(void **state) {
         /* An exe: rule through a symlink matches as the scan does (by the real path). */
         _cleanup_free_ char *link = xasprintf("%s/exe-link", dir);
         assert_int_equal(symlink(exe, link), 0);
-        struct process_rule by_link = { RULE_EXE, link };
+        struct process_rule by_link = { .kind = RULE_EXE, .value = link };
         assert_true(proc_rules_match(me, &by_link, 1));
 
         /* unit: the cgroup's last component matches, a prefix of it does not. */
@@ -194,7 +197,8 @@ static void test_rules_match_own_process(void **state) {
         if (line && line[1] && line[1] != '\n') {
                 line[strcspn(line, "\n")] = 0;
                 _cleanup_free_ char *last = xstrdup(line + 1), *prefix = xstrndup(line + 1, strlen(line + 1) - 1);
-                struct process_rule mine = { RULE_UNIT, last }, part = { RULE_UNIT, prefix };
+                struct process_rule mine = { .kind = RULE_UNIT, .value = last };
+                struct process_rule part = { .kind = RULE_UNIT, .value = prefix };
                 assert_true(proc_rules_match(me, &mine, 1));
                 if (prefix[0])
                         assert_false(proc_rules_match(me, &part, 1));
