@@ -30,8 +30,10 @@ WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow 
 CFLAGS ?= -O2 -g
 BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) -MMD -MP -DMEDIC_DATADIR='"$(DATADIR)"' \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-# libsystemd is loaded on demand (agent/kernel/sdlib.c): its headers are used, it is not linked.
-LDLIBS = $(shell $(PKG_CONFIG) --libs $(filter-out libsystemd,$(PKGS)) 2>/dev/null) -ldl -pthread
+# libsystemd and libnl-route-3 are loaded on demand (agent/kernel/sdlib.c, nlroute.c): their
+# headers are used, medic does not link them. The unit tests call libnl-route-3 themselves.
+LDLIBS = $(shell $(PKG_CONFIG) --libs $(filter-out libsystemd libnl-route-3.0,$(PKGS)) 2>/dev/null) -ldl -pthread
+ROUTE_LIBS = $(shell $(PKG_CONFIG) --libs libnl-route-3.0 2>/dev/null)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 ifeq ($(V),0)
@@ -98,10 +100,10 @@ build/asan/medic: build/asan/agent/main.o $(LIB_ASAN_OBJ)
 	$(call say,LD-SAN,$@)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
 build/test/tests/%: build/test/tests/%.o build/test/tests/helpers.o $(LIB_TEST_OBJ)
-	$(call say,LD,$@)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(ROUTE_LIBS) $(CMOCKA_LIBS)
 
 build/asan/tests/%: build/asan/tests/%.o build/asan/tests/helpers.o $(LIB_ASAN_OBJ)
-	$(call say,LD-SAN,$@)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+	$(call say,LD-SAN,$@)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS) $(ROUTE_LIBS) $(CMOCKA_LIBS)
 
 build/test/tests/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)

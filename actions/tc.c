@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../agent/kernel/netif.h"
+#include "../agent/kernel/nlroute.h"
 #include "../agent/kernel/nlsock.h"
 #include "action.h"
 #include "tc.h"
@@ -170,14 +171,28 @@ void tc_run_free(void *p) {
         free(c);
 }
 
-char *const *tc_want_lines(struct tc_cache *c, const struct tc_band *bands, unsigned n) {
+int tc_want_lines(struct ctx *ctx, struct tc_cache *c, const struct tc_band *bands, unsigned n, char *const **ret) {
         if (!c->tc_want_lines || c->want_n != n || memcmp(c->want_bands, bands, sizeof(c->want_bands))) {
+                const char *why = NULL;
+                int r = nlroute_load(&why);
+
                 strv_free(c->tc_want_lines);
+                c->tc_want_lines = NULL;
+                if (r < 0) {
+                        ctx_fail(ctx, "libnl-route-3 cannot be loaded (%s): medic compares a root's filters with its own through it",
+                                 why ? why : "?");
+                        return r;
+                }
                 c->tc_want_lines = tc_filter_lines(0, bands, n);
+                if (!c->tc_want_lines) {
+                        ctx_fail(ctx, "cannot make medic's filter lines: %s", strerror(ENOMEM));
+                        return -ENOMEM;
+                }
                 memcpy(c->want_bands, bands, sizeof(c->want_bands));
                 c->want_n = n;
         }
-        return c->tc_want_lines;
+        *ret = c->tc_want_lines;
+        return 0;
 }
 
 struct tc_cache *tc_cache_get(struct ctx *ctx) {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../agent/kernel/netif.h"
+#include "../agent/kernel/nlroute.h"
 #include "../agent/kernel/nlsock.h"
 #include "action.h"
 #include "tc.h"
@@ -36,30 +37,47 @@ static int tc_fail(struct ctx *ctx, int nlerr, const char *ifname, const char *w
         return r;
 }
 
+/* libnl-route-3 before anything is built, deleted or rebuilt: a load that fails changes
+ * nothing. */
+static int route_lib(struct ctx *ctx, const char *ifname) {
+        const char *why = NULL;
+
+        if (nlroute_load(&why) < 0) {
+                ctx_fail(ctx, "%s: libnl-route-3 cannot be loaded (%s): medic builds tc objects with it", ifname,
+                         why ? why : "?");
+                return -ENOSYS;
+        }
+        return 0;
+}
+
 static struct rtnl_qdisc *root_qdisc(int ifindex, uint32_t handle, const char *kind) {
-        struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+        struct rtnl_qdisc *q = nlr.rtnl_qdisc_alloc();
         if (!q)
                 return NULL;
-        rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
-        rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
-        rtnl_tc_set_handle(TC_CAST(q), handle);
-        if (kind && rtnl_tc_set_kind(TC_CAST(q), kind) < 0) {
-                rtnl_qdisc_put(q);
+        nlr.rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
+        nlr.rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
+        nlr.rtnl_tc_set_handle(TC_CAST(q), handle);
+        if (kind && nlr.rtnl_tc_set_kind(TC_CAST(q), kind) < 0) {
+                nlr.rtnl_qdisc_put(q);
                 return NULL;
         }
         return q;
 }
 
 int tc_delete_root(struct ctx *ctx, int ifindex, const char *ifname) {
-        _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = root_qdisc(ifindex, 0, NULL);
+        _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = NULL;
         struct nl_sock *s;
-        int r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
+        int r = route_lib(ctx, ifname);
 
+        if (r < 0)
+                return r;
+        q = root_qdisc(ifindex, 0, NULL);
+        r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
         if (r < 0)
                 return r;
         if (!q)
                 return -ENOMEM;
-        r = rtnl_qdisc_delete(s, q);
+        r = nlr.rtnl_qdisc_delete(s, q);
         if (r < 0)
                 r = netrun_errno(ctx_net(ctx), r);
         tc_wrote(ctx, ifindex, true);
@@ -90,14 +108,14 @@ static int add_qdisc(struct ctx *ctx, struct rtnl_qdisc *q) {
 
         if (r < 0)
                 return r;
-        r = rtnl_qdisc_add(s, q, NLM_F_CREATE | NLM_F_REPLACE);
+        r = nlr.rtnl_qdisc_add(s, q, NLM_F_CREATE | NLM_F_REPLACE);
         if (r < 0) {
                 r = netrun_errno(ctx_net(ctx), r);
                 /* The kernel loaded the qdisc's module and asks for the request again. */
                 if (r == -EAGAIN) {
                         r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
                         if (r >= 0)
-                                r = rtnl_qdisc_add(s, q, NLM_F_CREATE | NLM_F_REPLACE);
+                                r = nlr.rtnl_qdisc_add(s, q, NLM_F_CREATE | NLM_F_REPLACE);
                         if (r < 0)
                                 r = netrun_errno(ctx_net(ctx), r);
                 }
@@ -120,16 +138,19 @@ static int send_request(struct ctx *ctx, struct nl_msg *m) {
 
 int tc_prio_qdisc(int ifindex, unsigned n, struct rtnl_qdisc **ret) {
         uint8_t map[TC_PRIO_MAX + 1];
-        struct rtnl_qdisc *q = root_qdisc(ifindex, TC_MEDIC_HANDLE, "prio");
+        struct rtnl_qdisc *q;
 
+        if (nlroute_load(NULL) < 0)
+                return -ENOSYS;
+        q = root_qdisc(ifindex, TC_MEDIC_HANDLE, "prio");
         if (!q)
                 return -ENOMEM;
         /* libnl checks the priomap against the band count: bands first. Every priority maps
          * to the last band, or unclassified traffic would share a policy band. */
-        rtnl_qdisc_prio_set_bands(q, (int) n + 1);
+        nlr.rtnl_qdisc_prio_set_bands(q, (int) n + 1);
         memset(map, (int) n, sizeof(map));
-        if (rtnl_qdisc_prio_set_priomap(q, map, sizeof(map)) < 0) {
-                rtnl_qdisc_put(q);
+        if (nlr.rtnl_qdisc_prio_set_priomap(q, map, sizeof(map)) < 0) {
+                nlr.rtnl_qdisc_put(q);
                 return -EINVAL;
         }
         *ret = q;
@@ -140,7 +161,7 @@ static int build_htb(struct ctx *ctx, int ifindex, const char *ifname, unsigned 
         _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = root_qdisc(ifindex, TC_MEDIC_HANDLE, "htb");
         int r;
 
-        if (!q || rtnl_htb_set_defcls(q, n + 1) < 0)
+        if (!q || nlr.rtnl_htb_set_defcls(q, n + 1) < 0)
                 return -ENOMEM;
         r = add_qdisc(ctx, q);
         tc_wrote(ctx, ifindex, true);
@@ -170,6 +191,9 @@ int tc_build(struct ctx *ctx, int ifindex, const char *ifname, enum tc_backend b
         int r;
 
         /* Everything HTB needs is known before the first change, or nothing changes. */
+        r = route_lib(ctx, ifname);
+        if (r < 0)
+                return r;
         if (backend != TC_BACKEND_PRIO) {
                 r = tc_clock(ctx, &tpu);
                 if (r < 0)
@@ -218,7 +242,7 @@ int tc_build(struct ctx *ctx, int ifindex, const char *ifname, enum tc_backend b
                 return r;
         for (unsigned i = 0; r >= 0 && i < nv; i++) {
                 r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
-                if (r >= 0 && (r = rtnl_cls_add(s, v[i], NLM_F_CREATE | NLM_F_EXCL)) < 0)
+                if (r >= 0 && (r = nlr.rtnl_cls_add(s, v[i], NLM_F_CREATE | NLM_F_EXCL)) < 0)
                         r = tc_fail(ctx, r, ifname, "adding a u32 filter");
         }
         tc_filters_free(v, nv);
@@ -254,6 +278,9 @@ int tc_rebuild(struct ctx *ctx, int ifindex, const char *ifname, const struct tc
                 ctx_fail(ctx, "%s: medic cannot rebuild a '%s' root", ifname, prev->kind);
                 return -EOPNOTSUPP;
         }
+        r = route_lib(ctx, ifname);
+        if (r < 0)
+                return r;
         r = ctx_net_why(ctx, netrun_route(ctx_net(ctx), &s));
         if (r < 0)
                 return r;

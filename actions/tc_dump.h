@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../agent/kernel/nlroute.h"
 #include "../agent/kernel/nlsock.h"
 #include "tc.h"
 
@@ -90,14 +91,15 @@ void tc_filter_dump_unref(struct filter_dump *fd);
 void tc_filter_memo_done(struct filter_memo *m);
 /* A dump request on the route socket, its entries to fn. */
 int tc_route_dump(struct ctx *ctx, int type, const struct tcmsg *t, nlsock_msg_fn fn, void *arg);
-/* medic's filter lines for these bands, kept for the next interface that asks. */
-char *const *tc_want_lines(struct tc_cache *c, const struct tc_band *bands, unsigned n);
+/* medic's filter lines for these bands, kept for the next interface that asks; < 0 when
+ * they cannot be made (libnl-route-3 cannot be loaded), with ctx's reason. */
+int tc_want_lines(struct ctx *ctx, struct tc_cache *c, const struct tc_band *bands, unsigned n, char *const **ret);
 /* The kernel's scheduler clock (ticks per microsecond), once a run. */
 int tc_clock(struct ctx *ctx, double *ret);
 
 static inline void rtnl_qdisc_putp(struct rtnl_qdisc **q) {
         if (*q)
-                rtnl_qdisc_put(*q);
+                nlr.rtnl_qdisc_put(*q);
 }
 
 static inline void nlmsg_freep(struct nl_msg **m) {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../agent/kernel/nlroute.h"
 #include "action.h"
 #include "tc.h"
 
@@ -200,17 +201,17 @@ char *tc_filter_line(const struct nlmsghdr *hdr) {
 /* ---- building medic's objects ------------------------------------------------------- */
 
 static struct rtnl_cls *new_u32(int ifindex, unsigned pref, uint16_t proto) {
-        struct rtnl_cls *f = rtnl_cls_alloc();
+        struct rtnl_cls *f = nlr.rtnl_cls_alloc();
         if (!f)
                 return NULL;
-        rtnl_tc_set_ifindex(TC_CAST(f), ifindex);
-        rtnl_tc_set_parent(TC_CAST(f), TC_MEDIC_HANDLE);
-        if (rtnl_tc_set_kind(TC_CAST(f), "u32") < 0) {
-                rtnl_cls_put(f);
+        nlr.rtnl_tc_set_ifindex(TC_CAST(f), ifindex);
+        nlr.rtnl_tc_set_parent(TC_CAST(f), TC_MEDIC_HANDLE);
+        if (nlr.rtnl_tc_set_kind(TC_CAST(f), "u32") < 0) {
+                nlr.rtnl_cls_put(f);
                 return NULL;
         }
-        rtnl_cls_set_prio(f, (uint16_t) pref);
-        rtnl_cls_set_protocol(f, proto);
+        nlr.rtnl_cls_set_prio(f, (uint16_t) pref);
+        nlr.rtnl_cls_set_protocol(f, proto);
         return f;
 }
 
@@ -232,20 +233,20 @@ static struct rtnl_cls *port_node(int ifindex, bool v6, uint16_t port, int dir, 
 
         if (!f)
                 return NULL;
-        if (rtnl_u32_set_cls_terminal(f) < 0 || rtnl_u32_set_classid(f, classid) < 0)
+        if (nlr.rtnl_u32_set_cls_terminal(f) < 0 || nlr.rtnl_u32_set_classid(f, classid) < 0)
                 goto fail;
         if (v6) {
-                if (rtnl_u32_add_key(f, htonl(IPPROTO_TCP << 8), htonl(0x0000ff00u), 4, 0) < 0 ||
-                    rtnl_u32_add_key(f, htonl(val), htonl(mask), 40, 0) < 0)
+                if (nlr.rtnl_u32_add_key(f, htonl(IPPROTO_TCP << 8), htonl(0x0000ff00u), 4, 0) < 0 ||
+                    nlr.rtnl_u32_add_key(f, htonl(val), htonl(mask), 40, 0) < 0)
                         goto fail;
         } else {
-                if (rtnl_u32_set_hashtable(f, TC_V4_TABLE) < 0 ||
-                    rtnl_u32_add_key(f, htonl(val), htonl(mask), 0, -1) < 0)
+                if (nlr.rtnl_u32_set_hashtable(f, TC_V4_TABLE) < 0 ||
+                    nlr.rtnl_u32_add_key(f, htonl(val), htonl(mask), 0, -1) < 0)
                         goto fail;
         }
         return f;
 fail:
-        rtnl_cls_put(f);
+        nlr.rtnl_cls_put(f);
         return NULL;
 }
 
@@ -255,12 +256,15 @@ int tc_filters_build(int ifindex, const struct tc_band *bands, unsigned n, struc
         unsigned nv = 0;
         int r;
 
+        if (nlroute_load(NULL) < 0)
+                return -ENOSYS;
+
         /* IPv4: the linked table first, then its port nodes, then the link into it, so no
          * packet is ever sent into a half-filled table. */
         f = new_u32(ifindex, TC_V4_PREF, ETH_P_IP);
         if (f) {
-                rtnl_tc_set_handle(TC_CAST(f), TC_V4_TABLE);
-                rtnl_u32_set_divisor(f, 1);
+                nlr.rtnl_tc_set_handle(TC_CAST(f), TC_V4_TABLE);
+                nlr.rtnl_u32_set_divisor(f, 1);
         }
         r = push(&v, &nv, f);
         for (unsigned b = 0; r >= 0 && b < n; b++)
@@ -273,10 +277,10 @@ int tc_filters_build(int ifindex, const struct tc_band *bands, unsigned n, struc
                  * offset 0 masked with 0x0f00 and shifted right by 6 are the header length in
                  * bytes. */
                 f = new_u32(ifindex, TC_V4_PREF, ETH_P_IP);
-                if (f && (rtnl_u32_set_selector(f, 0, 0x0f00, 6, 0, 0) < 0 ||
-                          rtnl_u32_add_key(f, htonl(IPPROTO_TCP << 16), htonl(0x00ff0000u), 8, 0) < 0 ||
-                          rtnl_u32_set_link(f, TC_V4_TABLE) < 0)) {
-                        rtnl_cls_put(f);
+                if (f && (nlr.rtnl_u32_set_selector(f, 0, 0x0f00, 6, 0, 0) < 0 ||
+                          nlr.rtnl_u32_add_key(f, htonl(IPPROTO_TCP << 16), htonl(0x00ff0000u), 8, 0) < 0 ||
+                          nlr.rtnl_u32_set_link(f, TC_V4_TABLE) < 0)) {
+                        nlr.rtnl_cls_put(f);
                         f = NULL;
                 }
                 r = push(&v, &nv, f);
@@ -297,7 +301,7 @@ int tc_filters_build(int ifindex, const struct tc_band *bands, unsigned n, struc
 
 void tc_filters_free(struct rtnl_cls **v, unsigned n) {
         for (unsigned i = 0; i < n; i++)
-                rtnl_cls_put(v[i]);
+                nlr.rtnl_cls_put(v[i]);
         free(v);
 }
 
@@ -310,7 +314,7 @@ char **tc_filter_lines(int ifindex, const struct tc_band *bands, unsigned n) {
                 return NULL;
         for (unsigned i = 0; i < nv; i++) {
                 _cleanup_(nlmsg_freep) struct nl_msg *m = NULL;
-                if (rtnl_cls_build_add_request(v[i], NLM_F_CREATE, &m) < 0)
+                if (nlr.rtnl_cls_build_add_request(v[i], NLM_F_CREATE, &m) < 0)
                         continue;
                 strv_push(&lines, tc_filter_line(nlmsg_hdr(m)));
         }

@@ -243,16 +243,19 @@ enum shape {
         _SHAPE_MAX,
 };
 
-static enum shape filters_shape(struct tc_cache *c, struct tc_view *v, const struct filter_dump *fd, unsigned n) {
+static int filters_shape(struct ctx *ctx, struct tc_cache *c, struct tc_view *v, const struct filter_dump *fd, unsigned n,
+                         enum shape *ret) {
         char *const *want;
+        int r;
         struct tc_band bands[TC_MAX_BANDS];
         bool all = true;
         const char *first = NULL;
         unsigned extra = 0;
 
+        *ret = SHAPE_FOREIGN;
         if (fd->odd_port_node) {
                 v->detail = v->detail ?: xasprintf("filters with port nodes medic does not write");
-                return SHAPE_FOREIGN;
+                return 0;
         }
         memset(bands, 0, sizeof(bands));
         memcpy(bands, fd->bands, sizeof(bands));
@@ -262,12 +265,14 @@ static enum shape filters_shape(struct tc_cache *c, struct tc_view *v, const str
                         all = false;
                 if (b >= n && bands[b].n_ports) {
                         v->detail = v->detail ?: xasprintf("a filter sends traffic to class 1:%x, past the root's %u bands", b + 1, n + 1);
-                        return SHAPE_FOREIGN;
+                        return 0;
                 }
         }
         /* The lines medic writes for the ports seen: each port's nodes name their own port
          * and band; the tables and links are the same for every band set. */
-        want = tc_want_lines(c, bands, n);
+        r = tc_want_lines(ctx, c, bands, n, &want);
+        if (r < 0)
+                return r;
         /* Both sorted: one walk. */
         size_t k = 0;
         for (size_t i = 0; fd->lines && fd->lines[i]; i++) {
@@ -282,11 +287,12 @@ static enum shape filters_shape(struct tc_cache *c, struct tc_view *v, const str
         }
         if (extra) {
                 v->detail = v->detail ?: xasprintf("%u filter%s medic did not set, e.g. '%s'", extra, extra == 1 ? "" : "s", first);
-                return SHAPE_FOREIGN;
+                return 0;
         }
         memcpy(v->bands, bands, sizeof(v->bands));
         v->n_filters = (unsigned) strv_length(fd->lines);
-        return all && strv_length(want) == strv_length(fd->lines) ? SHAPE_ALL : SHAPE_PART;
+        *ret = all && strv_length(want) == strv_length(fd->lines) ? SHAPE_ALL : SHAPE_PART;
+        return 0;
 }
 
 /* Are the classes medic's for n bands? HTB: 1:100 at the link rate, then 1:1..1:(n+1),
@@ -444,8 +450,13 @@ int tc_read(struct ctx *ctx, int ifindex, struct tc_view *ret) {
                 if (classes == SHAPE_FOREIGN)
                         v.detail = xasprintf("%zu classes under a prio root of %u bands", f->n_classes, n + 1);
         }
-        if (n && classes != SHAPE_FOREIGN)
-                filters = filters_shape(c, &v, f->fd, n);
+        if (n && classes != SHAPE_FOREIGN) {
+                r = filters_shape(ctx, c, &v, f->fd, n, &filters);
+                if (r < 0) {
+                        tc_view_done(&v);
+                        return r;
+                }
+        }
         if (classes == SHAPE_ALL && filters == SHAPE_ALL) {
                 v.root = TC_ROOT_MEDIC;
                 v.n_bands = n;

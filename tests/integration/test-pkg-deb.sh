@@ -46,6 +46,11 @@ purge() {
 trap 'rc=$?; set +eE; trap - ERR; purge; (exit $rc); _cleanup' EXIT
 
 VERSION=$(dpkg-deb -f "$DEB" Version)
+step "the package depends on the libraries medic loads itself"
+# libnl-route-3 is dlopen()ed (agent/kernel/nlroute.c): dpkg-shlibdeps cannot see it.
+depends=$(dpkg-deb -f "$DEB" Depends)
+grep -q '\blibnl-route-3-200\b' <<<"$depends" || fail "Depends lacks libnl-route-3-200: $depends"
+grep -q '\blibnl-3-200\b' <<<"$depends" || fail "Depends lacks libnl-3-200: $depends"
 step "dpkg -i $(basename "$DEB")"
 INSTALLED=1
 expect_rc 0 env DEBIAN_FRONTEND=noninteractive dpkg -i "$DEB"

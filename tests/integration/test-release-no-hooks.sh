@@ -124,3 +124,23 @@ assert_not_contains "$OUT" "medic-hook"
 assert_not_contains "$OUT" "pid $standin"
 assert_eq relatime "$(findmnt -N "$standin" -rn -o VFS-OPTIONS --mountpoint "$T/data" | tr ',' '\n' | grep -x relatime)" \
         "the stand-in's tmpfs after both audits"
+
+step "MEDIC_TEST_NLROUTE: the test build loads the missing file it names, the release build libnl-route-3"
+ip -n "$NS" link add hk0 type veth peer name hk1
+ip -n "$NS" link set hk0 up
+ip -n "$NS" link set hk1 up
+printf 'medic: 1\nname: hook-tc\nactions:\n  - name: peer first\n    traffic-priority:\n      interface: hk0\n      backend: htb\n      rate: 1gbit\n      bands:\n        - {name: peer, ports: [2380]}\n' >"$T/tc.yaml"
+chmod 0644 "$T/tc.yaml"
+tc_run() { # BINARY ARGS...
+        local bin=$1
+        shift
+        ip netns exec "$NS" "$bin" --policy "$T/tc.yaml" --state-dir "$T/state-tc" --audit-log "$T/tc.audit.jsonl" "$@"
+}
+MEDIC_TEST_NLROUTE=$T/no-such.so expect_rc 4 tc_run "$MEDIC_BIN" apply
+assert_contains "$OUT" "hk0: libnl-route-3 cannot be loaded"
+tc -n "$NS" qdisc show dev hk0 | grep -q ' 1: root' && fail "the test build built a root without the library"
+MEDIC_TEST_NLROUTE=$T/no-such.so expect_rc 2 tc_run "$RELEASE" apply
+tc -n "$NS" qdisc show dev hk0 | grep -q '^qdisc htb 1: root' || fail "the release build built no root: $(tc -n "$NS" qdisc show dev hk0)"
+MEDIC_TEST_NLROUTE=$T/no-such.so expect_rc 2 tc_run "$RELEASE" rollback
+tc -n "$NS" qdisc show dev hk0 | grep -q ' 1: root' && fail "the release build's rollback left the root"
+true
