@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ctype.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <libgen.h>
@@ -446,27 +450,82 @@ static const uint32_t K[64] = {
 
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
-static void sha256_block(uint32_t h[8], const uint8_t *p) {
-        uint32_t w[64], a, b, c, d, e, f, g, k;
+static void sha256_blocks_c(uint32_t h[8], const uint8_t *p, size_t n) {
+        for (; n > 0; n--, p += 64) {
+                uint32_t w[64], a, b, c, d, e, f, g, k;
 
-        for (int i = 0; i < 16; i++)
-                w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 |
-                       (uint32_t) p[4 * i + 2] << 8 | p[4 * i + 3];
-        for (int i = 16; i < 64; i++) {
-                uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
-                uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
-                w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+                for (int i = 0; i < 16; i++)
+                        w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 |
+                               (uint32_t) p[4 * i + 2] << 8 | p[4 * i + 3];
+                for (int i = 16; i < 64; i++) {
+                        uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+                        uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+                        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+                }
+                a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+                for (int i = 0; i < 64; i++) {
+                        uint32_t t1 = k + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+                        uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+                        k = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+                }
+                h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
         }
-        a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
-        for (int i = 0; i < 64; i++) {
-                uint32_t t1 = k + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
-                uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-                k = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
-        }
-        h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
 }
 
-void sha256_hex(const void *data, size_t len, char ret[static 65]) {
+#if defined(__x86_64__)
+/* The x86 SHA extensions: a policy of a few KB is ~100 blocks, ~4,000 instructions each in
+ * C, a twentieth of an audit; a round pair is one instruction here. The state is kept as
+ * the instructions want it: ABEF and CDGH. */
+__attribute__((target("sha,sse4.1,ssse3"))) static void sha256_blocks_ni(uint32_t h[8], const uint8_t *p, size_t n) {
+        const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+        __m128i dcba = _mm_loadu_si128((const __m128i *) &h[0]), hgfe = _mm_loadu_si128((const __m128i *) &h[4]);
+        __m128i cdab = _mm_shuffle_epi32(dcba, 0xb1), efgh = _mm_shuffle_epi32(hgfe, 0x1b);
+        __m128i abef = _mm_alignr_epi8(cdab, efgh, 8), cdgh = _mm_blend_epi16(efgh, cdab, 0xf0);
+
+        for (; n > 0; n--, p += 64) {
+                __m128i abef0 = abef, cdgh0 = cdgh, m[4], x;
+
+                for (int g = 0; g < 16; g++) {
+                        if (g < 4)
+                                m[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *) (p + 16 * g)), bswap);
+                        else {
+                                /* Words 4g..4g+3 from the four groups before: w[t-16] and
+                                 * sigma0(w[t-15]) (msg1), w[t-7] (alignr), sigma1(w[t-2]) (msg2). */
+                                __m128i w16 = _mm_sha256msg1_epu32(m[g % 4], m[(g + 1) % 4]);
+                                __m128i w7 = _mm_alignr_epi8(m[(g + 3) % 4], m[(g + 2) % 4], 4);
+                                m[g % 4] = _mm_sha256msg2_epu32(_mm_add_epi32(w16, w7), m[(g + 3) % 4]);
+                        }
+                        x = _mm_add_epi32(m[g % 4], _mm_loadu_si128((const __m128i *) &K[4 * g]));
+                        cdgh = _mm_sha256rnds2_epu32(cdgh, abef, x);
+                        abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(x, 0x0e));
+                }
+                abef = _mm_add_epi32(abef, abef0);
+                cdgh = _mm_add_epi32(cdgh, cdgh0);
+        }
+        __m128i feba = _mm_shuffle_epi32(abef, 0x1b), dchg = _mm_shuffle_epi32(cdgh, 0xb1);
+        _mm_storeu_si128((__m128i *) &h[0], _mm_blend_epi16(feba, dchg, 0xf0));
+        _mm_storeu_si128((__m128i *) &h[4], _mm_alignr_epi8(dchg, feba, 8));
+}
+
+bool sha256_fast(void) {
+        static int have = -1;
+        unsigned a, b, c, d;
+
+        if (have < 0)
+                /* SHA (CPUID.7.0:EBX[29]), SSE4.1 and SSSE3 (CPUID.1:ECX[19], [9]). */
+                have = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29)) &&
+                       __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 19)) && (c & (1u << 9));
+        return have;
+}
+#else
+bool sha256_fast(void) {
+        return false;
+}
+#endif
+
+static void sha256_with(void (*blocks)(uint32_t h[8], const uint8_t *p, size_t n), const void *data, size_t len,
+                        char ret[static 65]) {
+        static const char hex[] = "0123456789abcdef";
         uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                           0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
         const uint8_t *p = data;
@@ -474,16 +533,30 @@ void sha256_hex(const void *data, size_t len, char ret[static 65]) {
         size_t rest = len % 64, tail_len;
         uint64_t bits = (uint64_t) len * 8;
 
-        for (size_t i = 0; i + 64 <= len; i += 64)
-                sha256_block(h, p + i);
-        memcpy(tail, p + len - rest, rest);
+        if (len >= 64)
+                blocks(h, p, len / 64);
+        if (rest)
+                memcpy(tail, p + len - rest, rest);
         tail[rest] = 0x80;
         tail_len = rest < 56 ? 64 : 128;
         for (int i = 0; i < 8; i++)
                 tail[tail_len - 1 - i] = (uint8_t) (bits >> (8 * i));
-        sha256_block(h, tail);
-        if (tail_len == 128)
-                sha256_block(h, tail + 64);
-        for (int i = 0; i < 8; i++)
-                snprintf(ret + 8 * i, 9, "%08x", h[i]);
+        blocks(h, tail, tail_len / 64);
+        for (int i = 0; i < 64; i++)
+                ret[i] = hex[(h[i / 8] >> (28 - 4 * (i % 8))) & 0xf];
+        ret[64] = 0;
+}
+
+void sha256_hex_c(const void *data, size_t len, char ret[static 65]) {
+        sha256_with(sha256_blocks_c, data, len, ret);
+}
+
+void sha256_hex(const void *data, size_t len, char ret[static 65]) {
+#if defined(__x86_64__)
+        if (sha256_fast()) {
+                sha256_with(sha256_blocks_ni, data, len, ret);
+                return;
+        }
+#endif
+        sha256_with(sha256_blocks_c, data, len, ret);
 }

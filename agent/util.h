@@ -116,6 +116,10 @@ int parse_uint(const char *s, unsigned long long max, unsigned long long *ret);
 
 /* SHA-256 of a byte string as 64 hex characters. */
 void sha256_hex(const void *data, size_t len, char ret[static 65]);
+/* The same in plain C on every CPU, and whether sha256_hex() takes the x86 SHA extensions
+ * instead: the unit tests compare the two. */
+void sha256_hex_c(const void *data, size_t len, char ret[static 65]);
+bool sha256_fast(void);
 
 /* Test hooks: environment variables that change what medic does (MEDIC_TEST_*,
  * MEDIC_HOST_MNTNS_PID, MEDIC_CONF_ROOT, MEDIC_PROC_ROOT, MEDIC_ETHTOOL, MEDIC_MOUNT_API). medic runs as

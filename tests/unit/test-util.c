@@ -46,6 +46,28 @@ static void check_sha(const void *data, size_t len, const char *want) {
         assert_string_equal(got, want);
 }
 
+/* The C path gives the same digests as sha256_hex() (the SHA extensions where the CPU has
+ * them) for every length across block and padding boundaries, and for random bytes. */
+static void test_sha256_both_paths(void **state _unused_) {
+        uint8_t buf[300];
+        char a[65], b[65];
+        uint32_t x = 2463534242u;
+
+        print_message("  sha256_hex() on this CPU: %s\n", sha256_fast() ? "x86 SHA extensions" : "C");
+        for (size_t i = 0; i < sizeof(buf); i++) {
+                x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+                buf[i] = (uint8_t) x;
+        }
+        for (size_t len = 0; len <= sizeof(buf); len++) {
+                sha256_hex(buf, len, a);
+                sha256_hex_c(buf, len, b);
+                assert_string_equal(a, b);
+        }
+        check_sha("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        sha256_hex_c("abc", 3, b);
+        assert_string_equal(b, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 static void test_sha256_vectors(void **state _unused_) {
         check_sha("", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
         check_sha("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
@@ -434,6 +456,7 @@ static void test_boot_id(void **state _unused_) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_sha256_vectors),
+                cmocka_unit_test(test_sha256_both_paths),
                 cmocka_unit_test(test_sha256_million_a),
                 cmocka_unit_test(test_sha256_padding_boundaries),
                 cmocka_unit_test(test_normalize_blanks),
