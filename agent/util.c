@@ -224,7 +224,11 @@ bool startswith(const char *s, const char *prefix) {
 }
 
 int read_file(const char *path, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        return read_file_at(AT_FDCWD, path, ret, ret_len);
+}
+
+int read_file_at(int dir_fd, const char *path, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         _cleanup_free_ char *buf = NULL;
         size_t len = 0, cap = 0;
 

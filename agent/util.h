@@ -95,6 +95,8 @@ bool startswith(const char *s, const char *prefix);
 
 /* Whole file into a NUL-terminated buffer; -errno on failure. */
 int read_file(const char *path, char **ret, size_t *ret_len);
+/* read_file() of path relative to dir_fd (openat(2)): /proc's entries under an open /proc. */
+int read_file_at(int dir_fd, const char *path, char **ret, size_t *ret_len);
 /* First line, without the newline. */
 int read_line_file(const char *path, char **ret);
 /* Write to path (no O_CREAT): for /proc and /sys, one write(2) as the kernel wants it. */

@@ -300,36 +300,6 @@ static int cmp_pid(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-/* All of an open file, up to 1 MiB (a host with 100,000 kernel threads). */
-static int read_all_at(int dir_fd, const char *path, char **ret) {
-        _cleanup_close_ int fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, cap = 0;
-
-        if (fd < 0)
-                return -errno;
-        for (;;) {
-                ssize_t n;
-                if (cap - len < 2) {
-                        if (cap >= 1024 * 1024)
-                                return -EFBIG;
-                        cap = cap ? 2 * cap : 1024;
-                        buf = xrealloc(buf, cap);
-                }
-                n = read(fd, buf + len, cap - len - 1);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        return 0;
-}
-
 int proc_kernel_threads(int proc_fd, pid_t **ret, size_t *ret_n) {
         _cleanup_free_ char *stat = NULL, *children = NULL;
         _cleanup_free_ pid_t *pids = NULL;
@@ -343,7 +313,7 @@ int proc_kernel_threads(int proc_fd, pid_t **ret, size_t *ret_n) {
         *ret_n = 0;
         /* Pid 2 is kthreadd only where the kernel's threads are seen: not in a pid namespace
          * of its own, where it is whatever process got that pid. Its flags say which. */
-        r = read_all_at(proc_fd, "2/stat", &stat);
+        r = read_file_at(proc_fd, "2/stat", &stat, NULL);
         if (r < 0)
                 return r;
         p = strrchr(stat, ')');
@@ -353,7 +323,7 @@ int proc_kernel_threads(int proc_fd, pid_t **ret, size_t *ret_n) {
                 return 0;
         /* Its children: every other kernel thread (CONFIG_PROC_CHILDREN; without it, none
          * is skipped). */
-        r = read_all_at(proc_fd, "2/task/2/children", &children);
+        r = read_file_at(proc_fd, "2/task/2/children", &children, NULL);
         if (r < 0)
                 return r;
         pids = xgrow(pids, n, sizeof(*pids));
