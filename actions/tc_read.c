@@ -60,11 +60,15 @@ static void note_port(struct filter_dump *d, const struct nlmsghdr *hdr) {
         mask = ntohl(s->keys[s->nkeys - 1].mask);
         val = ntohl(s->keys[s->nkeys - 1].val);
         if (mask == 0xffff0000u)
-                band_add(&d->bands[TC_H_MIN(c) - 1], (uint16_t) (val >> 16));
-        else if (mask == 0x0000ffffu)
-                band_add(&d->bands[TC_H_MIN(c) - 1], (uint16_t) val);
-        else
+                val >>= 16;
+        else if (mask != 0x0000ffffu)
+                val = 0;
+        /* A policy's ports are 1-65535: a node for port 0 is not one medic writes (and a
+         * state naming it could not be journaled and read back). */
+        if ((uint16_t) val == 0)
                 d->odd_port_node = true;
+        else
+                band_add(&d->bands[TC_H_MIN(c) - 1], (uint16_t) val);
 }
 
 /* ---- filter dumps, made sense of once per kind of dump -------------------------------- */
