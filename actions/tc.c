@@ -171,18 +171,24 @@ void tc_run_free(void *p) {
         free(c);
 }
 
+int tc_route_lib(struct ctx *ctx, const char *ifname, const char *use) {
+        const char *why = NULL;
+
+        if (nlroute_load(&why) >= 0)
+                return 0;
+        ctx_fail(ctx, "%s%slibnl-route-3 cannot be loaded (%s): %s", ifname ? ifname : "", ifname ? ": " : "",
+                 why ? why : "?", use);
+        return -ENOSYS;
+}
+
 int tc_want_lines(struct ctx *ctx, struct tc_cache *c, const struct tc_band *bands, unsigned n, char *const **ret) {
         if (!c->tc_want_lines || c->want_n != n || memcmp(c->want_bands, bands, sizeof(c->want_bands))) {
-                const char *why = NULL;
-                int r = nlroute_load(&why);
+                int r = tc_route_lib(ctx, NULL, "medic compares a root's filters with its own through it");
 
                 strv_free(c->tc_want_lines);
                 c->tc_want_lines = NULL;
-                if (r < 0) {
-                        ctx_fail(ctx, "libnl-route-3 cannot be loaded (%s): medic compares a root's filters with its own through it",
-                                 why ? why : "?");
+                if (r < 0)
                         return r;
-                }
                 c->tc_want_lines = tc_filter_lines(0, bands, n);
                 if (!c->tc_want_lines) {
                         ctx_fail(ctx, "cannot make medic's filter lines: %s", strerror(ENOMEM));

@@ -40,14 +40,7 @@ static int tc_fail(struct ctx *ctx, int nlerr, const char *ifname, const char *w
 /* libnl-route-3 before anything is built, deleted or rebuilt: a load that fails changes
  * nothing. */
 static int route_lib(struct ctx *ctx, const char *ifname) {
-        const char *why = NULL;
-
-        if (nlroute_load(&why) < 0) {
-                ctx_fail(ctx, "%s: libnl-route-3 cannot be loaded (%s): medic builds tc objects with it", ifname,
-                         why ? why : "?");
-                return -ENOSYS;
-        }
-        return 0;
+        return tc_route_lib(ctx, ifname, "medic builds tc objects with it");
 }
 
 static struct rtnl_qdisc *root_qdisc(int ifindex, uint32_t handle, const char *kind) {

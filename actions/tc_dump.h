@@ -91,6 +91,9 @@ void tc_filter_dump_unref(struct filter_dump *fd);
 void tc_filter_memo_done(struct filter_memo *m);
 /* A dump request on the route socket, its entries to fn. */
 int tc_route_dump(struct ctx *ctx, int type, const struct tcmsg *t, nlsock_msg_fn fn, void *arg);
+/* Loads libnl-route-3 (nlroute_load()) for a use; when it cannot, fails ctx with the
+ * loader's reason, "IFNAME: " first where one is given, and returns -ENOSYS. */
+int tc_route_lib(struct ctx *ctx, const char *ifname, const char *use);
 /* medic's filter lines for these bands, kept for the next interface that asks; < 0 when
  * they cannot be made (libnl-route-3 cannot be loaded), with ctx's reason. */
 int tc_want_lines(struct ctx *ctx, struct tc_cache *c, const struct tc_band *bands, unsigned n, char *const **ret);
