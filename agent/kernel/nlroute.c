@@ -45,6 +45,8 @@ int nlroute_load(const char **why) {
                 if (!*syms[i].slot) {
                         if (why)
                                 *why = "a libnl-route-3 without the functions medic calls";
+                        /* Not half a table: the next call loads it again from the start. */
+                        dlclose(h);
                         return -ENOSYS;
                 }
         }

@@ -29,6 +29,13 @@ expect_rc 4 no_lib apply
 assert_match "$OUT" "^peer first +vt0 .* failed: vt0: libnl-route-3 cannot be loaded \(.*no-such-dir.*\): medic builds tc objects with it\$"
 assert_eq "$before" "$(tc_snapshot "$NS" vt0)" "vt0 after an apply that could not load libnl-route-3"
 
+step "apply with a library that lacks medic's functions: the item fails, nothing changes"
+# libnl-3 itself loads, but has none of the rtnl_* functions.
+short_lib() { MEDIC_TEST_NLROUTE=libnl-3.so.200 medic_ns "$@"; }
+expect_rc 4 short_lib apply
+assert_match "$OUT" "^peer first +vt0 .* failed: vt0: libnl-route-3 cannot be loaded \(a libnl-route-3 without the functions medic calls\): medic builds tc objects with it\$"
+assert_eq "$before" "$(tc_snapshot "$NS" vt0)" "vt0 after an apply whose libnl-route-3 lacked medic's functions"
+
 step "apply loads it and builds medic's root"
 [ "$(route_opens apply)" -ge 1 ] || fail "apply did not open libnl-route-3"
 tc -n "$NS" qdisc show dev vt0 | grep -q '^qdisc \(htb\|prio\) 1: root' || fail "no medic root: $(tc -n "$NS" qdisc show dev vt0)"
